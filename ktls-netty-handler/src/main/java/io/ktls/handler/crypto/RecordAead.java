@@ -6,6 +6,7 @@ import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.IvParameterSpec;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
+import java.security.InvalidKeyException;
 import java.security.spec.AlgorithmParameterSpec;
 import java.util.Arrays;
 
@@ -92,10 +93,25 @@ final class RecordAead {
                 n[4 + i] = (byte) (iv[4 + i] ^ (nonceValue >>> (56 - 8 * i)));
             }
         }
-        // Both spec constructors copy the array, so reusing 'nonce' is safe.
-        AlgorithmParameterSpec spec = algorithm == AeadAlgorithm.AES_GCM
-                ? new GCMParameterSpec(TAG_BITS, n) : new IvParameterSpec(n);
-        cipher.init(mode, key, spec);
+        try {
+            cipher.init(mode, key, spec(n));
+        } catch (InvalidKeyException e) {
+            if (mode != Cipher.DECRYPT_MODE) {
+                throw e; // an encryption nonce repeated: never work around that
+            }
+            // SunJCE's ChaCha20-Poly1305 refuses any init repeating the previous key and nonce, decryption
+            // included, so opening a record again after a failed attempt would fail. Repeating a nonce to
+            // decrypt is harmless: step through another nonce and retry once.
+            n[NONCE_LENGTH - 1] ^= 1;
+            cipher.init(mode, key, spec(n));
+            n[NONCE_LENGTH - 1] ^= 1;
+            cipher.init(mode, key, spec(n));
+        }
+    }
+
+    /** A fresh spec per record: both constructors copy the array, so reusing {@link #nonce} is safe. */
+    private AlgorithmParameterSpec spec(byte[] n) {
+        return algorithm == AeadAlgorithm.AES_GCM ? new GCMParameterSpec(TAG_BITS, n) : new IvParameterSpec(n);
     }
 
     void updateAad(byte[] aad, int length) {
