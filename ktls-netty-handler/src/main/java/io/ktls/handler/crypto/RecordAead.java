@@ -53,7 +53,8 @@ final class RecordAead {
     private final boolean saltedNonce;
     private final byte[] nonce = new byte[NONCE_LENGTH];
     private ByteBuffer scratch = ByteBuffer.allocate(SCRATCH_BYTES);
-    private final ByteBuffer noInput = ByteBuffer.allocate(0);
+    /** The reserved payload tail plus the TLS 1.3 inner type: {@link #FINAL_RESERVE_BYTES} + 1 bytes. */
+    private final ByteBuffer finalInput = ByteBuffer.allocate(FINAL_RESERVE_BYTES + 1);
     private boolean closed;
 
     RecordAead(TlsCipherSuite suite, TrafficKeys keys, AeadProvider provider) {
@@ -122,6 +123,12 @@ final class RecordAead {
      * Encrypts {@code payload} then {@code tail} (the TLS 1.3 inner type, or {@code null}), writing exactly
      * {@code payload.remaining()} bytes to {@code body} and the rest (tail ciphertext, tag) to {@code trailer}.
      * Callers have checked the room.
+     *
+     * <p>Two provider calls per record, as a one-shot seal would need with the tail: {@code update} of all but
+     * the last {@link #FINAL_RESERVE_BYTES} payload bytes straight into the body, then {@code doFinal} of those
+     * last bytes plus the tail, copied into a small heap buffer, into the scratch buffer, which is split between
+     * the end of the body and the trailer. A third call costs about 10% at 16 GB/s (Corretto, heap), where a
+     * record takes a microsecond.
      */
     void encrypt(ByteBuffer payload, ByteBuffer body, ByteBuffer tail, ByteBuffer trailer)
             throws GeneralSecurityException {
@@ -135,20 +142,19 @@ final class RecordAead {
             emitted = cipher.update(payload, body);
             payload.limit(payloadLimit);
         }
-        int tailLength = tail == null ? 0 : tail.remaining();
-        int finalLength = cipher.getOutputSize(reserve + tailLength);
-        ByteBuffer s = scratch(finalLength);
-        if (reserve > 0) {
-            cipher.update(payload, s);
-        }
+        // In place, the update above wrote at most payloadLength - reserve bytes: the reserved tail is intact.
+        ByteBuffer in = finalInput;
+        in.clear();
+        in.put(payload);
         if (tail != null) {
-            cipher.doFinal(tail, s);
-        } else {
-            cipher.doFinal(noInput, s);
+            in.put(tail);
         }
+        in.flip();
+        ByteBuffer s = scratch(cipher.getOutputSize(in.remaining()));
+        cipher.doFinal(in, s);
         s.flip();
         int heldBack = payloadLength - emitted;
-        assert heldBack >= 0 && s.remaining() == heldBack + tailLength + 16
+        assert heldBack >= 0 && s.remaining() == heldBack + (tail == null ? 0 : tail.limit()) + 16
                 : "emitted " + emitted + " of " + payloadLength + ", final " + s.remaining();
         int sLimit = s.limit();
         s.limit(heldBack);
