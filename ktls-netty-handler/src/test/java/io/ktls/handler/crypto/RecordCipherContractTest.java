@@ -183,6 +183,27 @@ class RecordCipherContractTest {
 
     @ParameterizedTest
     @MethodSource("suitesAndProviders")
+    void openDecryptsInPlaceOverTheCiphertext(TlsCipherSuite suite, AeadProvider provider) throws Exception {
+        try (TrafficKeys keys = keys(suite); RecordCipher opener = RecordCipher.create(suite, keys, provider)) {
+            long seq = 11;
+            for (int size : SIZES) {
+                for (boolean direct : new boolean[] {false, true}) {
+                    byte[] payload = payload(size);
+                    ByteBuffer record = filled(reference(suite, keys, seq, RecordCipher.APPLICATION_DATA, payload),
+                                               direct);
+                    ByteBuffer out = record.duplicate();
+                    out.position(opener.headerLength());
+                    int start = out.position();
+                    assertEquals(RecordCipher.APPLICATION_DATA, opener.open(seq, record, out));
+                    assertArrayEquals(payload, written(out, start), suite + " size " + size);
+                    seq++;
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("suitesAndProviders")
     void openAcceptsRecordsOfTheIndependentConstruction(TlsCipherSuite suite, AeadProvider provider)
             throws Exception {
         try (TrafficKeys keys = keys(suite); RecordCipher opener = RecordCipher.create(suite, keys, provider)) {

@@ -47,6 +47,8 @@ class TlsCipherSuiteTest {
         assertEquals(16, TlsCipherSuite.TLS_AES_128_GCM_SHA256.keyLength());
         assertEquals(48, TlsCipherSuite.TLS_AES_256_GCM_SHA384.hashLength());
         assertEquals(0x1303, TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256.ianaCode());
+        assertEquals(1L << 24, TlsCipherSuite.TLS_AES_256_GCM_SHA384.maxRecordsPerKey());
+        assertEquals(Long.MAX_VALUE, TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256.maxRecordsPerKey());
         for (TlsCipherSuite suite : TlsCipherSuite.values()) {
             assertEquals(16, suite.tagLength());
             assertEquals(suite.isTls13(), !suite.javaName().contains("ECDHE"), suite.name());
