@@ -493,6 +493,9 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         trimCurrentThreadCache();
         for (Arena arena : arenas) {
             for (RunCache cache : arena.caches) {
+                // From now on frees bypass private lists and reach the (closing) arena, which frees each slab
+                // once it is empty; regions already on a live thread's private list go with that thread.
+                cache.closed = true;
                 cache.drainReturned();
                 if (!cache.owner.isAlive()) {
                     cache.trim();
