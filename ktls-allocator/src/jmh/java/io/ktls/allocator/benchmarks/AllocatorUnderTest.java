@@ -25,6 +25,13 @@ public enum AllocatorUnderTest {
             return new AdaptiveByteBufAllocator(true, true);
         }
     },
+    /** Netty 4.2's default configuration: no per-thread magazines for threads that are not event loops. */
+    ADAPTIVE_DEFAULT {
+        @Override
+        ByteBufAllocator create() {
+            return new AdaptiveByteBufAllocator();
+        }
+    },
     POOLED {
         @Override
         ByteBufAllocator create() {
