@@ -147,7 +147,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         }
         arenas = new Arena[b.arenas];
         for (int i = 0; i < arenas.length; i++) {
-            arenas[i] = new Arena(this, i, slabPages);
+            arenas[i] = new Arena(this, i, slabPages, maxCachedRunPages, maxCachedBytesPerThread > 0);
         }
         threadCache = new FastThreadLocal<RunCache>() {
             @Override
@@ -695,6 +695,15 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         }
 
         @Override
+        public long depotBytes() {
+            long sum = 0;
+            for (Arena a : arenas) {
+                sum += a.depotBytes;
+            }
+            return sum;
+        }
+
+        @Override
         public long unpooledBytes() {
             return unpooledBytes.get();
         }
@@ -777,7 +786,8 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
             return "PageRunAllocatorMetric(cacheHits " + cacheHitAllocations() + ", arena " + arenaAllocations()
                     + ", fallback " + fallbackAllocations() + ", huge " + hugeAllocations() + ", overflow "
                     + overflowAllocations() + ", inFlightRuns " + inFlightRuns() + ", inFlightBytes "
-                    + inFlightBytes() + ", reserved " + reservedBytes() + ", cached " + cachedBytes() + ")";
+                    + inFlightBytes() + ", reserved " + reservedBytes() + ", cached " + cachedBytes() + ", depot "
+                    + depotBytes() + ")";
         }
     }
 

@@ -18,6 +18,8 @@ import java.util.concurrent.locks.LockSupport;
  *       coalesce, and every cache holding free regions is asked to trim;</li>
  *   <li>caches that did not allocate since the previous pass are asked to trim too. A trim runs on the cache's
  *       event loop through {@code execute()}, or on its owner thread at its next cache miss;</li>
+ *   <li>runs in the arena's depot that no refill needed since the previous pass (all of them after a failure)
+ *       are coalesced into the free-run index;</li>
  *   <li>entirely free slabs beyond one per arena are returned to the operating system.</li>
  * </ol>
  * At most {@code maxReclaimRegionsPerPass} regions are moved per pass.
@@ -148,6 +150,9 @@ final class Reclaimer implements Runnable {
             if (trim) {
                 requestTrim(cache);
             }
+        }
+        if (afterFailure || timed) {
+            moved += arena.flushDepots(Math.max(0, budget - (int) Math.min(moved, budget)), afterFailure);
         }
         moved += arena.releaseEmptySlabs(1);
         reclaims.addAndGet(moved);
