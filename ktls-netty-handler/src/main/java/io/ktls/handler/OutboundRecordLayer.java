@@ -206,7 +206,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         failure = cause;
         outboundClosed = true;
         failPending(cause);
-        while (!inFlight.isEmpty() && inFlight.peekFirst().state != OutboundRecord.State.FRAMED) {
+        while (!inFlight.isEmpty() && inFlight.peekFirst().completed) {
             discard(inFlight.pollFirst(), cause);
         }
         if (closeNotifyPromise != null) {
@@ -393,6 +393,8 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
     @Override
     public void recordSealed(OutboundRecord record) {
         assert ctx.executor().inEventLoop();
+        assert record.state != OutboundRecord.State.FRAMED : "completed before sealed: " + record;
+        record.completed = true;
         writeReadyPrefix();
     }
 
@@ -405,7 +407,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         boolean wrote = false;
         try {
             OutboundRecord head;
-            while ((head = inFlight.peekFirst()) != null && head.state != OutboundRecord.State.FRAMED) {
+            while ((head = inFlight.peekFirst()) != null && head.completed) {
                 inFlight.pollFirst();
                 if (failure != null) {
                     discard(head, failure);
