@@ -82,6 +82,13 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     private final Promise<Channel> handshakePromise = ImmediateEventExecutor.INSTANCE.newPromise();
     /** Package-private for tests: records per TLS 1.3 write key before a KeyUpdate. */
     long keyUpdateAfterRecords = OutboundRecordLayer.DEFAULT_KEY_UPDATE_AFTER_RECORDS;
+    /** Package-private for tests: makes the sealer (null: inline, or offload when configured). */
+    SealerFactory sealerFactory;
+
+    /** Makes the {@link RecordSealer} of a connection; lets tests complete records in an order of their own. */
+    interface SealerFactory {
+        RecordSealer create(RecordSealing sealing, RecordSealer.Completion completion, Channel channel);
+    }
 
     private ChannelHandlerContext ctx;
     private State state = State.NEW;
@@ -188,6 +195,16 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             default:
                 promise.trySuccess();
         }
+    }
+
+    /** For tests: the next write sequence number of the record layer, or -1 before the takeover. */
+    long writeSequence() {
+        return outbound == null ? -1 : outbound.nextSequence();
+    }
+
+    /** For tests: records framed and not yet written to the socket. */
+    int unacknowledgedRecords() {
+        return outbound == null ? 0 : outbound.unacknowledgedRecords();
     }
 
     // ---------------------------------------------------------------- lifecycle
@@ -382,6 +399,9 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     }
 
     private RecordSealer newSealer(ChannelHandlerContext ctx, RecordSealing sealing) {
+        if (sealerFactory != null) {
+            return sealerFactory.create(sealing, outbound, ctx.channel());
+        }
         KtlsOffloadGroup group = config.offloadGroup();
         if (group != null) {
             offloaded = true;
@@ -658,7 +678,8 @@ public final class KtlsHandler extends ChannelDuplexHandler {
                 queuedPromises.add(promise);
                 return;
             case FALLBACK:
-                ctx.write(msg, promise);
+                // The ChunkedWriteHandler in front of SslHandler reads files and chunked inputs into buffers.
+                ctx.write(msg instanceof FileRegion ? new FileRegionInput((FileRegion) msg) : msg, promise);
                 return;
             default:
                 ReferenceCountUtil.release(msg);

@@ -378,7 +378,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         alert.writeByte(level).writeByte(description);
         OutboundRecord record = OutboundRecord.control(nextSequence++, TlsRecords.ALERT, alert, null);
         if (promise != null) {
-            record.completes.add(new PendingWrite(ctx.alloc().buffer(0), promise));
+            record.completes.add(new PendingWrite(null, promise));
         }
         submit(record);
     }
