@@ -254,6 +254,28 @@ class KtlsHandlerBadInputTest {
         }
     }
 
+    @Test
+    void tls12ConnectionEndsBeforeItsSequenceNumberWraps() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS12)) {
+            java.lang.reflect.Field outboundField = KtlsHandler.class.getDeclaredField("outbound");
+            outboundField.setAccessible(true);
+            Object outbound = outboundField.get(peer.handler);
+            java.lang.reflect.Field next = OutboundRecordLayer.class.getDeclaredField("nextSequence");
+            next.setAccessible(true);
+            next.setLong(outbound, -2L); // 2^64 - 2: the last number a record may use
+            peer.serverSequence = -2L;
+            assertTrue(peer.server.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {1})).isSuccess());
+            assertEquals(1, peer.receive().size(), "record 2^64 - 2 still goes out");
+            ByteBuf late = Unpooled.wrappedBuffer(new byte[] {2});
+            io.netty.channel.ChannelFuture refused = peer.server.writeAndFlush(late);
+            assertFalse(refused.isSuccess(), "no record may use 2^64 - 1");
+            assertEquals(0, late.refCnt());
+            assertFalse(peer.server.isOpen(), "the connection ends instead of wrapping");
+            assertEquals(1, peer.events.exceptions.size());
+            assertTrue(peer.events.exceptions.get(0).getMessage().contains("exhausted"));
+        }
+    }
+
     private static void assertAborted(TlsTestPeer peer, byte description) throws Exception {
         assertArrayEquals(new byte[] {TlsRecords.ALERT_FATAL, description}, peer.onlyAlert(),
                 "alert " + TlsRecords.alertName(description));
