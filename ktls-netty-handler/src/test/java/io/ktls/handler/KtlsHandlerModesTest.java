@@ -141,6 +141,32 @@ class KtlsHandlerModesTest {
         }
     }
 
+    /** The tickets BoringSSL held back are flushed at the takeover: a TLS 1.3 client can resume with them. */
+    @Test
+    void tls13TicketsFlushedAtTheTakeoverLetClientsResume() throws Exception {
+        TlsCipherSuite suite = TlsCipherSuite.TLS_AES_128_GCM_SHA256;
+        SslContext serverContext = TestTls.get().server(suite);
+        SslContext clientContext = TestTls.get().client(SslProvider.OPENSSL, suite);
+        try (Loopback loopback = new Loopback()) {
+            loopback.serve(ch -> ch.pipeline().addLast(new KtlsHandler(serverContext, KtlsConfig.defaults()), echo()));
+            for (int connection = 0; connection < 2; connection++) {
+                byte[] request = KtlsHandlerFramingTest.random(1000 + connection);
+                CompletableFuture<byte[]> echoed = new CompletableFuture<>();
+                Channel channel = loopback.connect(ch -> ch.pipeline().addLast(
+                        clientContext.newHandler(ch.alloc(), "localhost", loopback.port()),
+                        collect(request.length, echoed)));
+                SslHandler ssl = channel.pipeline().get(SslHandler.class);
+                ssl.handshakeFuture().sync();
+                boolean reused = io.netty.internal.tcnative.SSL.isSessionReused(
+                        ((io.netty.handler.ssl.ReferenceCountedOpenSslEngine) ssl.engine()).sslPointer());
+                assertEquals(connection == 1, reused, "second connection resumes with a ticket from the first");
+                channel.writeAndFlush(Unpooled.wrappedBuffer(request));
+                assertArrayEquals(request, echoed.get(10, TimeUnit.SECONDS), "connection " + connection);
+                channel.close().sync();
+            }
+        }
+    }
+
     private static ChannelInboundHandlerAdapter echo() {
         return new ChannelInboundHandlerAdapter() {
             @Override
