@@ -109,9 +109,9 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     private String applicationProtocol;
     private boolean offloaded;
     private OutboundRecordLayer outbound;
-    private RecordReader reader;
+    private InboundRecordLayer inbound;
+    /** TLS 1.3 read keys between their derivation and the inbound layer taking them over. */
     private TrafficKeys readKeys;
-    private ByteBuf handshakeMessages;
     private boolean takingOver;
     private boolean processingInbound;
     private boolean closeNotifyReceived;
@@ -276,7 +276,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         if (state == State.ACTIVE) {
             if (!closeNotifyReceived && !failed && !closeRequested) {
-                int partial = reader.bufferedBytes();
+                int partial = inbound.bufferedBytes();
                 SSLException truncated = new SSLException(partial > 0
                         ? "connection closed in the middle of a record (" + partial + " bytes of it received)"
                         : "connection closed without close_notify (truncated stream)");
@@ -365,8 +365,10 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             suite = negotiated;
             session = h.session;
             applicationProtocol = h.applicationProtocol;
-            reader = new RecordReader(readCipher, h.readSequence, ctx.alloc());
+            inbound = new InboundRecordLayer(negotiated, h.server, readCipher, h.readSequence, readKeys,
+                    provider(negotiated), ctx.alloc(), new InboundEvents());
             readCipher = null;
+            readKeys = null;
             outbound = new OutboundRecordLayer(ctx, negotiated, config, h.writeSequence, writeKeys,
                     Math.min(keyUpdateAfterRecords, negotiated.maxRecordsPerKey()), provider(negotiated),
                     this::outboundFailed);
@@ -472,7 +474,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
                     ctx.fireChannelRead(msg);
                     return;
                 }
-                reader.add((ByteBuf) msg);
+                inbound.add((ByteBuf) msg);
                 if (!takingOver) {
                     processInbound(ctx);
                 }
@@ -498,18 +500,12 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     }
 
     private void processInbound(ChannelHandlerContext ctx) {
-        if (processingInbound) {
+        if (processingInbound || inbound == null) {
             return;
         }
         processingInbound = true;
         try {
-            while (state == State.ACTIVE && !failed && !closeNotifyReceived) {
-                RecordReader.Opened record = reader.next();
-                if (record == null) {
-                    break;
-                }
-                dispatch(ctx, record.contentType, record.plaintext);
-            }
+            inbound.process();
         } catch (TlsRecordException e) {
             abort(ctx, e.alertDescription(), e);
         } finally {
@@ -517,46 +513,16 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         }
     }
 
-    private void dispatch(ChannelHandlerContext ctx, byte contentType, ByteBuf plaintext) throws TlsRecordException {
-        switch (contentType) {
-            case TlsRecords.APPLICATION_DATA:
-                if (handshakeMessages != null) {
-                    plaintext.release();
-                    throw new TlsRecordException(TlsRecordException.UNEXPECTED_MESSAGE,
-                            "application data inside a fragmented handshake message");
-                }
-                if (plaintext.isReadable()) {
-                    firedReadSinceComplete = true;
-                    ctx.fireChannelRead(plaintext);
-                } else {
-                    plaintext.release();
-                }
-                return;
-            case TlsRecords.ALERT:
-                try {
-                    onAlert(ctx, plaintext);
-                } finally {
-                    plaintext.release();
-                }
-                return;
-            case TlsRecords.HANDSHAKE:
-                onHandshakeRecord(ctx, plaintext);
-                return;
-            default:
-                plaintext.release();
-                throw new TlsRecordException(TlsRecordException.UNEXPECTED_MESSAGE,
-                        "unexpected content type " + contentType + " after the handshake");
+    /** What the peer's records mean for this connection (kept off the public surface of the handler). */
+    private final class InboundEvents implements InboundRecordLayer.Listener {
+        @Override
+        public void applicationData(ByteBuf data) {
+            firedReadSinceComplete = true;
+            ctx.fireChannelRead(data);
         }
-    }
 
-    private void onAlert(ChannelHandlerContext ctx, ByteBuf alert) throws TlsRecordException {
-        if (alert.readableBytes() != 2) {
-            throw new TlsRecordException(TlsRecordException.DECODE_ERROR,
-                    "alert of " + alert.readableBytes() + " bytes (expected: 2)");
-        }
-        int level = alert.getUnsignedByte(alert.readerIndex());
-        int description = alert.getUnsignedByte(alert.readerIndex() + 1);
-        if (description == TlsRecords.CLOSE_NOTIFY) {
+        @Override
+        public void closeNotifyReceived() {
             closeNotifyReceived = true;
             fireCloseEvent(null);
             closeRequested = true;
@@ -564,91 +530,27 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             ChannelPromise closed = ctx.newPromise();
             outbound.closeOutbound(ctx.newPromise().addListener(f -> ctx.close(closed)));
             scheduleForcedClose(ctx, closed);
-            return;
         }
-        if (description == TlsRecords.USER_CANCELED
-                || (!suite.isTls13() && level == TlsRecords.ALERT_WARNING)) {
-            return;
-        }
-        SSLException cause = new SSLException("received fatal alert: " + TlsRecords.alertName(description));
-        failed = true;
-        outbound.fail(cause);
-        fireCloseEvent(cause);
-        ctx.fireExceptionCaught(cause);
-        ctx.close();
-    }
 
-    private void onHandshakeRecord(ChannelHandlerContext ctx, ByteBuf fragment) throws TlsRecordException {
-        if (handshakeMessages == null) {
-            handshakeMessages = fragment;
-        } else {
-            handshakeMessages = io.netty.handler.codec.ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(
-                    ctx.alloc(), handshakeMessages, fragment);
+        @Override
+        public void fatalAlertReceived(int description) {
+            SSLException cause = new SSLException("received fatal alert: " + TlsRecords.alertName(description));
+            failed = true;
+            outbound.fail(cause);
+            fireCloseEvent(cause);
+            ctx.fireExceptionCaught(cause);
+            ctx.close();
         }
-        ByteBuf in = handshakeMessages;
-        while (in.readableBytes() >= 4) {
-            int type = in.getUnsignedByte(in.readerIndex());
-            int length = in.getUnsignedMedium(in.readerIndex() + 1);
-            if (length > MAX_POST_HANDSHAKE_MESSAGE_BYTES) {
-                throw new TlsRecordException(TlsRecordException.DECODE_ERROR,
-                        "handshake message of " + length + " bytes");
-            }
-            if (in.readableBytes() < 4 + length) {
-                return;
-            }
-            ByteBuf body = in.slice(in.readerIndex() + 4, length);
-            in.skipBytes(4 + length);
-            onHandshakeMessage(ctx, type, body, in.isReadable());
-            if (state != State.ACTIVE || failed) {
-                return;
-            }
-        }
-        if (!in.isReadable()) {
-            in.release();
-            handshakeMessages = null;
-        }
-    }
 
-    /** NewSessionTickets can reach a few KiB; anything this large after the handshake is not legitimate. */
-    private static final int MAX_POST_HANDSHAKE_MESSAGE_BYTES = 65536;
+        @Override
+        public void keyUpdateRequested() {
+            outbound.keyUpdate(false);
+        }
 
-    private void onHandshakeMessage(ChannelHandlerContext ctx, int type, ByteBuf body, boolean moreInRecord)
-            throws TlsRecordException {
-        boolean server = !sslContext.isClient();
-        if (suite.isTls13()) {
-            if (type == TlsRecords.NEW_SESSION_TICKET && !server) {
-                return; // Accepted and not kept: resumption would need BoringSSL's session cache.
-            }
-            if (type == TlsRecords.KEY_UPDATE) {
-                if (body.readableBytes() != 1) {
-                    throw new TlsRecordException(TlsRecordException.DECODE_ERROR, "KeyUpdate of "
-                            + body.readableBytes() + " bytes (expected: 1)");
-                }
-                int request = body.getUnsignedByte(body.readerIndex());
-                if (request > 1) {
-                    throw new TlsRecordException((byte) 47, "KeyUpdate request_update " + request);
-                }
-                if (moreInRecord) {
-                    // RFC 8446 section 5.1: a key change must sit at a record boundary.
-                    throw new TlsRecordException(TlsRecordException.UNEXPECTED_MESSAGE,
-                            "data after KeyUpdate in the same record");
-                }
-                TrafficKeys next = readKeys.nextGeneration();
-                readKeys.close();
-                readKeys = next;
-                reader.rekey(RecordCipher.create(suite, next, provider(suite)));
-                if (request == 1) {
-                    outbound.keyUpdate(false);
-                }
-                return;
-            }
-        } else if ((type == TlsRecords.HELLO_REQUEST && !server) || (type == TlsRecords.CLIENT_HELLO && server)) {
-            // RFC 5246 section 7.2.2 and RFC 5746: renegotiation refused with a warning; the connection goes on.
+        @Override
+        public void renegotiationRefused() {
             outbound.warningAlert(TlsRecords.NO_RENEGOTIATION);
-            return;
         }
-        throw new TlsRecordException(TlsRecordException.UNEXPECTED_MESSAGE,
-                "unexpected handshake message " + type + " after the handshake");
     }
 
     /** Bad input: the alert after what is already framed, the exception to the pipeline, then close. */
@@ -657,6 +559,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             return;
         }
         failed = true;
+        inbound.stop();
         ChannelPromise alertWritten = ctx.newPromise();
         ChannelPromise closed = ctx.newPromise();
         alertWritten.addListener(f -> ctx.close(closed));
@@ -688,6 +591,9 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     }
 
     private void outboundFailed(Throwable cause) {
+        if (inbound != null) {
+            inbound.stop();
+        }
         if (failed) {
             ctx.close();
             return;
@@ -773,17 +679,13 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             sessionCounted = false;
             KtlsStats.GLOBAL.sessionEnded(suite, offloaded);
         }
-        if (reader != null) {
-            reader.close();
-            reader = null;
+        if (inbound != null) {
+            inbound.close();
+            inbound = null;
         }
         if (readKeys != null) {
             readKeys.close();
             readKeys = null;
-        }
-        if (handshakeMessages != null) {
-            handshakeMessages.release();
-            handshakeMessages = null;
         }
     }
 
