@@ -528,7 +528,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             closeRequested = true;
             // Answer with our close_notify (after our pending data), then close, as SslHandler does.
             ChannelPromise closed = ctx.newPromise();
-            outbound.closeOutbound(ctx.newPromise().addListener(f -> ctx.close(closed)));
+            outbound.closeOutbound(ctx.newPromise().addListener(f -> closeOnce(ctx, closed)));
             scheduleForcedClose(ctx, closed);
         }
 
@@ -562,11 +562,18 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         inbound.stop();
         ChannelPromise alertWritten = ctx.newPromise();
         ChannelPromise closed = ctx.newPromise();
-        alertWritten.addListener(f -> ctx.close(closed));
+        alertWritten.addListener(f -> closeOnce(ctx, closed));
         outbound.fatalAlert(alertDescription, cause, alertWritten);
         scheduleForcedClose(ctx, closed);
         fireCloseEvent(cause);
         ctx.fireExceptionCaught(cause);
+    }
+
+    /** Closes with {@code promise} unless the forced close (or the alert's write) already did. */
+    private static void closeOnce(ChannelHandlerContext ctx, ChannelPromise promise) {
+        if (!promise.isDone()) {
+            ctx.close(promise);
+        }
     }
 
     private void scheduleForcedClose(ChannelHandlerContext ctx, ChannelPromise closed) {
@@ -652,7 +659,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         }
         closeRequested = true;
         ChannelPromise notifySent = ctx.newPromise();
-        notifySent.addListener(f -> ctx.close(promise));
+        notifySent.addListener(f -> closeOnce(ctx, promise));
         outbound.flush();
         outbound.closeOutbound(notifySent);
         scheduleForcedClose(ctx, promise);

@@ -232,6 +232,28 @@ class KtlsHandlerBadInputTest {
     }
 
     @Test
+    void keyUpdateSplitAcrossRecordsIsReassembled() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
+            peer.sendRecord(TlsRecords.HANDSHAKE, new byte[] {TlsRecords.KEY_UPDATE, 0, 0});
+            peer.sendRecord(TlsRecords.HANDSHAKE, new byte[] {1, 0});
+            peer.updateClientKeys();
+            peer.sendRecord(TlsRecords.APPLICATION_DATA, new byte[] {8});
+            assertEquals(1, peer.events.received.readableBytes(), "read with the peer's next key");
+            assertTrue(peer.events.exceptions.isEmpty(), String.valueOf(peer.events.exceptions));
+        }
+    }
+
+    @Test
+    void dataInsideAFragmentedHandshakeMessageGetsUnexpectedMessage() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
+            peer.sendRecord(TlsRecords.HANDSHAKE, new byte[] {TlsRecords.KEY_UPDATE, 0, 0});
+            peer.sendRecord(TlsRecords.APPLICATION_DATA, new byte[] {8});
+            assertAborted(peer, TlsRecords.UNEXPECTED_MESSAGE);
+            assertEquals(0, peer.events.received.readableBytes());
+        }
+    }
+
+    @Test
     void writeKeyIsUpdatedBeforeTheRecordLimit() throws Exception {
         try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13, KtlsConfig.builder(), h -> h.keyUpdateAfterRecords = 3)) {
             for (int i = 0; i < 6; i++) {
