@@ -62,6 +62,15 @@ import java.util.concurrent.TimeUnit;
  *       held back arrive raw at the read sequence the handoff names.</li>
  * </ol>
  *
+ * <h2>Writing</h2>
+ * Writes are framed on flush into records of at most {@link KtlsConfig#maxRecordPayloadBytes()} (small writes
+ * coalesce); a write's promise completes, and its message is released, when the record holding its last byte
+ * is written. {@link KtlsConfig#maxRecordsInFlight()} records in flight make the channel unwritable. A
+ * {@code ChunkedInput} written here is read chunk by chunk as records are framed; if it has nothing to give
+ * ({@code readChunk} returns {@code null}) it is asked again at the next flush or record completion, so an
+ * input that becomes ready later belongs behind a {@code ChunkedWriteHandler} (which has
+ * {@code resumeTransfer()}).
+ *
  * <h2>Errors</h2>
  * Bad input gets the TLS alert it calls for (sealed with our write key, after the records already framed),
  * an {@link SSLException} to {@code exceptionCaught}, and a closed channel; every buffer is released. A stream
@@ -110,8 +119,6 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     private boolean offloaded;
     private OutboundRecordLayer outbound;
     private InboundRecordLayer inbound;
-    /** TLS 1.3 read keys between their derivation and the inbound layer taking them over. */
-    private TrafficKeys readKeys;
     private boolean takingOver;
     private boolean processingInbound;
     private boolean closeNotifyReceived;
@@ -343,6 +350,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         RecordCipher writeCipher = null;
         RecordCipher readCipher = null;
         TrafficKeys writeKeys = null;
+        TrafficKeys readKeys = null;
         try (EngineHandoff h = handoff) {
             if (negotiated.isTls13()) {
                 TrafficKeys client = TrafficKeys.tls13(negotiated, h.clientSecret);
@@ -388,6 +396,9 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             closeQuietly(readCipher);
             if (writeKeys != null) {
                 writeKeys.close();
+            }
+            if (readKeys != null) {
+                readKeys.close();
             }
             releaseAll(e);
             handshakePromise.tryFailure(e);
@@ -689,10 +700,6 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         if (inbound != null) {
             inbound.close();
             inbound = null;
-        }
-        if (readKeys != null) {
-            readKeys.close();
-            readKeys = null;
         }
     }
 
