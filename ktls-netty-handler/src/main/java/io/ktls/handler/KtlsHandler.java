@@ -379,7 +379,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             readKeys = null;
             outbound = new OutboundRecordLayer(ctx, negotiated, config, h.writeSequence, writeKeys,
                     Math.min(keyUpdateAfterRecords, negotiated.maxRecordsPerKey()), provider(negotiated),
-                    this::outboundFailed);
+                    new OutboundEvents());
             writeKeys = null;
             outbound.sealer(newSealer(ctx, new RecordSealing(writeCipher, ctx.alloc())));
             writeCipher = null;
@@ -608,20 +608,32 @@ public final class KtlsHandler extends ChannelDuplexHandler {
                 : new SslCloseCompletionEvent(cause));
     }
 
-    private void outboundFailed(Throwable cause) {
-        if (inbound != null) {
-            inbound.stop();
-        }
-        if (failed) {
+    /** Failures of the write side (kept off the public surface of the handler). */
+    private final class OutboundEvents implements OutboundRecordLayer.Listener {
+        @Override
+        public void recordLayerFailed(Throwable cause) {
+            if (inbound != null) {
+                inbound.stop();
+            }
+            if (failed) {
+                ctx.close();
+                return;
+            }
+            failed = true;
+            SSLException failure = cause instanceof SSLException ? (SSLException) cause
+                    : new SSLException("record layer failed", cause);
+            fireCloseEvent(failure);
+            ctx.fireExceptionCaught(failure);
             ctx.close();
-            return;
         }
-        failed = true;
-        SSLException failure = cause instanceof SSLException ? (SSLException) cause
-                : new SSLException("record layer failed", cause);
-        fireCloseEvent(failure);
-        ctx.fireExceptionCaught(failure);
-        ctx.close();
+
+        @Override
+        public void writeFailed(Throwable cause) {
+            // Not ours to report: the write promises carry the cause, and a transport error reaches
+            // exceptionCaught from the transport itself. Whether the stream ended cleanly is decided when the
+            // channel goes inactive (close_notify seen or not).
+            ctx.close();
+        }
     }
 
     // ---------------------------------------------------------------- outbound

@@ -58,8 +58,17 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
     static final long DEFAULT_KEY_UPDATE_AFTER_RECORDS = 1L << 24;
 
     interface Listener {
-        /** A record could not be sealed or written: the connection must end without a further record. */
-        void outboundFailed(Throwable cause);
+        /**
+         * A record could not be sealed (crypto or file error, like KTLS's EIO) or no sequence number is left:
+         * the connection must end with an error, without a further record.
+         */
+        void recordLayerFailed(Throwable cause);
+
+        /**
+         * The transport failed to write a record (peer gone, channel closed): the writes it carried have failed;
+         * the connection ends, and the transport has reported its own error if it had one.
+         */
+        void writeFailed(Throwable cause);
     }
 
     private final ChannelHandlerContext ctx;
@@ -354,7 +363,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         if (nextSequence == -1L) {
             SSLException cause = new SSLException("write sequence number exhausted (2^64 - 1 records)");
             fail(cause);
-            listener.outboundFailed(cause);
+            listener.recordLayerFailed(cause);
             return false;
         }
         return true;
@@ -421,7 +430,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
                     Throwable cause = new SSLException("sealing record " + head.sequence + " failed", head.failure);
                     discard(head, cause);
                     fail(cause);
-                    listener.outboundFailed(cause);
+                    listener.recordLayerFailed(cause);
                     continue;
                 }
                 ByteBuf output = head.takeOutput();
@@ -458,7 +467,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         record.completes.clear();
         if (!future.isSuccess() && failure == null) {
             fail(future.cause());
-            listener.outboundFailed(future.cause());
+            listener.writeFailed(future.cause());
             return;
         }
         frameAvailable();

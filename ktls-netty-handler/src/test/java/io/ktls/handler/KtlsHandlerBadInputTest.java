@@ -126,6 +126,45 @@ class KtlsHandlerBadInputTest {
     }
 
     @Test
+    void answerToCloseNotifyFailingToBeWrittenIsStillACleanEnd() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
+            // The peer is already gone when our close_notify reaches the transport.
+            peer.server.pipeline().addFirst(new io.netty.channel.ChannelOutboundHandlerAdapter() {
+                @Override
+                public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg,
+                                  io.netty.channel.ChannelPromise promise) {
+                    io.netty.util.ReferenceCountUtil.release(msg);
+                    promise.setFailure(new java.io.IOException("Broken pipe"));
+                }
+            });
+            peer.sendRecord(TlsRecords.ALERT, new byte[] {1, TlsRecords.CLOSE_NOTIFY});
+            assertFalse(peer.server.isOpen());
+            assertTrue(peer.events.exceptions.isEmpty(), "a clean end: " + peer.events.exceptions);
+            assertTrue(peer.events.userEvents.contains(SslCloseCompletionEvent.SUCCESS));
+        }
+    }
+
+    @Test
+    void failedWriteOfDataClosesWithoutReportingItTwice() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
+            peer.server.pipeline().addFirst(new io.netty.channel.ChannelOutboundHandlerAdapter() {
+                @Override
+                public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg,
+                                  io.netty.channel.ChannelPromise promise) {
+                    io.netty.util.ReferenceCountUtil.release(msg);
+                    promise.setFailure(new java.io.IOException("Connection reset by peer"));
+                }
+            });
+            ByteBuf data = Unpooled.directBuffer(40000).writeZero(40000);
+            io.netty.channel.ChannelFuture write = peer.server.writeAndFlush(data);
+            assertFalse(write.isSuccess());
+            assertTrue(write.cause() instanceof java.io.IOException, String.valueOf(write.cause()));
+            assertEquals(0, data.refCnt());
+            assertFalse(peer.server.isOpen());
+        }
+    }
+
+    @Test
     void localCloseSendsCloseNotifyAfterPendingData() throws Exception {
         try (TlsTestPeer peer = TlsTestPeer.handshake(TLS12)) {
             peer.server.write(Unpooled.wrappedBuffer(new byte[] {7, 7}));
