@@ -225,9 +225,11 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
         this.ctx = ctx;
-        SSLEngine engine = peerHost == null ? sslContext.newEngine(ctx.alloc())
-                : sslContext.newEngine(ctx.alloc(), peerHost, peerPort);
-        sslHandler = new SslHandler(engine);
+        // SslContext.newHandler, not newEngine: the handler gets everything the context configures for it
+        // (start-TLS mode, session resumption checks), exactly as without us.
+        sslHandler = peerHost == null ? sslContext.newHandler(ctx.alloc())
+                : sslContext.newHandler(ctx.alloc(), peerHost, peerPort);
+        SSLEngine engine = sslHandler.engine();
         ChannelPipeline pipeline = ctx.pipeline();
         boolean canTakeOver = false;
         if (engine instanceof ReferenceCountedOpenSslEngine) {
