@@ -43,7 +43,8 @@ public final class MetricJson {
                 || type.isEnum() || Map.class.isAssignableFrom(type);
     }
 
-    private static void writeValue(JsonWriter json, Object value) {
+    /** Writes a number, boolean, string, or a map or list of those (nested to any depth). */
+    public static void writeValue(JsonWriter json, Object value) {
         if (value == null) {
             json.value((String) null);
         } else if (value instanceof Double || value instanceof Float) {
@@ -56,14 +57,15 @@ public final class MetricJson {
             json.beginObject();
             for (Map.Entry<?, ?> e : ((Map<?, ?>) value).entrySet()) {
                 json.name(String.valueOf(e.getKey()));
-                Object v = e.getValue();
-                if (v instanceof Number || v instanceof Boolean || v instanceof String || v == null) {
-                    writeValue(json, v);
-                } else {
-                    json.value(String.valueOf(v));
-                }
+                writeValue(json, e.getValue());
             }
             json.endObject();
+        } else if (value instanceof Iterable) {
+            json.beginArray();
+            for (Object item : (Iterable<?>) value) {
+                writeValue(json, item);
+            }
+            json.endArray();
         } else {
             json.value(String.valueOf(value));
         }
