@@ -28,17 +28,18 @@ public final class ServerProcess implements AutoCloseable {
     private final String scheme;
     private final int port;
     private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+    /** stderr goes to a file: a pipe read after the process exited can lose its last lines. */
+    private final Path stderrFile;
     private final Thread stdoutPump;
-    private final Thread stderrPump;
 
-    private ServerProcess(Process process, String firstLine, String scheme, int port, InputStream restOfStdout) {
+    private ServerProcess(Process process, String firstLine, String scheme, int port, InputStream restOfStdout,
+                          Path stderrFile) {
         this.process = process;
         this.firstLine = firstLine;
         this.scheme = scheme;
         this.port = port;
+        this.stderrFile = stderrFile;
         this.stdoutPump = pump(restOfStdout, stdout);
-        this.stderrPump = pump(process.getErrorStream(), stderr);
     }
 
     /** The packaged jar, as built by {@code package} (failsafe passes its path). */
@@ -71,7 +72,9 @@ public final class ServerProcess implements AutoCloseable {
     }
 
     private static ServerProcess start(List<String> command) throws IOException, InterruptedException {
-        Process process = new ProcessBuilder(command).start();
+        Path stderrFile = Files.createTempFile("ktls-examples-", ".stderr");
+        stderrFile.toFile().deleteOnExit();
+        Process process = new ProcessBuilder(command).redirectError(stderrFile.toFile()).start();
         InputStream out = process.getInputStream();
         CompletableFuture<String> line = CompletableFuture.supplyAsync(() -> readLine(out));
         String first;
@@ -80,15 +83,15 @@ public final class ServerProcess implements AutoCloseable {
         } catch (Exception e) {
             process.destroyForcibly();
             throw new IOException("no listening line from " + command + "; stderr: "
-                    + new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8), e);
+                    + Files.readString(stderrFile), e);
         }
         Matcher m = LISTENING.matcher(first == null ? "" : first);
         if (!m.matches()) {
-            String err = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-            process.destroyForcibly();
+            process.destroyForcibly().waitFor();
+            String err = Files.readString(stderrFile);
             throw new IOException("unexpected first line: " + first + "; stderr: " + err);
         }
-        return new ServerProcess(process, first, m.group(1), Integer.parseInt(m.group(3)), out);
+        return new ServerProcess(process, first, m.group(1), Integer.parseInt(m.group(3)), out, stderrFile);
     }
 
     private static String readLine(InputStream in) {
@@ -145,8 +148,10 @@ public final class ServerProcess implements AutoCloseable {
     }
 
     public String stderr() {
-        synchronized (stderr) {
-            return stderr.toString(StandardCharsets.UTF_8);
+        try {
+            return Files.readString(stderrFile);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
@@ -180,7 +185,6 @@ public final class ServerProcess implements AutoCloseable {
             throw new AssertionError("no exit within 30 s of SIGTERM; stderr:\n" + stderr());
         }
         stdoutPump.join(5_000);
-        stderrPump.join(5_000);
         return process.exitValue();
     }
 
