@@ -32,18 +32,20 @@ class FileServerProcessIT {
     void sigtermAfterTrafficExitsWithStatus0AndLeaksNothing(String mode) throws Exception {
         Path root = Files.createDirectory(dir.resolve("root"));
         Files.write(root.resolve("file.bin"), new byte[3 * 1024 * 1024]);
+        Files.write(root.resolve("large.bin"), new byte[64 * 1024 * 1024]); // more than socket buffers hold
         ServerProcess server = ServerProcess.startFileServer("--root", root.toString(), "--port", "0", "--mode", mode);
         try {
             assertEquals(200, Curl.fetch(dir, server.baseUrl() + "/file.bin").status);
-            // A client still connected at shutdown must not keep the process alive.
-            Process idle = new ProcessBuilder("curl", "-sk", "--max-time", "30", server.baseUrl() + "/file.bin",
-                    "--limit-rate", "100k", "-o", "/dev/null").start();
-            Thread.sleep(500);
+            // A slow client in the middle of a download must not keep the process alive.
+            Process slow = new ProcessBuilder("curl", "-sk", "--max-time", "30", server.baseUrl() + "/large.bin",
+                    "--limit-rate", "1m", "-o", "/dev/null").start();
+            Thread.sleep(1000);
             assertEquals(0, server.terminate(), server.stderr());
             assertFalse(server.isAlive());
             assertTrue(server.stderr().contains("shutting down"), server.stderr());
             assertEquals(List.of(), server.leakReports());
-            idle.waitFor(30, TimeUnit.SECONDS);
+            slow.destroy();
+            assertTrue(slow.waitFor(10, TimeUnit.SECONDS));
         } finally {
             server.close();
         }
