@@ -1,5 +1,7 @@
 package io.ktls.handler;
 
+import io.ktls.handler.crypto.AeadProvider;
+import io.ktls.handler.crypto.AeadProviders;
 import io.ktls.handler.crypto.RecordCipher;
 import io.ktls.handler.crypto.Tls12KeyBlock;
 import io.ktls.handler.crypto.TlsCipherSuite;
@@ -82,6 +84,13 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     private final Promise<Channel> handshakePromise = ImmediateEventExecutor.INSTANCE.newPromise();
     /** Package-private for tests: records per TLS 1.3 write key before a KeyUpdate. */
     long keyUpdateAfterRecords = OutboundRecordLayer.DEFAULT_KEY_UPDATE_AFTER_RECORDS;
+    /** Package-private for tests: makes the sealer (null: inline, or offload when configured). */
+    SealerFactory sealerFactory;
+
+    /** Makes the {@link RecordSealer} of a connection; lets tests complete records in an order of their own. */
+    interface SealerFactory {
+        RecordSealer create(RecordSealing sealing, RecordSealer.Completion completion, Channel channel);
+    }
 
     private ChannelHandlerContext ctx;
     private State state = State.NEW;
@@ -190,6 +199,16 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         }
     }
 
+    /** For tests: the next write sequence number of the record layer, or -1 before the takeover. */
+    long writeSequence() {
+        return outbound == null ? -1 : outbound.nextSequence();
+    }
+
+    /** For tests: records framed and not yet written to the socket. */
+    int unacknowledgedRecords() {
+        return outbound == null ? 0 : outbound.unacknowledgedRecords();
+    }
+
     // ---------------------------------------------------------------- lifecycle
 
     @Override
@@ -236,6 +255,12 @@ public final class KtlsHandler extends ChannelDuplexHandler {
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
+        if (state == State.HANDSHAKING || state == State.NEW) {
+            // Without us the half-built stack in front would pass raw TLS on: take it down too.
+            handshakePromise.tryFailure(new SSLHandshakeException("KtlsHandler removed before the handshake completed"));
+            removeIfPresent(ctx, splitter);
+            removeIfPresent(ctx, sslHandler);
+        }
         releaseAll(new SSLException("KtlsHandler removed"));
         state = State.CLOSED;
     }
@@ -320,13 +345,15 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             } else {
                 try (Tls12KeyBlock block = Tls12KeyBlock.derive(negotiated, h.masterSecret, h.clientRandom,
                         h.serverRandom)) {
-                    writeCipher = RecordCipher.create(h.server ? block.serverWrite() : block.clientWrite());
-                    readCipher = RecordCipher.create(h.server ? block.clientWrite() : block.serverWrite());
+                    writeCipher = RecordCipher.create(negotiated, h.server ? block.serverWrite() : block.clientWrite(),
+                            provider(negotiated));
+                    readCipher = RecordCipher.create(negotiated, h.server ? block.clientWrite() : block.serverWrite(),
+                            provider(negotiated));
                 }
             }
             if (writeCipher == null) {
-                writeCipher = RecordCipher.create(writeKeys);
-                readCipher = RecordCipher.create(readKeys);
+                writeCipher = RecordCipher.create(negotiated, writeKeys, provider(negotiated));
+                readCipher = RecordCipher.create(negotiated, readKeys, provider(negotiated));
             }
             suite = negotiated;
             session = h.session;
@@ -334,7 +361,8 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             reader = new RecordReader(readCipher, h.readSequence, ctx.alloc());
             readCipher = null;
             outbound = new OutboundRecordLayer(ctx, negotiated, config, h.writeSequence, writeKeys,
-                    keyUpdateAfterRecords, this::outboundFailed);
+                    Math.min(keyUpdateAfterRecords, negotiated.maxRecordsPerKey()), provider(negotiated),
+                    this::outboundFailed);
             writeKeys = null;
             outbound.sealer(newSealer(ctx, new RecordSealing(writeCipher, ctx.alloc())));
             writeCipher = null;
@@ -381,7 +409,15 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         processInbound(ctx);
     }
 
+    private AeadProvider provider(TlsCipherSuite suite) {
+        AeadProvider configured = config.aeadProvider();
+        return configured != null ? configured : AeadProviders.preferred(suite);
+    }
+
     private RecordSealer newSealer(ChannelHandlerContext ctx, RecordSealing sealing) {
+        if (sealerFactory != null) {
+            return sealerFactory.create(sealing, outbound, ctx.channel());
+        }
         KtlsOffloadGroup group = config.offloadGroup();
         if (group != null) {
             offloaded = true;
@@ -580,7 +616,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
                 TrafficKeys next = readKeys.nextGeneration();
                 readKeys.close();
                 readKeys = next;
-                reader.rekey(RecordCipher.create(next));
+                reader.rekey(RecordCipher.create(suite, next, provider(suite)));
                 if (request == 1) {
                     outbound.keyUpdate(false);
                 }
@@ -658,7 +694,8 @@ public final class KtlsHandler extends ChannelDuplexHandler {
                 queuedPromises.add(promise);
                 return;
             case FALLBACK:
-                ctx.write(msg, promise);
+                // The ChunkedWriteHandler in front of SslHandler reads files and chunked inputs into buffers.
+                ctx.write(msg instanceof FileRegion ? new FileRegionInput((FileRegion) msg) : msg, promise);
                 return;
             default:
                 ReferenceCountUtil.release(msg);
@@ -724,6 +761,12 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         if (handshakeMessages != null) {
             handshakeMessages.release();
             handshakeMessages = null;
+        }
+    }
+
+    private static void removeIfPresent(ChannelHandlerContext ctx, io.netty.channel.ChannelHandler handler) {
+        if (handler != null && ctx.pipeline().context(handler) != null) {
+            ctx.pipeline().remove(handler);
         }
     }
 

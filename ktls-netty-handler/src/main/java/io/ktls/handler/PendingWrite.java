@@ -16,7 +16,8 @@ import io.netty.util.ReferenceCountUtil;
  * <p>Ownership: the message belongs to this object from {@code write} until {@link #succeed()} or
  * {@link #fail(Throwable)}, which release it (close it, for a {@code ChunkedInput}) exactly once and complete the
  * promise. Records keep their own references to the bytes they carry, so releasing here never pulls memory from
- * under a sealing thread. Event loop only.
+ * under a sealing thread. The message may be {@code null}: a promise only (an alert's). Event loop only, except
+ * that a sealer whose event loop has shut down fails the writes of a record it cannot hand back.
  */
 final class PendingWrite {
 
@@ -126,6 +127,11 @@ final class PendingWrite {
         if (finish()) {
             promise.tryFailure(cause);
         }
+    }
+
+    /** Releases the message without completing the promise (its event loop is gone). */
+    void abandon() {
+        finish();
     }
 
     private boolean finish() {
