@@ -1,0 +1,42 @@
+package io.ktls.handler.interop;
+
+import io.netty.handler.ssl.SslProvider;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * 100 MiB each way for every suite, through one external and one in-process peer: curl over HTTP/1.1, and
+ * Netty's SslHandler client over the raw stream (OpenSSL provider; the JDK provider for the two TLS 1.3
+ * suites a BoringSSL client cannot be restricted to). Long enough for many writability flips and, in
+ * offload mode, many records in flight at once.
+ */
+class HugeTransferInteropTest extends InteropTestBase {
+
+    private final CurlPeer curl = peer(new CurlPeer());
+    private final NettyClientPeer openSsl = peer(new NettyClientPeer(SslProvider.OPENSSL));
+    private final NettyClientPeer jdk = peer(new NettyClientPeer(SslProvider.JDK));
+
+    private static List<TransferCase> huge(ServerUnderTest server, List<CipherCase> ciphers) {
+        return TransferCase.matrix(server, ciphers, List.of(TransferCase.Direction.values()),
+                List.of(Payload.HUGE_SIZE));
+    }
+
+    private Stream<DynamicTest> hugeTransfers(ServerUnderTest server) {
+        List<CipherCase> all = List.of(CipherCase.values());
+        List<CipherCase> notForBoringSsl = Arrays.stream(CipherCase.values())
+                .filter(cipher -> !openSsl.supports(cipher)).toList();
+        return Stream.of(
+                transfers(curl, huge(server, all)),
+                transfers(openSsl, huge(server, all)),
+                transfers(jdk, huge(server, notForBoringSsl))).flatMap(s -> s);
+    }
+
+    @TestFactory
+    Stream<DynamicTest> sslHandlerBaseline() {
+        return hugeTransfers(ServerUnderTest.SSL_HANDLER);
+    }
+}

@@ -1,0 +1,17 @@
+package io.ktls.handler.interop;
+
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+import java.util.stream.Stream;
+
+/** openssl s_client downloads and uploads every suite x size over the raw stream. */
+class OpenSslClientInteropTest extends InteropTestBase {
+
+    private final OpenSslClientPeer openSslClient = peer(new OpenSslClientPeer());
+
+    @TestFactory
+    Stream<DynamicTest> sslHandlerBaseline() {
+        return transfers(openSslClient, standardMatrix(ServerUnderTest.SSL_HANDLER));
+    }
+}

@@ -1,0 +1,61 @@
+package io.ktls.handler.interop;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+
+import javax.net.ssl.SSLSession;
+
+/**
+ * The TLS handler the interop server puts at the head of each accepted channel's pipeline.
+ *
+ * <p>{@link #SSL_HANDLER} is Netty's own {@code SslHandler} (OpenSSL provider): the baseline that proves the
+ * harness itself, since it must pass every case the record layer is held to.
+ */
+enum ServerUnderTest {
+    SSL_HANDLER("SslHandler") {
+        @Override
+        ChannelHandler newTlsHandler(SslContext sslContext, Channel channel, ServerResources resources) {
+            return sslContext.newHandler(channel.alloc());
+        }
+
+        @Override
+        TlsState tlsState(ChannelPipeline pipeline) {
+            SslHandler handler = pipeline.get(SslHandler.class);
+            SSLSession session = handler.engine().getSession();
+            return new TlsState(session.getProtocol(), session.getCipherSuite(), false);
+        }
+
+        @Override
+        boolean takesOverRecordLayer() {
+            return false;
+        }
+    };
+
+    /** What a server mode may need beyond the {@code SslContext}, owned by the test fixture. */
+    interface ServerResources {
+        /** The offload worker group, created on first use and closed with the fixture. */
+        AutoCloseable offloadGroup();
+    }
+
+    private final String label;
+
+    ServerUnderTest(String label) {
+        this.label = label;
+    }
+
+    abstract ChannelHandler newTlsHandler(SslContext sslContext, Channel channel, ServerResources resources);
+
+    /** Reads the connection's TLS state; called on the event loop once the handshake has completed. */
+    abstract TlsState tlsState(ChannelPipeline pipeline);
+
+    /** Whether every connection in the suite must end with our record layer active. */
+    abstract boolean takesOverRecordLayer();
+
+    @Override
+    public String toString() {
+        return label;
+    }
+}
