@@ -13,6 +13,7 @@
 #
 # Takes about 8 minutes on 2 cores. Settings (environment):
 #   DURATION=8 WARMUP=3       seconds measured / warmed up per run
+#   SERVER_WARMUP=5           seconds of unrecorded traffic after each server start (JIT)
 #   STREAMS="1 8"             stream counts
 #   MODES="plain sslhandler inline offload"
 #   FILE=/dev/shm/ktls-bench-1g.bin SIZE=1g
@@ -25,6 +26,7 @@ cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-8}
 WARMUP=${WARMUP:-3}
+SERVER_WARMUP=${SERVER_WARMUP:-5}
 STREAMS=${STREAMS:-"1 8"}
 MODES=${MODES:-"plain sslhandler inline offload"}
 SIZE=${SIZE:-1g}
@@ -82,9 +84,12 @@ summaries=$RESULTS/e2e.txt
 for mode in $MODES; do
   echo "== $mode" >&2
   start_server "$mode"
+  client=()
+  if [ "$mode" = plain ]; then client=(--plain); else client=(--protocols TLSv1.3 --ciphers TLS_AES_128_GCM_SHA256); fi
+  # A fresh server JVM is still compiling its hot paths: give it traffic that is not recorded.
+  "$JAVA" -cp "$JAR" io.ktls.examples.stream.StreamClient --port "$port" --streams 2 --duration "$SERVER_WARMUP" \
+      --warmup 0 --transport "$TRANSPORT" "${client[@]}" >/dev/null 2>&1
   for streams in $STREAMS; do
-    client=()
-    if [ "$mode" = plain ]; then client=(--plain); else client=(--protocols TLSv1.3 --ciphers TLS_AES_128_GCM_SHA256); fi
     line=$("$JAVA" -cp "$JAR" io.ktls.examples.stream.StreamClient --port "$port" --streams "$streams" \
         --duration "$DURATION" --warmup "$WARMUP" --transport "$TRANSPORT" "${client[@]}")
     echo "$line" | tee -a "$summaries" >&2
@@ -100,6 +105,7 @@ done
 jvm=$("$JAVA" -XshowSettings:properties -version 2>&1 | sed -nE 's/^ *java.runtime.version = //p')
 cpus=$(nproc)
 cpu_model=$(sed -nE 's/^model name\s*:\s*//p' /proc/cpuinfo | head -1)
+loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
 {
   echo "mode,streams,seconds,bytes,MBps,serverCpuSecPerGB,clientCpuSecPerGB,protocol,cipher"
   while read -r line; do
@@ -110,7 +116,7 @@ cpu_model=$(sed -nE 's/^model name\s*:\s*//p' /proc/cpuinfo | head -1)
   done <"$summaries"
 } >"$RESULTS/e2e.csv"
 {
-  echo "{\"jvm\":\"$jvm\",\"cpus\":$cpus,\"cpuModel\":\"$cpu_model\",\"file\":\"$FILE\",\"durationSeconds\":$DURATION,\"runs\":["
+  echo "{\"jvm\":\"$jvm\",\"cpus\":$cpus,\"cpuModel\":\"$cpu_model\",\"loadAverageAtEnd\":\"$loadavg\",\"file\":\"$FILE\",\"durationSeconds\":$DURATION,\"runs\":["
   first=1
   while IFS=, read -r mode streams seconds bytes mbps scpu ccpu protocol cipher; do
     [ "$mode" = mode ] && continue
