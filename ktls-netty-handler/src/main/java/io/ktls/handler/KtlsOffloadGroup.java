@@ -122,8 +122,19 @@ public final class KtlsOffloadGroup implements AutoCloseable {
             worker.thread = thread;
         }
         liveGroups.add(metric);
-        for (Worker worker : this.workers) {
-            worker.thread.start();
+        int started = 0;
+        try {
+            for (; started < workers; started++) {
+                this.workers[started].thread.start();
+            }
+        } catch (Throwable t) {
+            // No thread left behind: the started workers end once their (empty) queues are drained, and the
+            // workers that never started count as ended, so the group terminates and leaves the metrics.
+            shutdownGracefully();
+            for (int i = started; i < workers; i++) {
+                workerEnded();
+            }
+            throw t;
         }
     }
 

@@ -1,5 +1,6 @@
 package io.ktls.handler.offload;
 
+import io.ktls.handler.KtlsMetric;
 import io.ktls.handler.KtlsOffloadGroup;
 import io.ktls.handler.KtlsOffloadGroupMetric;
 import io.ktls.handler.KtlsOffloadWorkerMetric;
@@ -367,6 +368,32 @@ class KtlsOffloadGroupTest {
             assertTrue(names.contains(ranOn.get()), ranOn.get() + " not in " + names);
             channel.close();
         }
+    }
+
+    @Test
+    void threadStartFailureLeavesNoWorkerRunning() throws Exception {
+        List<Thread> started = new ArrayList<>();
+        int groupsBefore = KtlsMetric.global().offloadGroups().size();
+        IllegalStateException failure = assertThrows(IllegalStateException.class, () -> new KtlsOffloadGroup(3, task -> {
+            if (started.size() == 2) {
+                return new Thread(task) {
+                    @Override
+                    public synchronized void start() {
+                        throw new IllegalStateException("injected: cannot start a thread");
+                    }
+                };
+            }
+            Thread thread = new Thread(task, "started-" + started.size());
+            thread.setDaemon(true);
+            started.add(thread);
+            return thread;
+        }));
+        assertTrue(failure.getMessage().startsWith("injected"), failure.getMessage());
+        for (Thread thread : started) {
+            thread.join(5000);
+            assertFalse(thread.isAlive(), thread + " still runs");
+        }
+        assertEquals(groupsBefore, KtlsMetric.global().offloadGroups().size());
     }
 
     private static void awaitUninterruptibly(CountDownLatch latch) {
