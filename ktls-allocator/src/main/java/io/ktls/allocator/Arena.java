@@ -85,7 +85,7 @@ final class Arena {
      * Returns null when no run can be had.
      */
     synchronized PageRunBuf allocateUncached(int pages, byte origin) {
-        PageRunBuf buf = allocateRunLocked(pages);
+        PageRunBuf buf = allocateRunLocked(pages, true);
         if (buf != null) {
             buf.origin = origin;
             if (origin == PageRunBuf.ORIGIN_FALLBACK) {
@@ -105,9 +105,11 @@ final class Arena {
     synchronized PageRunBuf refill(RunCache.FreeList list, int count) {
         PageRunBuf first = null;
         for (int i = 0; i < count; i++) {
+            // Only the first region is needed: running short after it is not a failure.
+            boolean needed = i == 0;
             PageRunBuf buf = list.sizeClass < PageRunAllocator.FRAGMENT_CLASSES
-                    ? allocateFragmentLocked(list.sizeClass)
-                    : allocateRunLocked(list.sizeClass - PageRunAllocator.FRAGMENT_CLASSES + 1);
+                    ? allocateFragmentLocked(list.sizeClass, needed)
+                    : allocateRunLocked(list.sizeClass - PageRunAllocator.FRAGMENT_CLASSES + 1, needed);
             if (buf == null) {
                 break;
             }
@@ -122,8 +124,8 @@ final class Arena {
         return first;
     }
 
-    private PageRunBuf allocateRunLocked(int pages) {
-        int[] run = findRunLocked(pages);
+    private PageRunBuf allocateRunLocked(int pages, boolean needed) {
+        int[] run = findRunLocked(pages, needed);
         if (run == null) {
             return null;
         }
@@ -132,8 +134,11 @@ final class Arena {
         return buf;
     }
 
-    /** Returns {slabId, firstPage} of a run now marked used, or null (counting the failure). */
-    private int[] findRunLocked(int pages) {
+    /**
+     * Returns {slabId, firstPage} of a run now marked used, or null. When the run is {@code needed} (not an extra
+     * for a refill batch), a failure is counted, starts the back-off and wakes the reclaim thread.
+     */
+    private int[] findRunLocked(int pages, boolean needed) {
         if (pages > 1 && backingOff) {
             if (parent.nanoTime() - runRetryNotBeforeNanos < 0) {
                 runAttemptsSkipped++;
@@ -146,6 +151,9 @@ final class Arena {
             key = freeRuns.ceiling((long) pages << (2 * ID_BITS));
         }
         if (key == null) {
+            if (!needed) {
+                return null;
+            }
             if (pages > 1) {
                 runFailures++;
                 runRetryNotBeforeNanos = parent.nanoTime() + parent.runRetryIntervalNanos;
@@ -225,10 +233,10 @@ final class Arena {
 
     // ---- fragments -----------------------------------------------------------------------------------------
 
-    private PageRunBuf allocateFragmentLocked(int sizeClass) {
+    private PageRunBuf allocateFragmentLocked(int sizeClass, boolean needed) {
         FragmentPage page = partialPages[sizeClass];
         if (page == null) {
-            int[] run = findRunLocked(1);
+            int[] run = findRunLocked(1, needed);
             if (run == null) {
                 return null;
             }

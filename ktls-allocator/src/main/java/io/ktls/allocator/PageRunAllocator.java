@@ -787,7 +787,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
     public static final class Builder {
         private String name;
         private int arenas = Math.max(1, Runtime.getRuntime().availableProcessors());
-        private int slabBytes = 4 << 20;
+        private int slabBytes = 1 << 20;
         private long maxMemoryBytes = -1;
         private int maxRunPages = 64;
         private int maxCachedRunPages = 16;
@@ -817,8 +817,9 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         }
 
         /**
-         * Size of one slab of direct memory, a multiple of 4 KiB. Default 4 MiB: large enough that a 256 KiB run
-         * rarely ends a slab, small enough to return idle memory in useful steps.
+         * Size of one slab of direct memory, a multiple of 4 KiB. Default 1 MiB: holds four of the largest runs,
+         * and is the step in which memory is taken from and returned to the operating system, so a quiet
+         * server holds little.
          */
         public Builder slabBytes(int slabBytes) {
             if (slabBytes <= 0 || slabBytes % PAGE_BYTES != 0) {
