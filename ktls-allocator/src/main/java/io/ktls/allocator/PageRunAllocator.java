@@ -324,8 +324,8 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
     }
 
     private PageRunBuf unpooled(int capacity, int maxCapacity, byte origin) {
-        ByteBuffer memory = ByteBuffer.allocateDirect(Math.max(capacity, 1));
-        long address = PlatformDependent.hasUnsafe() ? PlatformDependent.directBufferAddress(memory) : 0;
+        ByteBuffer memory = DirectMemory.allocate(Math.max(capacity, 1));
+        long address = DirectMemory.address(memory);
         PageRunBuf buf = new PageRunBuf(this);
         buf.bindUnpooled(memory, address, origin);
         unpooledBytes.addAndGet(buf.regionBytes);
@@ -340,7 +340,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
             case PageRunBuf.ORIGIN_OVERFLOW:
                 unpooledBytes.addAndGet(-buf.regionBytes);
                 (buf.origin == PageRunBuf.ORIGIN_HUGE ? hugeReleases : overflowReleases).incrementAndGet();
-                PlatformDependent.freeDirectBuffer(buf.memory);
+                DirectMemory.free(buf.memory);
                 buf.memory = null;
                 break;
             default:
@@ -493,6 +493,9 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         trimCurrentThreadCache();
         for (Arena arena : arenas) {
             for (RunCache cache : arena.caches) {
+                // From now on frees bypass private lists and reach the (closing) arena, which frees each slab
+                // once it is empty; regions already on a live thread's private list go with that thread.
+                cache.closed = true;
                 cache.drainReturned();
                 if (!cache.owner.isAlive()) {
                     cache.trim();

@@ -48,6 +48,11 @@ public enum AllocatorUnderTest {
         return ((ByteBufAllocatorMetricProvider) allocator).metric().usedDirectMemory();
     }
 
+    /** Bytes held in thread caches (page-run allocator only, else 0). */
+    static long cachedBytes(ByteBufAllocator allocator) {
+        return allocator instanceof PageRunAllocator ? ((PageRunAllocator) allocator).metric().cachedBytes() : 0;
+    }
+
     static void close(ByteBufAllocator allocator) {
         if (allocator instanceof PageRunAllocator) {
             ((PageRunAllocator) allocator).close();
