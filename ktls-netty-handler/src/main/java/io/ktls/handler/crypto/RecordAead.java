@@ -17,16 +17,17 @@ import java.util.Arrays;
  * <h2>JCE facts this class is built on</h2>
  * <ul>
  *   <li>Every record gets a fresh {@code init} with a fresh parameter spec: AES-GCM refuses to encrypt twice
- *       with one key and nonce, and SunJCE's ChaCha20-Poly1305 refuses an encrypt {@code init} repeating the
- *       previous key and nonce of that {@code Cipher} object, so a {@code Cipher} is never shared between
- *       directions or connections.</li>
+ *       with one key and nonce, and SunJCE's ChaCha20-Poly1305 refuses any {@code init} (decryption too)
+ *       repeating the previous key and nonce of that {@code Cipher} object, so a {@code Cipher} is never shared
+ *       between directions or connections.</li>
  *   <li>{@code Cipher.update(ByteBuffer, ByteBuffer)} may demand room for the tag in its output even though it
  *       never writes it (SunJCE ChaCha20-Poly1305 on JDK 17 and the Amazon Corretto provider: "need at least
  *       n + 16 bytes"), and may hold back a partial block (SunJCE AES-GCM). So {@link #encrypt} runs
  *       {@code update} on all but the last {@link #FINAL_RESERVE_BYTES} bytes of the payload straight into the
- *       body, then finishes the rest into a small heap scratch buffer and splits it: what the provider held back
- *       plus the reserved tail go to the end of the body, the rest (inner type, tag) to the trailer. The cost is
- *       one copy of at most {@code 16 + held-back} bytes per record.</li>
+ *       body, then one {@code doFinal} of the reserved bytes (and the TLS 1.3 inner type) into a small heap
+ *       scratch buffer, which it splits: what the provider held back plus the reserved bytes go to the end of
+ *       the body, the rest (inner type, tag) to the trailer. The cost is two copies of at most
+ *       {@code 17 + held-back} bytes per record, and no extra provider call.</li>
  * </ul>
  *
  * <p>Threads: confined like its {@link RecordCipher}.
