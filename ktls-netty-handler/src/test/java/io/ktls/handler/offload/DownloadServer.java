@@ -35,8 +35,8 @@ import java.util.function.Supplier;
 /**
  * A loopback TLS server with {@link KtlsHandler} in front: each client sends one request byte after the
  * handshake, and the server answers with whatever {@code response} makes for that byte (a file region, a
- * buffer...), written and flushed in one go, then closes the connection (close_notify first). Records every server channel, write future and exception so
- * tests can check how each connection ended.
+ * buffer...), written and flushed in one go, then closes the connection (close_notify first). Records every
+ * server channel, write future and exception so tests can check how each connection ended.
  */
 final class DownloadServer implements AutoCloseable {
 

@@ -22,6 +22,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -374,7 +375,7 @@ class KtlsOffloadGroupTest {
     void threadStartFailureLeavesNoWorkerRunning() throws Exception {
         List<Thread> started = new ArrayList<>();
         int groupsBefore = KtlsMetric.global().offloadGroups().size();
-        IllegalStateException failure = assertThrows(IllegalStateException.class, () -> new KtlsOffloadGroup(3, task -> {
+        ThreadFactory thirdThreadCannotStart = task -> {
             if (started.size() == 2) {
                 return new Thread(task) {
                     @Override
@@ -387,7 +388,9 @@ class KtlsOffloadGroupTest {
             thread.setDaemon(true);
             started.add(thread);
             return thread;
-        }));
+        };
+        IllegalStateException failure = assertThrows(IllegalStateException.class,
+                () -> new KtlsOffloadGroup(3, thirdThreadCannotStart));
         assertTrue(failure.getMessage().startsWith("injected"), failure.getMessage());
         for (Thread thread : started) {
             thread.join(5000);
