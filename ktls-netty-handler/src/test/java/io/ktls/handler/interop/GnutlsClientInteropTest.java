@@ -14,4 +14,14 @@ class GnutlsClientInteropTest extends InteropTestBase {
     Stream<DynamicTest> sslHandlerBaseline() {
         return transfers(gnutls, standardMatrix(ServerUnderTest.SSL_HANDLER));
     }
+
+    @TestFactory
+    Stream<DynamicTest> ktlsInline() {
+        return transfers(gnutls, standardMatrix(ServerUnderTest.KTLS_INLINE));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> ktlsOffload() {
+        return transfers(gnutls, standardMatrix(ServerUnderTest.KTLS_OFFLOAD));
+    }
 }

@@ -39,4 +39,14 @@ class HugeTransferInteropTest extends InteropTestBase {
     Stream<DynamicTest> sslHandlerBaseline() {
         return hugeTransfers(ServerUnderTest.SSL_HANDLER);
     }
+
+    @TestFactory
+    Stream<DynamicTest> ktlsInline() {
+        return hugeTransfers(ServerUnderTest.KTLS_INLINE);
+    }
+
+    @TestFactory
+    Stream<DynamicTest> ktlsOffload() {
+        return hugeTransfers(ServerUnderTest.KTLS_OFFLOAD);
+    }
 }

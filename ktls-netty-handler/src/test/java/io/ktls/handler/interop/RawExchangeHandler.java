@@ -5,6 +5,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
 
 import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
@@ -24,19 +25,40 @@ final class RawExchangeHandler extends ChannelInboundHandlerAdapter {
     private static final int MAX_COMMAND_CHARS = 64;
     /** The failure reported for a connection that ended without a complete exchange. */
     static final String INCOMPLETE = "connection closed before the exchange completed";
+    static final String AFTER_CLOSE_NOTIFY = " (after the peer's close_notify)";
 
     private final ServerUnderTest serverUnderTest;
     private final Consumer<Exchange> exchanges;
+    private final Consumer<Exchange> lateFailures;
     private final StringBuilder command = new StringBuilder();
     private String request;
     private TlsState tls;
     private ReceivedBytes upload;
     private long uploadRemaining;
+    /** No more input is expected: a command is being answered, or the connection ended. */
     private boolean finished;
+    /** The exchange was reported; any failure after that is a late failure. */
+    private boolean reported;
+    private boolean closeNotifyReceived;
 
-    RawExchangeHandler(ServerUnderTest serverUnderTest, Consumer<Exchange> exchanges) {
+    /**
+     * @param exchanges    receives the one exchange of the connection
+     * @param lateFailures receives failures raised after it, such as an exception after a clean close
+     */
+    RawExchangeHandler(ServerUnderTest serverUnderTest, Consumer<Exchange> exchanges,
+                       Consumer<Exchange> lateFailures) {
         this.serverUnderTest = serverUnderTest;
         this.exchanges = exchanges;
+        this.lateFailures = lateFailures;
+    }
+
+    private void report(Exchange exchange) {
+        if (!reported) {
+            reported = true;
+            exchanges.accept(exchange);
+        } else if (exchange.failure() != null) {
+            lateFailures.accept(exchange);
+        }
     }
 
     @Override
@@ -98,11 +120,11 @@ final class RawExchangeHandler extends ChannelInboundHandlerAdapter {
         finished = true;
         ctx.writeAndFlush(Payload.newChunkedInput(size)).addListener((ChannelFutureListener) written -> {
             if (!written.isSuccess()) {
-                exchanges.accept(Exchange.failed(request, tls, written.cause()));
+                report(Exchange.failed(request, tls, written.cause()));
                 ctx.close();
                 return;
             }
-            ctx.close().addListener((ChannelFutureListener) closed -> exchanges.accept(closed.isSuccess()
+            ctx.close().addListener((ChannelFutureListener) closed -> report(closed.isSuccess()
                     ? new Exchange(request, tls, size, null, null)
                     : Exchange.failed(request, tls, closed.cause())));
         });
@@ -115,32 +137,39 @@ final class RawExchangeHandler extends ChannelInboundHandlerAdapter {
         ByteBuf answer = Unpooled.copiedBuffer(sha256 + "\n", StandardCharsets.US_ASCII);
         ctx.writeAndFlush(answer).addListener((ChannelFutureListener) written -> {
             if (!written.isSuccess()) {
-                exchanges.accept(Exchange.failed(request, tls, written.cause()));
+                report(Exchange.failed(request, tls, written.cause()));
                 ctx.close();
                 return;
             }
-            ctx.close().addListener((ChannelFutureListener) closed -> exchanges.accept(closed.isSuccess()
+            ctx.close().addListener((ChannelFutureListener) closed -> report(closed.isSuccess()
                     ? new Exchange(request, tls, received, sha256, null)
                     : Exchange.failed(request, tls, closed.cause())));
         });
     }
 
     @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof SslCloseCompletionEvent close && close.isSuccess()) {
+            closeNotifyReceived = true;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         if (!finished) {
             finished = true;
-            exchanges.accept(Exchange.failed(request, tls, new IllegalStateException(
-                    INCOMPLETE + (upload != null ? " (" + uploadRemaining + " upload bytes missing)" : ""))));
+            report(Exchange.failed(request, tls, new IllegalStateException(INCOMPLETE
+                    + (closeNotifyReceived ? AFTER_CLOSE_NOTIFY : " (without the peer's close_notify)")
+                    + (upload != null ? " (" + uploadRemaining + " upload bytes missing)" : ""))));
         }
         ctx.fireChannelInactive();
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (!finished) {
-            finished = true;
-            exchanges.accept(Exchange.failed(request, tls, cause));
-        }
+        finished = true;
+        report(Exchange.failed(request, tls, cause));
         ctx.close();
     }
 }
