@@ -1,5 +1,7 @@
 package io.ktls.handler;
 
+import io.ktls.handler.crypto.AeadProvider;
+import io.ktls.handler.crypto.AeadProviders;
 import io.ktls.handler.crypto.RecordCipher;
 import io.ktls.handler.crypto.Tls12KeyBlock;
 import io.ktls.handler.crypto.TlsCipherSuite;
@@ -253,6 +255,12 @@ public final class KtlsHandler extends ChannelDuplexHandler {
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
+        if (state == State.HANDSHAKING || state == State.NEW) {
+            // Without us the half-built stack in front would pass raw TLS on: take it down too.
+            handshakePromise.tryFailure(new SSLHandshakeException("KtlsHandler removed before the handshake completed"));
+            removeIfPresent(ctx, splitter);
+            removeIfPresent(ctx, sslHandler);
+        }
         releaseAll(new SSLException("KtlsHandler removed"));
         state = State.CLOSED;
     }
@@ -337,13 +345,15 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             } else {
                 try (Tls12KeyBlock block = Tls12KeyBlock.derive(negotiated, h.masterSecret, h.clientRandom,
                         h.serverRandom)) {
-                    writeCipher = RecordCipher.create(h.server ? block.serverWrite() : block.clientWrite());
-                    readCipher = RecordCipher.create(h.server ? block.clientWrite() : block.serverWrite());
+                    writeCipher = RecordCipher.create(negotiated, h.server ? block.serverWrite() : block.clientWrite(),
+                            provider(negotiated));
+                    readCipher = RecordCipher.create(negotiated, h.server ? block.clientWrite() : block.serverWrite(),
+                            provider(negotiated));
                 }
             }
             if (writeCipher == null) {
-                writeCipher = RecordCipher.create(writeKeys);
-                readCipher = RecordCipher.create(readKeys);
+                writeCipher = RecordCipher.create(negotiated, writeKeys, provider(negotiated));
+                readCipher = RecordCipher.create(negotiated, readKeys, provider(negotiated));
             }
             suite = negotiated;
             session = h.session;
@@ -351,7 +361,8 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             reader = new RecordReader(readCipher, h.readSequence, ctx.alloc());
             readCipher = null;
             outbound = new OutboundRecordLayer(ctx, negotiated, config, h.writeSequence, writeKeys,
-                    keyUpdateAfterRecords, this::outboundFailed);
+                    Math.min(keyUpdateAfterRecords, negotiated.maxRecordsPerKey()), provider(negotiated),
+                    this::outboundFailed);
             writeKeys = null;
             outbound.sealer(newSealer(ctx, new RecordSealing(writeCipher, ctx.alloc())));
             writeCipher = null;
@@ -396,6 +407,11 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         splitter = null;
         takingOver = false;
         processInbound(ctx);
+    }
+
+    private AeadProvider provider(TlsCipherSuite suite) {
+        AeadProvider configured = config.aeadProvider();
+        return configured != null ? configured : AeadProviders.preferred(suite);
     }
 
     private RecordSealer newSealer(ChannelHandlerContext ctx, RecordSealing sealing) {
@@ -600,7 +616,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
                 TrafficKeys next = readKeys.nextGeneration();
                 readKeys.close();
                 readKeys = next;
-                reader.rekey(RecordCipher.create(next));
+                reader.rekey(RecordCipher.create(suite, next, provider(suite)));
                 if (request == 1) {
                     outbound.keyUpdate(false);
                 }
@@ -745,6 +761,12 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         if (handshakeMessages != null) {
             handshakeMessages.release();
             handshakeMessages = null;
+        }
+    }
+
+    private static void removeIfPresent(ChannelHandlerContext ctx, io.netty.channel.ChannelHandler handler) {
+        if (handler != null && ctx.pipeline().context(handler) != null) {
+            ctx.pipeline().remove(handler);
         }
     }
 

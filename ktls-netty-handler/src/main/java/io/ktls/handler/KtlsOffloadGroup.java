@@ -30,9 +30,9 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <h2>Design</h2>
  * <pre>
- *   event loop A ──┐ execute(task)                      ┌──&gt; worker 0: MPSC queue ─&gt; run ─&gt; park
- *   event loop B ──┼─&gt; workerFor(channel) = mix(channel.id().hashCode()) mod workers
- *   event loop C ──┘                                    └──&gt; worker 1: MPSC queue ─&gt; run ─&gt; park
+ *   event loop A ─┐ execute(task)                    ┌─&gt; worker 0: MPSC queue ─&gt; run ─&gt; park
+ *   event loop B ─┼─&gt; workerFor(channel): mix(channel.id().hashCode()) mod workers
+ *   event loop C ─┘                                  └─&gt; worker 1: MPSC queue ─&gt; run ─&gt; park
  * </pre>
  * <ol>
  *   <li><b>Pinning.</b> A channel always maps to the same worker ({@link #workerFor}), as {@code ktls_get_cpu}

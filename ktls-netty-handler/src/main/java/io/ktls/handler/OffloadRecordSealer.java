@@ -53,10 +53,11 @@ final class OffloadRecordSealer implements RecordSealer {
             eventLoop.execute(() -> completion.recordSealed(record));
         } catch (RejectedExecutionException e) {
             // The channel's event loop is gone: nobody will write this record, so it gives back what it holds
-            // (buffers may be released from any thread; promises may be completed from any thread).
+            // (buffers may be released from any thread). The promises stay as they are: their listeners would
+            // need the dead event loop.
             record.releaseOutput();
             for (PendingWrite write : record.completes) {
-                write.fail(e);
+                write.abandon();
             }
         }
     }

@@ -63,9 +63,12 @@ final class OutboundRecord {
     /** Writes whose last byte travels in this record: completed when it is written. */
     final List<PendingWrite> completes = new ArrayList<>(2);
 
+    /** Written by the sealing thread; read by the event loop only after {@link #completed}. */
     volatile State state = State.FRAMED;
     ByteBuf output;
     Throwable failure;
+    /** Event loop only: the sealer reported this record done (the ready-prefix rule looks at this alone). */
+    boolean completed;
 
     OutboundRecord(long sequence, byte contentType, List<Piece> pieces, int payloadLength, boolean inPlace,
                    RecordCipher nextCipher) {

@@ -1,5 +1,6 @@
 package io.ktls.handler;
 
+import io.ktls.handler.crypto.AeadProvider;
 import io.ktls.handler.crypto.RecordCipher;
 import io.ktls.handler.crypto.TlsCipherSuite;
 import io.ktls.handler.crypto.TrafficKeys;
@@ -68,6 +69,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
     private final long maxQueuedBytes;
     private final long keyUpdateAfterRecords;
     private final Listener listener;
+    private final AeadProvider provider;
     private RecordSealer sealer;
     /** TLS 1.3: the current write keys, kept to derive the next generation; null for TLS 1.2. */
     private TrafficKeys writeKeys;
@@ -90,7 +92,9 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
     private Throwable failure;
 
     OutboundRecordLayer(ChannelHandlerContext ctx, TlsCipherSuite suite, KtlsConfig config, long writeSequence,
-                        TrafficKeys writeKeys, long keyUpdateAfterRecords, Listener listener) {
+                        TrafficKeys writeKeys, long keyUpdateAfterRecords, AeadProvider provider,
+                        Listener listener) {
+        this.provider = provider;
         this.ctx = ctx;
         this.suite = suite;
         this.maxRecordPayloadBytes = config.maxRecordPayloadBytes();
@@ -206,7 +210,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         failure = cause;
         outboundClosed = true;
         failPending(cause);
-        while (!inFlight.isEmpty() && inFlight.peekFirst().state != OutboundRecord.State.FRAMED) {
+        while (!inFlight.isEmpty() && inFlight.peekFirst().completed) {
             discard(inFlight.pollFirst(), cause);
         }
         if (closeNotifyPromise != null) {
@@ -360,7 +364,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         TrafficKeys next = writeKeys.nextGeneration();
         RecordCipher nextCipher;
         try {
-            nextCipher = RecordCipher.create(next);
+            nextCipher = RecordCipher.create(suite, next, provider);
         } catch (RuntimeException e) {
             next.close();
             throw e;
@@ -393,6 +397,8 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
     @Override
     public void recordSealed(OutboundRecord record) {
         assert ctx.executor().inEventLoop();
+        assert record.state != OutboundRecord.State.FRAMED : "completed before sealed: " + record;
+        record.completed = true;
         writeReadyPrefix();
     }
 
@@ -405,7 +411,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         boolean wrote = false;
         try {
             OutboundRecord head;
-            while ((head = inFlight.peekFirst()) != null && head.state != OutboundRecord.State.FRAMED) {
+            while ((head = inFlight.peekFirst()) != null && head.completed) {
                 inFlight.pollFirst();
                 if (failure != null) {
                     discard(head, failure);

@@ -129,6 +129,11 @@ final class PendingWrite {
         }
     }
 
+    /** Releases the message without completing the promise (its event loop is gone). */
+    void abandon() {
+        finish();
+    }
+
     private boolean finish() {
         if (done) {
             return false;

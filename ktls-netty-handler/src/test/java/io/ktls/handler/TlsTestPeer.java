@@ -255,8 +255,16 @@ final class TlsTestPeer implements AutoCloseable {
         return alert;
     }
 
+    /** Runs after the server channel was asked to close (e.g. a test sealer completing what it still holds). */
+    Runnable onClose;
+
     @Override
     public void close() throws Exception {
+        server.close();
+        if (onClose != null) {
+            onClose.run();
+        }
+        server.runPendingTasks();
         server.finishAndReleaseAll();
         events.received.release();
         fromServer.release();

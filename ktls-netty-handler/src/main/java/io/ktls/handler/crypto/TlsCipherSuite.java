@@ -40,6 +40,9 @@ public enum TlsCipherSuite {
     /** RFC 5288 section 3: the per-record part of the TLS 1.2 GCM nonce travels in the record. */
     private static final int GCM_EXPLICIT_NONCE_LENGTH = 8;
 
+    /** RFC 8446 5.5: 2^24.5 full-size AES-GCM records per key keep a 2^-57 margin; 2^24 keeps more. */
+    private static final long AES_GCM_MAX_RECORDS_PER_KEY = 1L << 24;
+
     private final int ianaCode;
     private final boolean tls13;
     private final String openSslName;
@@ -144,6 +147,16 @@ public enum TlsCipherSuite {
     /** Bytes of nonce carried in each record after the header: 8 for TLS 1.2 AES-GCM, 0 otherwise. */
     public int explicitNonceLength() {
         return !tls13 && aead == AeadAlgorithm.AES_GCM ? GCM_EXPLICIT_NONCE_LENGTH : 0;
+    }
+
+    /**
+     * How many records one key may protect before TLS 1.3 must switch keys with a KeyUpdate (RFC 8446 5.5):
+     * 2^24 for AES-GCM (the RFC allows 2^24.5 full-size records; we keep a margin), and for ChaCha20-Poly1305
+     * no AEAD limit before the sequence number itself runs out ({@link Long#MAX_VALUE} here). TLS 1.2 has no
+     * KeyUpdate: a TLS 1.2 connection reaching this limit closes.
+     */
+    public long maxRecordsPerKey() {
+        return aead == AeadAlgorithm.AES_GCM ? AES_GCM_MAX_RECORDS_PER_KEY : Long.MAX_VALUE;
     }
 
     /** The hash of the key schedule as a {@link java.security.MessageDigest} name: {@code SHA-256} or {@code SHA-384}. */
