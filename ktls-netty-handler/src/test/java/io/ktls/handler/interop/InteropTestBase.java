@@ -56,10 +56,14 @@ abstract class InteropTestBase {
         return peer;
     }
 
-    /** Every suite x both directions x the standard sizes. */
+    /** Every suite x every direction (download from buffers and from a file, upload) x the standard sizes. */
     static List<TransferCase> standardMatrix(ServerUnderTest server) {
-        return TransferCase.matrix(server, List.of(CipherCase.values()),
-                List.of(TransferCase.Direction.values()), Payload.STANDARD_SIZES);
+        return standardMatrix(server, TransferCase.Direction.values());
+    }
+
+    static List<TransferCase> standardMatrix(ServerUnderTest server, TransferCase.Direction... directions) {
+        return TransferCase.matrix(server, List.of(CipherCase.values()), List.of(directions),
+                Payload.STANDARD_SIZES);
     }
 
     Stream<DynamicTest> transfers(InteropPeer peer, Collection<TransferCase> cases) {
@@ -129,7 +133,7 @@ abstract class InteropTestBase {
             fail("the server failed " + exchange.request(), exchange.failure());
         }
         String expectedRequest = application == InteropServer.Application.HTTP
-                ? (transfer.isDownload() ? "GET /bytes/" + transfer.size() : "PUT /sha256")
+                ? (transfer.isDownload() ? "GET " : "PUT ") + transfer.httpPath()
                 : transfer.rawCommand().trim();
         assertTrue(expectedRequest.equals(exchange.request())
                         || (expectedRequest + "?close").equals(exchange.request()),

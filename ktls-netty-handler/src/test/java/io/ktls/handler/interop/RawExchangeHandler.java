@@ -7,6 +7,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.SslCloseCompletionEvent;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
 
@@ -15,6 +16,7 @@ import java.util.function.Consumer;
  * client). A connection carries one command line, then payload:
  * <ul>
  *   <li>{@code GET <n>\n}: the server sends {@code n} payload bytes, then closes with close_notify;</li>
+ *   <li>{@code FILE <n>\n}: the same bytes, sent from a file ({@link ServerUnderTest#fileBody});</li>
  *   <li>{@code PUT <n>\n} followed by {@code n} payload bytes: the server answers with the hex SHA-256 of the
  *       bytes it received and a newline, then closes with close_notify.</li>
  * </ul>
@@ -62,7 +64,7 @@ final class RawExchangeHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws IOException {
         ByteBuf in = (ByteBuf) msg;
         try {
             while (in.isReadable() && !finished) {
@@ -84,7 +86,7 @@ final class RawExchangeHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void readCommand(ChannelHandlerContext ctx, ByteBuf in) {
+    private void readCommand(ChannelHandlerContext ctx, ByteBuf in) throws IOException {
         while (in.isReadable()) {
             char c = (char) in.readByte();
             if (c != '\n') {
@@ -102,7 +104,8 @@ final class RawExchangeHandler extends ChannelInboundHandlerAdapter {
             }
             long size = Long.parseLong(words[1]);
             switch (words[0]) {
-                case "GET" -> startDownload(ctx, size);
+                case "GET" -> startDownload(ctx, Payload.newChunkedInput(size), size);
+                case "FILE" -> startDownload(ctx, serverUnderTest.fileBody(PayloadFiles.get(size), size), size);
                 case "PUT" -> {
                     upload = new ReceivedBytes();
                     uploadRemaining = size;
@@ -116,9 +119,9 @@ final class RawExchangeHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void startDownload(ChannelHandlerContext ctx, long size) {
+    private void startDownload(ChannelHandlerContext ctx, Object body, long size) {
         finished = true;
-        ctx.writeAndFlush(Payload.newChunkedInput(size)).addListener((ChannelFutureListener) written -> {
+        ctx.writeAndFlush(body).addListener((ChannelFutureListener) written -> {
             if (!written.isSuccess()) {
                 report(Exchange.failed(request, tls, written.cause()));
                 ctx.close();

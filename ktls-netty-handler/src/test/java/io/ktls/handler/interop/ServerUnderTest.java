@@ -6,10 +6,16 @@ import io.ktls.handler.KtlsOffloadGroup;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.DefaultFileRegion;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.stream.ChunkedNioFile;
 
 import javax.net.ssl.SSLSession;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 /**
  * The TLS handler the interop server puts at the head of each accepted channel's pipeline.
@@ -35,6 +41,12 @@ enum ServerUnderTest {
         @Override
         boolean takesOverRecordLayer() {
             return false;
+        }
+
+        /** SslHandler rejects FileRegion: files go through ChunkedWriteHandler, as in Netty's examples. */
+        @Override
+        Object fileBody(Path file, long size) throws IOException {
+            return new ChunkedNioFile(FileChannel.open(file, StandardOpenOption.READ), 0, size, Payload.CHUNK_BYTES);
         }
     },
     KTLS_INLINE("KtlsHandler inline") {
@@ -69,6 +81,14 @@ enum ServerUnderTest {
         KtlsHandler handler = pipeline.get(KtlsHandler.class);
         SSLSession session = handler.session();
         return new TlsState(session.getProtocol(), session.getCipherSuite(), handler.isRecordLayerActive());
+    }
+
+    /**
+     * The message that sends {@code size} bytes of {@code file}: a {@code DefaultFileRegion}, which the record
+     * layer reads with positional reads and seals into fresh buffers.
+     */
+    Object fileBody(Path file, long size) throws IOException {
+        return new DefaultFileRegion(file.toFile(), 0, size);
     }
 
     /** Whether every connection in the suite must end with our record layer active. */
