@@ -118,6 +118,8 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     private boolean closeEventFired;
     private boolean failed;
     private boolean closeRequested;
+    /** Application data fired since the last channelReadComplete (else, without auto-read, ask for more). */
+    private boolean firedReadSinceComplete;
 
     /** A server-side (or client-side, by {@code sslContext.isClient()}) handler without SNI. */
     public KtlsHandler(SslContext sslContext, KtlsConfig config) {
@@ -478,6 +480,17 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         }
     }
 
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (state == State.ACTIVE && !firedReadSinceComplete && !ctx.channel().config().isAutoRead()) {
+            // Only part of a record (or only control records) arrived: the handlers after us saw nothing and
+            // will not ask for more, so we do (as SslHandler does).
+            ctx.read();
+        }
+        firedReadSinceComplete = false;
+        ctx.fireChannelReadComplete();
+    }
+
     private void processInbound(ChannelHandlerContext ctx) {
         if (processingInbound) {
             return;
@@ -507,6 +520,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
                             "application data inside a fragmented handshake message");
                 }
                 if (plaintext.isReadable()) {
+                    firedReadSinceComplete = true;
                     ctx.fireChannelRead(plaintext);
                 } else {
                     plaintext.release();

@@ -141,6 +141,22 @@ class KtlsHandlerBadInputTest {
     }
 
     @Test
+    void closeOutboundSendsCloseNotifyAndKeepsTheChannelOpen() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
+            io.netty.channel.ChannelFuture closed = peer.handler.closeOutbound();
+            assertTrue(closed.isSuccess());
+            assertArrayEquals(new byte[] {1, TlsRecords.CLOSE_NOTIFY}, peer.onlyAlert());
+            assertTrue(peer.server.isOpen(), "only the outbound side is closed");
+            ByteBuf late = Unpooled.wrappedBuffer(new byte[] {1});
+            io.netty.channel.ChannelFuture write = peer.server.writeAndFlush(late);
+            assertFalse(write.isSuccess(), "no data after close_notify");
+            assertEquals(0, late.refCnt());
+            peer.sendRecord(TlsRecords.APPLICATION_DATA, new byte[] {3});
+            assertEquals(1, peer.events.received.readableBytes(), "the inbound side still reads");
+        }
+    }
+
+    @Test
     void streamEndingWithoutCloseNotifyIsReportedAsTruncation() throws Exception {
         try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
             peer.sendRecord(TlsRecords.APPLICATION_DATA, new byte[] {1});
