@@ -118,6 +118,10 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     private boolean closeEventFired;
     private boolean failed;
     private boolean closeRequested;
+    /** The session is counted in the active gauges (from the takeover until released). */
+    private boolean sessionCounted;
+    /** Application data fired since the last channelReadComplete (else, without auto-read, ask for more). */
+    private boolean firedReadSinceComplete;
 
     /** A server-side (or client-side, by {@code sslContext.isClient()}) handler without SNI. */
     public KtlsHandler(SslContext sslContext, KtlsConfig config) {
@@ -256,10 +260,13 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
         if (state == State.HANDSHAKING || state == State.NEW) {
-            // Without us the half-built stack in front would pass raw TLS on: take it down too.
             handshakePromise.tryFailure(new SSLHandshakeException("KtlsHandler removed before the handshake completed"));
-            removeIfPresent(ctx, splitter);
-            removeIfPresent(ctx, sslHandler);
+            if (ctx.channel().isOpen()) {
+                // Removed by the user mid-handshake: the half-built stack in front would pass raw TLS on, so it
+                // goes too. (When the channel is closed the pipeline is being torn down and removes it itself.)
+                removeIfPresent(ctx, splitter);
+                removeIfPresent(ctx, sslHandler);
+            }
         }
         releaseAll(new SSLException("KtlsHandler removed"));
         state = State.CLOSED;
@@ -391,6 +398,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         state = State.ACTIVE;
         takingOver = true;
         KtlsStats.GLOBAL.sessionStarted(suite, offloaded);
+        sessionCounted = true;
         ctx.pipeline().remove(sslHandler);
         while (!queuedMessages.isEmpty()) {
             outbound.write(queuedMessages.poll(), queuedPromises.poll());
@@ -421,7 +429,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         KtlsOffloadGroup group = config.offloadGroup();
         if (group != null) {
             offloaded = true;
-            return new OffloadRecordSealer(sealing, outbound, group.workerFor(ctx.channel()), ctx.channel().eventLoop());
+            return new OffloadRecordSealer(sealing, outbound, group, ctx.channel());
         }
         return new InlineRecordSealer(sealing, outbound);
     }
@@ -478,6 +486,17 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         }
     }
 
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (state == State.ACTIVE && !firedReadSinceComplete && !ctx.channel().config().isAutoRead()) {
+            // Only part of a record (or only control records) arrived: the handlers after us saw nothing and
+            // will not ask for more, so we do (as SslHandler does).
+            ctx.read();
+        }
+        firedReadSinceComplete = false;
+        ctx.fireChannelReadComplete();
+    }
+
     private void processInbound(ChannelHandlerContext ctx) {
         if (processingInbound) {
             return;
@@ -507,6 +526,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
                             "application data inside a fragmented handshake message");
                 }
                 if (plaintext.isReadable()) {
+                    firedReadSinceComplete = true;
                     ctx.fireChannelRead(plaintext);
                 } else {
                     plaintext.release();
@@ -748,6 +768,9 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             outbound.fail(cause);
             outbound.close();
             outbound = null;
+        }
+        if (sessionCounted) {
+            sessionCounted = false;
             KtlsStats.GLOBAL.sessionEnded(suite, offloaded);
         }
         if (reader != null) {

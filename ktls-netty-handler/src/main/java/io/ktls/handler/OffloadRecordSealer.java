@@ -1,5 +1,6 @@
 package io.ktls.handler;
 
+import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 
 import java.util.concurrent.Executor;
@@ -19,14 +20,16 @@ final class OffloadRecordSealer implements RecordSealer {
 
     private final RecordSealing sealing;
     private final Completion completion;
+    private final KtlsOffloadGroup group;
     private final Executor worker;
     private final EventLoop eventLoop;
 
-    OffloadRecordSealer(RecordSealing sealing, Completion completion, Executor worker, EventLoop eventLoop) {
+    OffloadRecordSealer(RecordSealing sealing, Completion completion, KtlsOffloadGroup group, Channel channel) {
         this.sealing = sealing;
         this.completion = completion;
-        this.worker = worker;
-        this.eventLoop = eventLoop;
+        this.group = group;
+        this.worker = group.workerFor(channel);
+        this.eventLoop = channel.eventLoop();
     }
 
     @Override
@@ -67,8 +70,9 @@ final class OffloadRecordSealer implements RecordSealer {
         try {
             worker.execute(sealing::close);
         } catch (RejectedExecutionException e) {
-            // Group shut down: its queue has drained, so no task of ours still uses the cipher.
-            sealing.close();
+            // Group shutting down: tasks queued before still run and may use the cipher; its workers are all
+            // done once the group terminates.
+            group.terminationFuture().addListener(f -> sealing.close());
         }
     }
 }

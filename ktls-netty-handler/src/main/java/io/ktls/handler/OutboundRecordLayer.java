@@ -192,7 +192,8 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
 
     /** A warning alert in sequence with the data (TLS 1.2 no_renegotiation). */
     void warningAlert(byte description) {
-        if (failure != null || outboundClosed) {
+        if (failure != null || outboundClosed || nextSequence == -1L) {
+            // At 2^64 - 1 the only records left to send are final ones (close_notify, a fatal alert).
             return;
         }
         frameAlert(TlsRecords.ALERT_WARNING, description, null);
@@ -274,6 +275,9 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
 
     /** Frames one application-data record from the front of {@link #flushed}; false if nothing was framed. */
     private boolean frameDataRecord() {
+        if (!sequenceAvailable()) {
+            return false;
+        }
         List<OutboundRecord.Piece> pieces = new ArrayList<>(2);
         List<PendingWrite> completed = null;
         int payloadLength = 0;
@@ -330,9 +334,6 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         if (pieces.size() > 1) {
             inPlace = false;
         }
-        if (!allocateSequenceFor(pieces)) {
-            return false;
-        }
         OutboundRecord record = new OutboundRecord(nextSequence++, TlsRecords.APPLICATION_DATA, pieces,
                 payloadLength, inPlace, null);
         if (completed != null) {
@@ -343,15 +344,14 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
     }
 
     /**
-     * Makes sure the next sequence number is usable: TLS 1.3 sends a KeyUpdate at the key's record limit; TLS 1.2
-     * fails at 2^64 - 1 (the pieces are released then).
+     * Makes sure the next sequence number is usable before anything is taken from the queue: TLS 1.3 sends a
+     * KeyUpdate at the key's record limit; TLS 1.2 fails the connection at 2^64 - 1.
      */
-    private boolean allocateSequenceFor(List<OutboundRecord.Piece> pieces) {
+    private boolean sequenceAvailable() {
         if (writeKeys != null && Long.compareUnsigned(nextSequence, keyUpdateAfterRecords) >= 0) {
             frameKeyUpdate(false);
         }
         if (nextSequence == -1L) {
-            pieces.forEach(p -> ReferenceCountUtil.release(p.buffer != null ? p.buffer : p.file));
             SSLException cause = new SSLException("write sequence number exhausted (2^64 - 1 records)");
             fail(cause);
             listener.outboundFailed(cause);

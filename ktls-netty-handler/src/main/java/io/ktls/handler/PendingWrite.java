@@ -56,8 +56,21 @@ final class PendingWrite {
      * view of another buffer (slice, duplicate, composite), not read-only, and direct (what the socket wants).
      */
     static boolean isOwnedOutright(ByteBuf buf) {
-        return buf.refCnt() == 1 && buf.unwrap() == null && !buf.isReadOnly() && buf.isDirect()
-                && buf.nioBufferCount() == 1;
+        return buf.refCnt() == 1 && !buf.isReadOnly() && buf.isDirect() && buf.nioBufferCount() == 1
+                && unwrapLeakTracking(buf).unwrap() == null;
+    }
+
+    /**
+     * The buffer under Netty's leak-tracking wrappers, which report the tracked buffer as {@code unwrap()} just
+     * as slices and duplicates report their parent. The wrappers are package-private, hence the name test;
+     * a wrapper we fail to recognise only costs an in-place seal, never correctness.
+     */
+    private static ByteBuf unwrapLeakTracking(ByteBuf buf) {
+        ByteBuf b = buf;
+        while (b.unwrap() != null && b.getClass().getSimpleName().contains("LeakAware")) {
+            b = b.unwrap();
+        }
+        return b;
     }
 
     boolean isChunked() {

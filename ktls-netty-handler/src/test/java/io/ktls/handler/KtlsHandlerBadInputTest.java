@@ -141,6 +141,22 @@ class KtlsHandlerBadInputTest {
     }
 
     @Test
+    void closeOutboundSendsCloseNotifyAndKeepsTheChannelOpen() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
+            io.netty.channel.ChannelFuture closed = peer.handler.closeOutbound();
+            assertTrue(closed.isSuccess());
+            assertArrayEquals(new byte[] {1, TlsRecords.CLOSE_NOTIFY}, peer.onlyAlert());
+            assertTrue(peer.server.isOpen(), "only the outbound side is closed");
+            ByteBuf late = Unpooled.wrappedBuffer(new byte[] {1});
+            io.netty.channel.ChannelFuture write = peer.server.writeAndFlush(late);
+            assertFalse(write.isSuccess(), "no data after close_notify");
+            assertEquals(0, late.refCnt());
+            peer.sendRecord(TlsRecords.APPLICATION_DATA, new byte[] {3});
+            assertEquals(1, peer.events.received.readableBytes(), "the inbound side still reads");
+        }
+    }
+
+    @Test
     void streamEndingWithoutCloseNotifyIsReportedAsTruncation() throws Exception {
         try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
             peer.sendRecord(TlsRecords.APPLICATION_DATA, new byte[] {1});
@@ -235,6 +251,28 @@ class KtlsHandlerBadInputTest {
             assertTrue(keyUpdates >= 2, "a KeyUpdate every 3 records: " + keyUpdates);
             assertEquals(Unpooled.wrappedBuffer(new byte[] {0, 1, 2, 3, 4, 5}), data);
             data.release();
+        }
+    }
+
+    @Test
+    void tls12ConnectionEndsBeforeItsSequenceNumberWraps() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS12)) {
+            java.lang.reflect.Field outboundField = KtlsHandler.class.getDeclaredField("outbound");
+            outboundField.setAccessible(true);
+            Object outbound = outboundField.get(peer.handler);
+            java.lang.reflect.Field next = OutboundRecordLayer.class.getDeclaredField("nextSequence");
+            next.setAccessible(true);
+            next.setLong(outbound, -2L); // 2^64 - 2: the last number a record may use
+            peer.serverSequence = -2L;
+            assertTrue(peer.server.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {1})).isSuccess());
+            assertEquals(1, peer.receive().size(), "record 2^64 - 2 still goes out");
+            ByteBuf late = Unpooled.wrappedBuffer(new byte[] {2});
+            io.netty.channel.ChannelFuture refused = peer.server.writeAndFlush(late);
+            assertFalse(refused.isSuccess(), "no record may use 2^64 - 1");
+            assertEquals(0, late.refCnt());
+            assertFalse(peer.server.isOpen(), "the connection ends instead of wrapping");
+            assertEquals(1, peer.events.exceptions.size());
+            assertTrue(peer.events.exceptions.get(0).getMessage().contains("exhausted"));
         }
     }
 

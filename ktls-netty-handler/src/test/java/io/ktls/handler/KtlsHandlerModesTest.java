@@ -87,6 +87,95 @@ class KtlsHandlerModesTest {
         }
     }
 
+    /**
+     * TLS 1.2 abbreviated handshakes reverse who sends Finished first; on the side that finishes second the
+     * handshake event fires before SslHandler flushed its Finished (the takeover flushes it), on both sides.
+     */
+    @ParameterizedTest(name = "KtlsHandler as client: {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void tls12ResumedSessionsWorkOnEitherSide(boolean ktlsClient) throws Exception {
+        TlsCipherSuite suite = TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+        SslContext serverContext = TestTls.get().server(suite);
+        SslContext clientContext = TestTls.get().client(SslProvider.OPENSSL, suite);
+        try (Loopback loopback = new Loopback()) {
+            List<SslHandler> serverSslHandlers = new java.util.concurrent.CopyOnWriteArrayList<>();
+            loopback.serve(ch -> {
+                if (ktlsClient) {
+                    SslHandler ssl = serverContext.newHandler(ch.alloc());
+                    serverSslHandlers.add(ssl);
+                    ch.pipeline().addLast(ssl, echo());
+                } else {
+                    ch.pipeline().addLast(new KtlsHandler(serverContext, KtlsConfig.defaults()), echo());
+                }
+            });
+            for (int connection = 0; connection < 2; connection++) {
+                byte[] request = KtlsHandlerFramingTest.random(20000 + connection);
+                CompletableFuture<byte[]> echoed = new CompletableFuture<>();
+                Channel channel = loopback.connect(ch -> ch.pipeline().addLast(
+                        ktlsClient ? new KtlsHandler(clientContext, "localhost", loopback.port(), KtlsConfig.defaults())
+                                : clientContext.newHandler(ch.alloc(), "localhost", loopback.port()),
+                        collect(request.length, echoed)));
+                if (ktlsClient) {
+                    KtlsHandler ktls = channel.pipeline().get(KtlsHandler.class);
+                    assertTrue(ktls.handshakeFuture().await(10, TimeUnit.SECONDS) && ktls.handshakeFuture().isSuccess());
+                    assertTrue(ktls.isRecordLayerActive());
+                } else {
+                    SslHandler ssl = channel.pipeline().get(SslHandler.class);
+                    ssl.handshakeFuture().sync();
+                    boolean reused = io.netty.internal.tcnative.SSL.isSessionReused(
+                            ((io.netty.handler.ssl.ReferenceCountedOpenSslEngine) ssl.engine()).sslPointer());
+                    assertEquals(connection == 1, reused, "second connection resumes the session");
+                }
+                channel.writeAndFlush(Unpooled.wrappedBuffer(request));
+                assertArrayEquals(request, echoed.get(10, TimeUnit.SECONDS), "connection " + connection);
+                if (ktlsClient) {
+                    SslHandler server = serverSslHandlers.get(connection);
+                    boolean reused = server.engine().getSession().getCreationTime()
+                            == serverSslHandlers.get(0).engine().getSession().getCreationTime()
+                            && io.netty.internal.tcnative.SSL.isSessionReused(
+                                    ((io.netty.handler.ssl.ReferenceCountedOpenSslEngine) server.engine()).sslPointer());
+                    assertEquals(connection == 1, reused, "second connection resumes the session");
+                }
+                channel.close().sync();
+            }
+        }
+    }
+
+    /** The tickets BoringSSL held back are flushed at the takeover: a TLS 1.3 client can resume with them. */
+    @Test
+    void tls13TicketsFlushedAtTheTakeoverLetClientsResume() throws Exception {
+        TlsCipherSuite suite = TlsCipherSuite.TLS_AES_128_GCM_SHA256;
+        SslContext serverContext = TestTls.get().server(suite);
+        SslContext clientContext = TestTls.get().client(SslProvider.OPENSSL, suite);
+        try (Loopback loopback = new Loopback()) {
+            loopback.serve(ch -> ch.pipeline().addLast(new KtlsHandler(serverContext, KtlsConfig.defaults()), echo()));
+            for (int connection = 0; connection < 2; connection++) {
+                byte[] request = KtlsHandlerFramingTest.random(1000 + connection);
+                CompletableFuture<byte[]> echoed = new CompletableFuture<>();
+                Channel channel = loopback.connect(ch -> ch.pipeline().addLast(
+                        clientContext.newHandler(ch.alloc(), "localhost", loopback.port()),
+                        collect(request.length, echoed)));
+                SslHandler ssl = channel.pipeline().get(SslHandler.class);
+                ssl.handshakeFuture().sync();
+                boolean reused = io.netty.internal.tcnative.SSL.isSessionReused(
+                        ((io.netty.handler.ssl.ReferenceCountedOpenSslEngine) ssl.engine()).sslPointer());
+                assertEquals(connection == 1, reused, "second connection resumes with a ticket from the first");
+                channel.writeAndFlush(Unpooled.wrappedBuffer(request));
+                assertArrayEquals(request, echoed.get(10, TimeUnit.SECONDS), "connection " + connection);
+                channel.close().sync();
+            }
+        }
+    }
+
+    private static ChannelInboundHandlerAdapter echo() {
+        return new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ctx.writeAndFlush(msg);
+            }
+        };
+    }
+
     @Test
     void unsupportedSuiteStaysOnSslHandlerAndStillCarriesFiles() throws Exception {
         X509Bundle rsa = TestTls.get().rsa;

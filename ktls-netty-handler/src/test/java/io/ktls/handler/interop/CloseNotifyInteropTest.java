@@ -13,6 +13,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The server ends connections with a close_notify that real clients accept: each peer exits 0 and
@@ -24,6 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *   <li>openssl s_client (without {@code -quiet}, which would silence it): "closed" after the data;</li>
  *   <li>gnutls-cli: "Peer has closed the GnuTLS connection" in its log.</li>
  * </ul>
+ * And the other way round: when s_client closes first, the server ends the connection without an error.
  */
 class CloseNotifyInteropTest extends InteropTestBase {
 
@@ -31,6 +33,10 @@ class CloseNotifyInteropTest extends InteropTestBase {
     private static final Duration EXCHANGE_TIMEOUT = Duration.ofSeconds(10);
     /** A record and a bit: the close_notify follows application records, not just the handshake. */
     private static final long SIZE = 16385;
+    /** How long the server gets to raise a late error after a peer-initiated close. */
+    private static final long LATE_FAILURE_WAIT_MILLIS = 50;
+    /** The close races the server's answer, so each case tries a few connections. */
+    private static final int PEER_CLOSE_ATTEMPTS = 3;
 
     private final CurlPeer curl = peer(new CurlPeer());
     private final OpenSslClientPeer openSsl = peer(new OpenSslClientPeer());
@@ -50,7 +56,10 @@ class CloseNotifyInteropTest extends InteropTestBase {
             String gnutlsName = "gnutls-cli | " + server + " | " + cipher + " | accepts close_notify";
             tests.add(DynamicTest.dynamicTest(gnutlsName,
                     () -> named(gnutlsName, () -> gnutlsSeesCloseNotify(transfer))));
+            String firstName = "openssl s_client | " + server + " | " + cipher + " | closes first";
+            tests.add(DynamicTest.dynamicTest(firstName, () -> named(firstName, () -> openSslClosesFirst(transfer))));
         }
+        tests.add(noLateFailures("curl, openssl s_client and gnutls-cli"));
         return tests.stream();
     }
 
@@ -79,6 +88,32 @@ class CloseNotifyInteropTest extends InteropTestBase {
         assertExchange(server.takeExchange(EXCHANGE_TIMEOUT), transfer, InteropServer.Application.RAW);
     }
 
+    /**
+     * The peer ends the connection: s_client at the end of its (empty) input sends close_notify and closes its
+     * socket at once, without waiting for the answer. The server must take that as a clean end: no error,
+     * now or when its own close_notify meets the closed socket.
+     */
+    private void openSslClosesFirst(TransferCase transfer) throws Exception {
+        InteropServer server = fixture.server(transfer.server(), transfer.cipher(), InteropServer.Application.RAW);
+        List<String> command = openSsl.baseCommand(server.port(), transfer.cipher());
+        command.addAll(List.of("-quiet", "-no_ign_eof"));
+        for (int attempt = 1; attempt <= PEER_CLOSE_ATTEMPTS; attempt++) {
+            int n = attempt;
+            PeerProcess.Result result = PeerProcess.run(command, PeerProcess.Stdin.none(), PEER_TIMEOUT);
+            assertEquals(0, result.exitCode(), result::describe);
+            Exchange exchange = server.takeExchange(EXCHANGE_TIMEOUT);
+            String expected = RawExchangeHandler.INCOMPLETE + RawExchangeHandler.AFTER_CLOSE_NOTIFY;
+            if (exchange.failure() == null || !expected.equals(exchange.failure().getMessage())) {
+                fail("connection " + n + ": expected a clean end after the peer's close_notify, got " + exchange,
+                        exchange.failure());
+            }
+            Thread.sleep(LATE_FAILURE_WAIT_MILLIS);
+            List<String> late = fixture.drainLateFailures();
+            assertTrue(late.isEmpty(), () -> "connection " + n + ": errors after the peer's close_notify:\n"
+                    + String.join("\n", late));
+        }
+    }
+
     private void gnutlsSeesCloseNotify(TransferCase transfer) throws Exception {
         InteropServer server = fixture.server(transfer.server(), transfer.cipher(), InteropServer.Application.RAW);
         Path log = Files.createTempFile("ktls-interop-gnutls", ".log");
@@ -104,5 +139,15 @@ class CloseNotifyInteropTest extends InteropTestBase {
     @TestFactory
     Stream<DynamicTest> sslHandlerBaseline() {
         return closes(ServerUnderTest.SSL_HANDLER);
+    }
+
+    @TestFactory
+    Stream<DynamicTest> ktlsInline() {
+        return closes(ServerUnderTest.KTLS_INLINE);
+    }
+
+    @TestFactory
+    Stream<DynamicTest> ktlsOffload() {
+        return closes(ServerUnderTest.KTLS_OFFLOAD);
     }
 }

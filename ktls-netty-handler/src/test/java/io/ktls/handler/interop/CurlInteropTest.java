@@ -14,4 +14,14 @@ class CurlInteropTest extends InteropTestBase {
     Stream<DynamicTest> sslHandlerBaseline() {
         return transfers(curl, standardMatrix(ServerUnderTest.SSL_HANDLER));
     }
+
+    @TestFactory
+    Stream<DynamicTest> ktlsInline() {
+        return transfers(curl, standardMatrix(ServerUnderTest.KTLS_INLINE));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> ktlsOffload() {
+        return transfers(curl, standardMatrix(ServerUnderTest.KTLS_OFFLOAD));
+    }
 }

@@ -38,7 +38,7 @@ final class CurlPeer extends ProcessPeer {
     public void transfer(int port, TransferCase transfer) throws Exception {
         List<String> command = baseCommand(transfer.cipher());
         if (transfer.isDownload()) {
-            command.addAll(List.of("--output", "-", url(port, "/bytes/" + transfer.size())));
+            command.addAll(List.of("--output", "-", url(port, transfer.httpPath())));
             assertReceivedPayload(run(command, PeerProcess.Stdin.none(), transfer), transfer);
         } else {
             command.addAll(List.of("--upload-file", "-", url(port, "/sha256")));

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.FileRegion;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpResponse;
@@ -20,7 +21,9 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.stream.ChunkedInput;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
 
@@ -28,6 +31,7 @@ import java.util.function.Consumer;
  * The minimal HTTP/1.1 application for HTTP peers (curl, wget, the JDK's HttpClient):
  * <ul>
  *   <li>{@code GET /bytes/<n>} answers {@code n} payload bytes with a {@code Content-Length};</li>
+ *   <li>{@code GET /file/<n>} answers the same bytes from a file ({@link ServerUnderTest#fileBody});</li>
  *   <li>{@code GET /bytes/<n>?close} answers them without a length, delimited by the end of the connection
  *       as HTTP/1.1 allows: the client must read on to the close_notify to know the body is complete, and
  *       OpenSSL 3 clients report a TCP close without one as an error;</li>
@@ -40,6 +44,7 @@ import java.util.function.Consumer;
 final class HttpExchangeHandler extends SimpleChannelInboundHandler<HttpObject> {
 
     private static final String BYTES_PATH = "/bytes/";
+    private static final String FILE_PATH = "/file/";
     private static final String SHA256_PATH = "/sha256";
     private static final String CLOSE_DELIMITED = "?close";
 
@@ -58,7 +63,7 @@ final class HttpExchangeHandler extends SimpleChannelInboundHandler<HttpObject> 
     }
 
     @Override
-    protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) {
+    protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) throws IOException {
         if (msg instanceof HttpRequest req) {
             if (!req.decoderResult().isSuccess()) {
                 throw new IllegalStateException("bad request", req.decoderResult().cause());
@@ -75,6 +80,8 @@ final class HttpExchangeHandler extends SimpleChannelInboundHandler<HttpObject> 
                     keepAlive = false;
                 }
                 download(ctx, Long.parseLong(size), closeDelimited);
+            } else if (req.method().equals(HttpMethod.GET) && req.uri().startsWith(FILE_PATH)) {
+                fileDownload(ctx, Long.parseLong(req.uri().substring(FILE_PATH.length())));
             } else if ((req.method().equals(HttpMethod.PUT) || req.method().equals(HttpMethod.POST))
                     && req.uri().equals(SHA256_PATH)) {
                 upload = new ReceivedBytes();
@@ -111,6 +118,22 @@ final class HttpExchangeHandler extends SimpleChannelInboundHandler<HttpObject> 
         }
         ctx.write(response);
         finish(ctx, ctx.writeAndFlush(new HttpChunkedInput(Payload.newChunkedInput(size))), size, null);
+    }
+
+    private void fileDownload(ChannelHandlerContext ctx, long size) throws IOException {
+        HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+        response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
+        response.headers().set(HttpHeaderNames.CONTENT_LENGTH, size);
+        ctx.write(response);
+        Object body = serverUnderTest.fileBody(PayloadFiles.get(size), size);
+        if (body instanceof FileRegion) {
+            ctx.write(body);
+            finish(ctx, ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT), size, null);
+        } else {
+            @SuppressWarnings("unchecked")
+            ChunkedInput<ByteBuf> chunks = (ChunkedInput<ByteBuf>) body;
+            finish(ctx, ctx.writeAndFlush(new HttpChunkedInput(chunks)), size, null);
+        }
     }
 
     private void finish(ChannelHandlerContext ctx, io.netty.channel.ChannelFuture written, long payloadBytes,

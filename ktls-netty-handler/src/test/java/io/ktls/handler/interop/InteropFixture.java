@@ -1,5 +1,6 @@
 package io.ktls.handler.interop;
 
+import io.ktls.handler.KtlsOffloadGroup;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
@@ -14,6 +15,7 @@ import io.netty.handler.ssl.SslProvider;
 import io.netty.pkitesting.X509Bundle;
 
 import java.util.EnumMap;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,12 +31,15 @@ final class InteropFixture implements AutoCloseable, ServerUnderTest.ServerResou
     /** Two event loops: the machine the suite is budgeted for has two cores, and peers need one too. */
     private static final int SERVER_THREADS = 2;
 
+    /** One worker per core of the two-core machine the suite is budgeted for (the group's default on it). */
+    private static final int OFFLOAD_WORKERS = 2;
+
     private final EventLoopGroup serverGroup;
     private final Class<? extends ServerChannel> serverChannelClass;
     private final Map<CipherCase.CertificateKind, SslContext> serverContexts =
             new EnumMap<>(CipherCase.CertificateKind.class);
     private final Map<String, InteropServer> servers = new HashMap<>();
-    private AutoCloseable offloadGroup;
+    private KtlsOffloadGroup offloadGroup;
 
     InteropFixture() throws Exception {
         if (Epoll.isAvailable()) {
@@ -63,16 +68,30 @@ final class InteropFixture implements AutoCloseable, ServerUnderTest.ServerResou
         InteropServer server = servers.get(key);
         if (server == null) {
             server = new InteropServer(serverGroup, serverChannelClass, serverUnderTest,
-                    serverContexts.get(cipherCase.certificate()), application, this);
+                    serverContexts.get(cipherCase.certificate()), cipherCase.certificate() + " certificate",
+                    application, this);
             servers.put(key, server);
         }
         server.clearExchanges();
         return server;
     }
 
+    /** Failures raised after completed exchanges, on any server, since the last call. */
+    List<String> drainLateFailures() {
+        List<String> failures = new ArrayList<>();
+        for (InteropServer server : servers.values()) {
+            failures.addAll(server.drainLateFailures());
+        }
+        return failures;
+    }
+
+    /** Called from the event loops as connections arrive, hence synchronized. */
     @Override
-    public AutoCloseable offloadGroup() {
-        throw new UnsupportedOperationException("no offload group yet");
+    public synchronized KtlsOffloadGroup offloadGroup() {
+        if (offloadGroup == null) {
+            offloadGroup = new KtlsOffloadGroup(OFFLOAD_WORKERS);
+        }
+        return offloadGroup;
     }
 
     @Override
@@ -81,16 +100,14 @@ final class InteropFixture implements AutoCloseable, ServerUnderTest.ServerResou
             server.close();
         }
         servers.clear();
-        if (offloadGroup != null) {
-            offloadGroup.close();
+        synchronized (this) {
+            if (offloadGroup != null) {
+                offloadGroup.shutdownGracefully().sync();
+            }
         }
         serverGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
         for (SslContext context : serverContexts.values()) {
             io.netty.util.ReferenceCountUtil.release(context);
         }
-    }
-
-    static List<ServerUnderTest> modes() {
-        return List.of(ServerUnderTest.values());
     }
 }

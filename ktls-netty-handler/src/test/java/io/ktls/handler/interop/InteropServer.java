@@ -14,10 +14,14 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -40,9 +44,12 @@ final class InteropServer implements AutoCloseable {
     private final Channel serverChannel;
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final BlockingQueue<Exchange> exchanges = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Exchange> lateFailures = new LinkedBlockingQueue<>();
+    private final String description;
 
     InteropServer(EventLoopGroup group, Class<? extends ServerChannel> channelClass,
-                  ServerUnderTest serverUnderTest, SslContext sslContext, Application application,
+                  ServerUnderTest serverUnderTest, SslContext sslContext, String sslContextLabel,
+                  Application application,
                   ServerUnderTest.ServerResources resources) throws InterruptedException {
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
@@ -60,10 +67,11 @@ final class InteropServer implements AutoCloseable {
                             p.addLast(new HttpExchangeHandler(serverUnderTest, exchanges::add));
                         } else {
                             p.addLast(new ChunkedWriteHandler());
-                            p.addLast(new RawExchangeHandler(serverUnderTest, exchanges::add));
+                            p.addLast(new RawExchangeHandler(serverUnderTest, exchanges::add, lateFailures::add));
                         }
                     }
                 });
+        description = serverUnderTest + " with " + sslContextLabel + ", " + application;
         serverChannel = bootstrap.bind(new InetSocketAddress(loopback(), 0)).sync().channel();
     }
 
@@ -90,6 +98,20 @@ final class InteropServer implements AutoCloseable {
             throw new AssertionError("the server reported no exchange within " + timeout);
         }
         return exchange;
+    }
+
+    /**
+     * Failures a connection raised after its exchange was reported (raw application only; an HTTP
+     * connection's failures between requests are a keep-alive peer leaving), described with this server.
+     */
+    List<String> drainLateFailures() {
+        List<String> failures = new ArrayList<>();
+        for (Exchange failure; (failure = lateFailures.poll()) != null; ) {
+            StringWriter trace = new StringWriter();
+            failure.failure().printStackTrace(new PrintWriter(trace));
+            failures.add(description + ", after " + failure.request() + ": " + trace);
+        }
+        return failures;
     }
 
     /** The next exchange, or null if none arrives in time (for diagnostics after a failure). */

@@ -31,6 +31,9 @@ abstract class InteropTestBase {
     /** How long the server may take to report an exchange after the peer finished. */
     private static final Duration EXCHANGE_TIMEOUT = Duration.ofSeconds(10);
 
+    /** Lets the last connection of a factory finish closing before late failures are collected. */
+    private static final long LATE_FAILURE_GRACE_MILLIS = 200;
+
     InteropFixture fixture;
     private final List<InteropPeer> peers = new ArrayList<>();
 
@@ -53,17 +56,36 @@ abstract class InteropTestBase {
         return peer;
     }
 
-    /** Every suite x both directions x the standard sizes. */
+    /** Every suite x every direction (download from buffers and from a file, upload) x the standard sizes. */
     static List<TransferCase> standardMatrix(ServerUnderTest server) {
-        return TransferCase.matrix(server, List.of(CipherCase.values()),
-                List.of(TransferCase.Direction.values()), Payload.STANDARD_SIZES);
+        return standardMatrix(server, TransferCase.Direction.values());
+    }
+
+    static List<TransferCase> standardMatrix(ServerUnderTest server, TransferCase.Direction... directions) {
+        return TransferCase.matrix(server, List.of(CipherCase.values()), List.of(directions),
+                Payload.STANDARD_SIZES);
     }
 
     Stream<DynamicTest> transfers(InteropPeer peer, Collection<TransferCase> cases) {
         peer.requireInstalled();
-        return cases.stream().filter(transfer -> peer.supports(transfer.cipher())).map(transfer -> {
-            String name = transfer.describe(peer.name());
-            return DynamicTest.dynamicTest(name, () -> named(name, () -> runTransfer(peer, transfer)));
+        Stream<DynamicTest> tests = cases.stream().filter(transfer -> peer.supports(transfer.cipher()))
+                .map(transfer -> {
+                    String name = transfer.describe(peer.name());
+                    return DynamicTest.dynamicTest(name, () -> named(name, () -> runTransfer(peer, transfer)));
+                });
+        return Stream.concat(tests, Stream.of(noLateFailures(peer.name())));
+    }
+
+    /**
+     * A closing check for a factory's transfers: no connection raised an error after its exchange completed
+     * (an exception after a clean close is a bug even when every byte arrived).
+     */
+    DynamicTest noLateFailures(String peer) {
+        return DynamicTest.dynamicTest(peer + " | no server errors after completed exchanges", () -> {
+            Thread.sleep(LATE_FAILURE_GRACE_MILLIS);
+            List<String> failures = fixture.drainLateFailures();
+            assertTrue(failures.isEmpty(), () -> failures.size() + " late failure(s):\n"
+                    + String.join("\n", failures));
         });
     }
 
@@ -111,7 +133,7 @@ abstract class InteropTestBase {
             fail("the server failed " + exchange.request(), exchange.failure());
         }
         String expectedRequest = application == InteropServer.Application.HTTP
-                ? (transfer.isDownload() ? "GET /bytes/" + transfer.size() : "PUT /sha256")
+                ? (transfer.isDownload() ? "GET " : "PUT ") + transfer.httpPath()
                 : transfer.rawCommand().trim();
         assertTrue(expectedRequest.equals(exchange.request())
                         || (expectedRequest + "?close").equals(exchange.request()),

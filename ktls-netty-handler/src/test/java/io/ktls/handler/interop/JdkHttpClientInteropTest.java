@@ -14,4 +14,14 @@ class JdkHttpClientInteropTest extends InteropTestBase {
     Stream<DynamicTest> sslHandlerBaseline() {
         return transfers(httpClient, standardMatrix(ServerUnderTest.SSL_HANDLER));
     }
+
+    @TestFactory
+    Stream<DynamicTest> ktlsInline() {
+        return transfers(httpClient, standardMatrix(ServerUnderTest.KTLS_INLINE));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> ktlsOffload() {
+        return transfers(httpClient, standardMatrix(ServerUnderTest.KTLS_OFFLOAD));
+    }
 }

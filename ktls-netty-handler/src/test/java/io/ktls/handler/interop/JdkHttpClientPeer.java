@@ -52,7 +52,7 @@ final class JdkHttpClientPeer implements InteropPeer {
         HttpClient client = client(transfer.cipher());
         String base = "https://" + InteropPki.HOST + ":" + port;
         if (transfer.isDownload()) {
-            HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/bytes/" + transfer.size()))
+            HttpRequest request = HttpRequest.newBuilder(URI.create(base + transfer.httpPath()))
                     .timeout(ProcessPeer.timeout(transfer.size()))
                     .build();
             HttpResponse<InputStream> response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());

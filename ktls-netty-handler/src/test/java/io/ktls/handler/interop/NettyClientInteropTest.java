@@ -23,4 +23,14 @@ class NettyClientInteropTest extends InteropTestBase {
     Stream<DynamicTest> sslHandlerBaseline() {
         return bothProviders(ServerUnderTest.SSL_HANDLER);
     }
+
+    @TestFactory
+    Stream<DynamicTest> ktlsInline() {
+        return bothProviders(ServerUnderTest.KTLS_INLINE);
+    }
+
+    @TestFactory
+    Stream<DynamicTest> ktlsOffload() {
+        return bothProviders(ServerUnderTest.KTLS_OFFLOAD);
+    }
 }

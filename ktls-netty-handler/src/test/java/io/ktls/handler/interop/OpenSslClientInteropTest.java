@@ -14,4 +14,14 @@ class OpenSslClientInteropTest extends InteropTestBase {
     Stream<DynamicTest> sslHandlerBaseline() {
         return transfers(openSslClient, standardMatrix(ServerUnderTest.SSL_HANDLER));
     }
+
+    @TestFactory
+    Stream<DynamicTest> ktlsInline() {
+        return transfers(openSslClient, standardMatrix(ServerUnderTest.KTLS_INLINE));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> ktlsOffload() {
+        return transfers(openSslClient, standardMatrix(ServerUnderTest.KTLS_OFFLOAD));
+    }
 }

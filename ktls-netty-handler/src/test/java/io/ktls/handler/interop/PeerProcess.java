@@ -17,8 +17,16 @@ final class PeerProcess {
 
     private static final int MAX_STDERR_BYTES = 16 * 1024;
 
-    /** What to write to the peer's standard input, and whether to close it afterwards or at the peer's exit. */
-    record Stdin(byte[] prefix, long payloadBytes, boolean closeWhenWritten) {
+    /**
+     * What to write to the peer's standard input: some lines, each flushed and followed by a pause (so that
+     * an interactive peer reads each alone), then payload bytes; and whether to close it afterwards or only
+     * at the peer's exit.
+     */
+    record Stdin(List<byte[]> lines, long pauseMillis, long payloadBytes, boolean closeWhenWritten) {
+        Stdin(byte[] prefix, long payloadBytes, boolean closeWhenWritten) {
+            this(List.of(prefix), 0, payloadBytes, closeWhenWritten);
+        }
+
         static Stdin none() {
             return new Stdin(new byte[0], 0, true);
         }
@@ -58,7 +66,11 @@ final class PeerProcess {
 
         Thread writer = new Thread(() -> {
             try (OutputStream out = process.getOutputStream()) {
-                out.write(stdin.prefix());
+                for (byte[] line : stdin.lines()) {
+                    out.write(line);
+                    out.flush();
+                    Thread.sleep(stdin.pauseMillis());
+                }
                 Payload.writeTo(out, stdin.payloadBytes());
                 out.flush();
                 if (!stdin.closeWhenWritten()) {

@@ -9,14 +9,16 @@ record TransferCase(ServerUnderTest server, CipherCase cipher, Direction directi
 
     /** Which way the payload travels, seen from the peer. */
     enum Direction {
-        /** The server sends the payload. */
+        /** The server sends the payload from buffers. */
         DOWNLOAD,
+        /** The server sends the payload from a file (a FileRegion through KtlsHandler). */
+        FILE_DOWNLOAD,
         /** The peer sends the payload; the server hashes it. */
         UPLOAD;
 
         @Override
         public String toString() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
         }
     }
 
@@ -35,12 +37,26 @@ record TransferCase(ServerUnderTest server, CipherCase cipher, Direction directi
     }
 
     boolean isDownload() {
-        return direction == Direction.DOWNLOAD;
+        return direction != Direction.UPLOAD;
     }
 
     /** The raw application's command line for this transfer. */
     String rawCommand() {
-        return (isDownload() ? "GET " : "PUT ") + size + "\n";
+        String verb = switch (direction) {
+            case DOWNLOAD -> "GET ";
+            case FILE_DOWNLOAD -> "FILE ";
+            case UPLOAD -> "PUT ";
+        };
+        return verb + size + "\n";
+    }
+
+    /** The HTTP application's path for this transfer. */
+    String httpPath() {
+        return switch (direction) {
+            case DOWNLOAD -> "/bytes/" + size;
+            case FILE_DOWNLOAD -> "/file/" + size;
+            case UPLOAD -> "/sha256";
+        };
     }
 
     /** Names the test: which server mode, version, suite, direction and size. */

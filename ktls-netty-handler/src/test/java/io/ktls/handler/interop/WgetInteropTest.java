@@ -26,4 +26,14 @@ class WgetInteropTest extends InteropTestBase {
     Stream<DynamicTest> sslHandlerBaseline() {
         return transfers(wget, subset(ServerUnderTest.SSL_HANDLER));
     }
+
+    @TestFactory
+    Stream<DynamicTest> ktlsInline() {
+        return transfers(wget, subset(ServerUnderTest.KTLS_INLINE));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> ktlsOffload() {
+        return transfers(wget, subset(ServerUnderTest.KTLS_OFFLOAD));
+    }
 }

@@ -29,7 +29,7 @@ final class WgetPeer extends ProcessPeer {
         assumeTrue(transfer.isDownload(), "wget has no streaming upload");
         List<String> command = List.of(executable(), "--quiet", "--output-document=-", "--tries=1",
                 "--ca-certificate=" + caFile(), "--ciphers=" + transfer.cipher().gnutlsPriority(),
-                CurlPeer.url(port, "/bytes/" + transfer.size()));
+                CurlPeer.url(port, transfer.httpPath()));
         assertReceivedPayload(run(command, PeerProcess.Stdin.none(), transfer), transfer);
     }
 }
