@@ -13,6 +13,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.stream.ChunkedWriteHandler;
 
 import java.io.IOException;
+import javax.net.ssl.SSLException;
 
 /**
  * An HTTPS static file server: {@code java -jar ktls-file-server.jar [options]} (see
@@ -53,7 +54,9 @@ public final class FileServer {
             transport = options.transport.resolve();
             SslContext sslContext = options.mode.isTls() ? options.tls().newServerContext() : null;
             security = ConnectionSecurity.create(options.mode, sslContext, options.workers);
-        } catch (IllegalArgumentException | IllegalStateException e) {
+        } catch (IllegalArgumentException | IllegalStateException | SSLException e) {
+            // Options that parse but cannot be used: a transport this kernel lacks, an unknown cipher suite,
+            // a certificate or key that does not load.
             System.err.println("error: " + e.getMessage());
             System.err.println(FileServerOptions.USAGE);
             return 2;

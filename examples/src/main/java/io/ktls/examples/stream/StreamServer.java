@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
+import javax.net.ssl.SSLException;
 
 /**
  * Streams a file to every client, in any of the four modes (see the package description):
@@ -73,7 +74,9 @@ public final class StreamServer {
             options.transport.resolve();
             SslContext sslContext = options.mode.isTls() ? options.tls().newServerContext() : null;
             security = ConnectionSecurity.create(options.mode, sslContext, options.workers);
-        } catch (IllegalArgumentException | IllegalStateException e) {
+        } catch (IllegalArgumentException | IllegalStateException | SSLException e) {
+            // Options that parse but cannot be used: a transport this kernel lacks, an unknown cipher suite,
+            // a certificate or key that does not load.
             System.err.println("error: " + e.getMessage());
             System.err.println(StreamServerOptions.USAGE);
             return 2;

@@ -77,7 +77,7 @@ class FileServerProcessIT {
     void badOptionsPrintUsageAndExitWith2() throws Exception {
         String[][] bad = {{"--mode", "fast"}, {"--port", "70000"}, {"--bogus"}, {"--cert", "/nonexistent"},
             {"--transport", "carrier-pigeon"}, {"--workers", "0"}, {"--root", "/nonexistent-folder"},
-            {"--cert", "pom.xml"}, {"--ciphers", "NOT-A-CIPHER"}};
+            {"--cert", "pom.xml"}, {"--ciphers", "NOT-A-CIPHER"}, {"--cert", "pom.xml", "--key", "pom.xml"}};
         for (String[] args : bad) {
             Result result = runJar(args);
             assertEquals(2, result.status, String.join(" ", args) + ": " + result.stderr);
