@@ -1,5 +1,6 @@
 package io.ktls.handler.interop;
 
+import io.ktls.allocator.PageRunAllocator;
 import io.ktls.handler.KtlsConfig;
 import io.ktls.handler.KtlsHandler;
 import io.ktls.handler.KtlsOffloadGroup;
@@ -60,12 +61,27 @@ enum ServerUnderTest {
         ChannelHandler newTlsHandler(SslContext sslContext, Channel channel, ServerResources resources) {
             return new KtlsHandler(sslContext, KtlsConfig.builder().offloadGroup(resources.offloadGroup()).build());
         }
+    },
+    /** Offload with {@code PageRunAllocator} as the channels' allocator: records sealed into page runs. */
+    KTLS_OFFLOAD_PAGE_RUNS("KtlsHandler offload, page runs") {
+        @Override
+        ChannelHandler newTlsHandler(SslContext sslContext, Channel channel, ServerResources resources) {
+            return KTLS_OFFLOAD.newTlsHandler(sslContext, channel, resources);
+        }
+
+        @Override
+        boolean usesPageRunAllocator() {
+            return true;
+        }
     };
 
     /** What a server mode may need beyond the {@code SslContext}, owned by the test fixture. */
     interface ServerResources {
         /** The offload worker group, created on first use and closed with the fixture. */
         KtlsOffloadGroup offloadGroup();
+
+        /** The page-run allocator, created on first use and closed with the fixture. */
+        PageRunAllocator pageRunAllocator();
     }
 
     private final String label;
@@ -89,6 +105,11 @@ enum ServerUnderTest {
      */
     Object fileBody(Path file, long size) throws IOException {
         return new DefaultFileRegion(file.toFile(), 0, size);
+    }
+
+    /** Whether the server's channels allocate from the fixture's {@code PageRunAllocator}. */
+    boolean usesPageRunAllocator() {
+        return false;
     }
 
     /** Whether every connection in the suite must end with our record layer active. */
