@@ -1,0 +1,57 @@
+package io.ktls.handler.metrics;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The JMX view of {@link io.ktls.handler.KtlsMetric}, registered as {@code io.ktls:type=KtlsMetric} by
+ * {@link io.ktls.handler.KtlsMetric#registerMBean()}. Each attribute reads the live counter of the same name;
+ * per-suite attributes map the suite's IANA name to its counter.
+ */
+public interface KtlsMetricMXBean {
+
+    long getActiveSessions();
+
+    long getActiveInlineSessions();
+
+    long getActiveOffloadSessions();
+
+    long getSessionsTotal();
+
+    long getOffloadSessionsTotal();
+
+    long getFallbacks();
+
+    long getRecordsSealed();
+
+    long getBytesSealed();
+
+    long getRecordsOpened();
+
+    long getBytesOpened();
+
+    long getRecordsSealedInPlace();
+
+    long getRecordsSealedSeparate();
+
+    long getRecordsQueued();
+
+    long getRecordsInFlight();
+
+    long getCryptoFailures();
+
+    long getCorruptRecords();
+
+    Map<String, Long> getActiveSessionsBySuite();
+
+    Map<String, Long> getRecordsSealedBySuite();
+
+    Map<String, Long> getBytesSealedBySuite();
+
+    Map<String, Long> getRecordsOpenedBySuite();
+
+    Map<String, Long> getBytesOpenedBySuite();
+
+    /** One entry per live offload group: its name and, per worker, queue depth and tasks run. */
+    List<OffloadGroupStats> getOffloadGroups();
+}

@@ -1,0 +1,47 @@
+package io.ktls.handler.crypto;
+
+import org.junit.jupiter.api.Test;
+
+import java.security.Security;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class AeadProvidersTest {
+
+    @Test
+    void sunJceOffersBothAeads() {
+        assertTrue(AeadProviders.sunJce().supports(AeadAlgorithm.AES_GCM));
+        assertTrue(AeadProviders.sunJce().supports(AeadAlgorithm.CHACHA20_POLY1305));
+    }
+
+    /** The Corretto jar is an optional dependency of the module, so it is on the test class path (linux-x86_64). */
+    @Test
+    void correttoIsPreferredForAesGcmWhenPresentAndSunJceForChaCha20() {
+        assertTrue(AeadProviders.amazonCorretto().isPresent(), "Corretto on the test class path and healthy");
+        AeadProvider corretto = AeadProviders.amazonCorretto().get();
+        assertTrue(corretto.supports(AeadAlgorithm.AES_GCM));
+        assertFalse(corretto.supports(AeadAlgorithm.CHACHA20_POLY1305), "Corretto 2.5.0 has no ChaCha20-Poly1305");
+        assertEquals(corretto.name(), AeadProviders.preferred(TlsCipherSuite.TLS_AES_128_GCM_SHA256).name());
+        assertEquals(corretto.name(),
+                     AeadProviders.preferred(TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384).name());
+        assertEquals("SunJCE", AeadProviders.preferred(TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256).name());
+        assertEquals(2, AeadProviders.available().size());
+    }
+
+    /** The heap seal path relies on this probe to skip the 16-byte reserve where the provider allows it. */
+    @Test
+    void updateBehaviourProbeTellsWhichProvidersAcceptAnExactOutput() {
+        assertTrue(UpdateBehaviour.acceptsExactOutput(AeadProviders.sunJce(), AeadAlgorithm.AES_GCM));
+        assertFalse(UpdateBehaviour.acceptsExactOutput(AeadProviders.amazonCorretto().get(), AeadAlgorithm.AES_GCM));
+    }
+
+    @Test
+    void anyJcaProviderCanBePluggedIn() {
+        AeadProvider sun = AeadProviders.of(Security.getProvider("SunJCE"));
+        assertEquals("SunJCE", sun.name());
+        assertTrue(sun.supports(AeadAlgorithm.CHACHA20_POLY1305));
+        assertFalse(AeadProviders.of(Security.getProvider("SUN")).supports(AeadAlgorithm.AES_GCM));
+    }
+}
