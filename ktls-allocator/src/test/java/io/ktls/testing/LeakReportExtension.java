@@ -64,7 +64,9 @@ public final class LeakReportExtension implements BeforeEachCallback, AfterEachC
             System.gc();
             System.runFinalization();
             for (int j = 0; j < 16; j++) {
-                ByteBuf probe = UnpooledByteBufAllocator.DEFAULT.heapBuffer(1);
+                // Direct, not heap: Netty's unpooled allocator only tracks (and so only polls the detector's
+                // queue on) direct allocations.
+                ByteBuf probe = UnpooledByteBufAllocator.DEFAULT.directBuffer(1);
                 probe.release();
             }
             try {

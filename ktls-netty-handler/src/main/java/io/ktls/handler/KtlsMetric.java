@@ -54,13 +54,16 @@ public interface KtlsMetric {
     /** Active sessions that seal on a {@link KtlsOffloadGroup} worker. */
     long activeOffloadSessions();
 
-    /** Active sessions that negotiated {@code suite}. */
+    /**
+     * Active sessions that negotiated {@code suite} (FreeBSD counts per algorithm:
+     * {@code kern.ipc.tls.sw.gcm}, {@code .chacha20}).
+     */
     long activeSessions(TlsCipherSuite suite);
 
-    /** Sessions started since the JVM started ({@code kern.ipc.tls.stats.enable_calls}). */
+    /** Sessions started since the JVM started ({@code kern.ipc.tls.stats.offload_total}). */
     long sessionsTotal();
 
-    /** Of {@link #sessionsTotal()}, those started in offload mode ({@code kern.ipc.tls.stats.offload_total}). */
+    /** Of {@link #sessionsTotal()}, those started in offload mode. */
     long offloadSessionsTotal();
 
     /** Connections that stayed on Netty's {@code SslHandler} because the engine or suite is not supported here. */
@@ -95,19 +98,31 @@ public interface KtlsMetric {
     /** Records sealed into the caller's own buffer ({@code kern.ipc.tls.stats.ocf.inplace}). */
     long recordsSealedInPlace();
 
-    /** Records sealed into a separate output buffer, file data always ({@code kern.ipc.tls.stats.ocf.separate_output}). */
+    /**
+     * Records sealed into a separate output buffer, as file data always is
+     * ({@code kern.ipc.tls.stats.ocf.separate_output}).
+     */
     long recordsSealedSeparate();
 
     /** Records handed to a sealer since the JVM started. */
     long recordsQueued();
 
-    /** Records handed to a sealer and not completed (sealed or failed) yet: a gauge. */
+    /**
+     * Records handed to a sealer and not completed (sealed or failed) yet: a gauge
+     * ({@code kern.ipc.tls.stats.sw_tx_inqueue}).
+     */
     long recordsInFlight();
 
-    /** Seal or open operations that failed inside the cipher and closed their connection ({@code failed_crypto}). */
+    /**
+     * Seal or open operations that failed inside the cipher and closed their connection
+     * ({@code kern.ipc.tls.stats.failed_crypto}).
+     */
     long cryptoFailures();
 
-    /** Received records rejected as corrupt: bad tag, bad length or framing ({@code kern.ipc.tls.stats.corrupted_records}). */
+    /**
+     * Received records rejected as corrupt: bad tag, bad length or framing
+     * ({@code kern.ipc.tls.stats.corrupted_records}).
+     */
     long corruptRecords();
 
     // Offload groups.

@@ -1,0 +1,482 @@
+package io.ktls.allocator;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Slabs of pages, the runs carved from them and the pages cut into fragments. Caches refill from an arena and
+ * spill into it; regions too big to cache, fallback pages and everything a reclaim pass collects come and go
+ * here directly.
+ *
+ * <h2>Notation</h2>
+ * page = 4 KiB; run = n contiguous pages of one slab, page-aligned; fragment = {@code 64 << k} bytes of a page.
+ *
+ * <h2>Free runs</h2>
+ * Every free run is in {@link #freeRuns}, keyed {@code pages << 42 | slabId << 21 | firstPage}, so that
+ * {@code ceiling(n << 42)} is the best fit: the shortest run of at least n pages, lowest slab and address first
+ * (address order keeps the high end of slabs free, so they empty out and can be returned).
+ * <ol>
+ *   <li>Allocate n pages: take the best fit; give its tail back as a shorter free run. None fits: reserve a slab
+ *       if the memory limit allows, else fail (see rate limit).</li>
+ *   <li>Free: merge with the free neighbour runs found through the slab's boundary tags, insert the union.</li>
+ * </ol>
+ *
+ * <h2>Rate limit</h2>
+ * After a multi-page run could not be found, further attempts for multi-page runs are skipped until
+ * {@code runRetryIntervalNanos} has passed (as FreeBSD's {@code lastallocfail}); the caller falls back to single
+ * pages, and the reclaim thread is woken to bring cached regions home.
+ *
+ * <p>Threads: all structures are guarded by {@code this} (the arena lock); counters are volatile so metrics can read
+ * them without the lock. The list of caches is copy-on-write: threads join rarely, metrics iterate it often.
+ */
+final class Arena {
+    private static final int ID_BITS = 21;
+    private static final long ID_MASK = (1L << ID_BITS) - 1;
+
+    final PageRunAllocator parent;
+    final int index;
+    final List<RunCache> caches = new CopyOnWriteArrayList<>();
+    final Reclaimer reclaimer;
+
+    private final int slabPages;
+    private final List<Slab> slabs = new ArrayList<>();
+    private final TreeSet<Long> freeRuns = new TreeSet<>();
+    private final FragmentPage[] partialPages = new FragmentPage[PageRunAllocator.FRAGMENT_CLASSES];
+    private boolean closed;
+
+    /**
+     * The depot: runs of cached sizes that caches spilled, indexed by pages, kept whole (not coalesced) so the
+     * next refill takes them back in O(1). Runs that sat unused through a whole reclaim interval (the low-water
+     * mark) are coalesced by the reclaim thread; a run search that misses coalesces them all at once.
+     */
+    private final boolean depotEnabled;
+    private final PageRunBuf[] depot;
+    private final int[] depotCount;
+    private final int[] depotLowWater;
+    volatile long depotBytes;
+
+    /** Multi-page runs are not attempted before this time (nanoClock); guarded by this, read without it. */
+    private volatile long runRetryNotBeforeNanos;
+    private volatile boolean backingOff;
+
+    // Counters, written under the lock.
+    volatile long runFailures;
+    volatile long runAttemptsSkipped;
+    volatile long uncachedAllocations;
+    volatile long uncachedReleases;
+    volatile long uncachedBytesInFlight;
+    volatile long fallbackPageAllocations;
+    volatile long fallbackPageReleases;
+    volatile long slabsReserved;
+    volatile long slabsReleased;
+    /** Counters of caches that were retired (owner gone, nothing in flight), so totals stay exact. */
+    final AtomicLong retiredAllocations = new AtomicLong();
+    final AtomicLong retiredArenaAllocations = new AtomicLong();
+    final AtomicLong retiredLocalReleases = new AtomicLong();
+    final AtomicLong retiredRemoteReleases = new AtomicLong();
+
+    Arena(PageRunAllocator parent, int index, int slabPages, int cachedRunPages, boolean depotEnabled) {
+        this.parent = parent;
+        this.index = index;
+        this.slabPages = slabPages;
+        this.depotEnabled = depotEnabled;
+        depot = new PageRunBuf[cachedRunPages + 1];
+        depotCount = new int[cachedRunPages + 1];
+        depotLowWater = new int[cachedRunPages + 1];
+        this.reclaimer = new Reclaimer(this);
+    }
+
+    private static long key(int pages, int slabId, int firstPage) {
+        return (long) pages << (2 * ID_BITS) | (long) slabId << ID_BITS | firstPage;
+    }
+
+    // ---- runs ----------------------------------------------------------------------------------------------
+
+    /**
+     * Allocates a run for a caller that does not cache it (regions above the cached sizes, fallback pages).
+     * Returns null when no run can be had.
+     */
+    synchronized PageRunBuf allocateUncached(int pages, byte origin) {
+        PageRunBuf buf = allocateRunLocked(pages, true);
+        if (buf != null) {
+            buf.origin = origin;
+            if (origin == PageRunBuf.ORIGIN_FALLBACK) {
+                fallbackPageAllocations++;
+            } else {
+                uncachedAllocations++;
+                uncachedBytesInFlight += buf.regionBytes;
+            }
+        }
+        return buf;
+    }
+
+    /**
+     * Owner of {@code list}'s cache: allocates {@code count} regions of its class; the first is returned for the
+     * caller to hand out, the others go on the private list. Returns null when not even one was available.
+     */
+    synchronized PageRunBuf refill(RunCache.FreeList list, int count) {
+        PageRunBuf first = null;
+        boolean fragments = list.sizeClass < PageRunAllocator.FRAGMENT_CLASSES;
+        int pages = list.sizeClass - PageRunAllocator.FRAGMENT_CLASSES + 1;
+        for (int i = 0; i < count; i++) {
+            // Only the first region is needed: running short after it is not a failure.
+            boolean needed = i == 0;
+            PageRunBuf buf = fragments ? allocateFragmentLocked(list.sizeClass, needed)
+                    : depot[pages] != null ? takeFromDepotLocked(pages)
+                    : allocateRunLocked(pages, needed);
+            if (buf == null) {
+                break;
+            }
+            buf.home = list;
+            buf.origin = PageRunBuf.ORIGIN_CACHE;
+            if (first == null) {
+                first = buf;
+            } else {
+                list.cache.pushRefilled(list, buf);
+            }
+        }
+        return first;
+    }
+
+    private PageRunBuf allocateRunLocked(int pages, boolean needed) {
+        int[] run = findRunLocked(pages, needed);
+        if (run == null) {
+            return null;
+        }
+        PageRunBuf buf = new PageRunBuf(parent);
+        buf.bindRun(this, slabs.get(run[0]), run[1], pages);
+        return buf;
+    }
+
+    /**
+     * Returns {slabId, firstPage} of a run now marked used, or null. When the run is {@code needed} (not an extra
+     * for a refill batch), a failure is counted, starts the back-off and wakes the reclaim thread.
+     */
+    private int[] findRunLocked(int pages, boolean needed) {
+        if (pages > 1 && backingOff) {
+            if (parent.nanoTime() - runRetryNotBeforeNanos < 0) {
+                runAttemptsSkipped++;
+                return null;
+            }
+            backingOff = false;
+        }
+        Long key = freeRuns.ceiling((long) pages << (2 * ID_BITS));
+        if (key == null && flushDepotsLocked(Integer.MAX_VALUE, true) > 0) {
+            key = freeRuns.ceiling((long) pages << (2 * ID_BITS));
+        }
+        if (key == null && reserveSlabLocked()) {
+            key = freeRuns.ceiling((long) pages << (2 * ID_BITS));
+        }
+        if (key == null) {
+            if (!needed) {
+                return null;
+            }
+            if (pages > 1) {
+                runFailures++;
+                runRetryNotBeforeNanos = parent.nanoTime() + parent.runRetryIntervalNanos;
+                backingOff = true;
+            }
+            reclaimer.wake();
+            return null;
+        }
+        freeRuns.remove(key);
+        int runPages = (int) (key >>> (2 * ID_BITS));
+        int slabId = (int) (key >>> ID_BITS & ID_MASK);
+        int firstPage = (int) (key & ID_MASK);
+        Slab slab = slabs.get(slabId);
+        slab.markUsed(firstPage, pages);
+        if (runPages > pages) {
+            slab.markFree(firstPage + pages, runPages - pages);
+            freeRuns.add(key(runPages - pages, slabId, firstPage + pages));
+        }
+        slab.freePages -= pages;
+        return new int[] {slabId, firstPage};
+    }
+
+    private boolean reserveSlabLocked() {
+        if (closed || !parent.reserveMemory((long) slabPages * PageRunAllocator.PAGE_BYTES)) {
+            return false;
+        }
+        int id = slabs.indexOf(null);
+        if (id < 0) {
+            id = slabs.size();
+            slabs.add(null);
+        }
+        Slab slab;
+        try {
+            slab = new Slab(id, slabPages);
+        } catch (OutOfMemoryError e) {
+            parent.unreserveMemory((long) slabPages * PageRunAllocator.PAGE_BYTES);
+            throw e;
+        }
+        slabs.set(id, slab);
+        freeRuns.add(key(slabPages, id, 0));
+        slabsReserved++;
+        return true;
+    }
+
+    private void freeRunLocked(Slab slab, int firstPage, int pages) {
+        slab.freePages += pages;
+        if (firstPage > 0) {
+            int left = slab.tag(firstPage - 1);
+            if (left > 0) {
+                firstPage -= left;
+                freeRuns.remove(key(left, slab.id, firstPage));
+                pages += left;
+            }
+        }
+        int end = firstPage + pages;
+        if (end < slab.pages) {
+            int right = slab.tag(end);
+            if (right > 0) {
+                freeRuns.remove(key(right, slab.id, end));
+                pages += right;
+            }
+        }
+        slab.markFree(firstPage, pages);
+        freeRuns.add(key(pages, slab.id, firstPage));
+        if (closed && slab.isEmpty()) {
+            releaseSlabLocked(slab);
+        }
+    }
+
+    private void releaseSlabLocked(Slab slab) {
+        freeRuns.remove(key(slab.pages, slab.id, 0));
+        slabs.set(slab.id, null);
+        slab.release();
+        parent.unreserveMemory((long) slab.pages * PageRunAllocator.PAGE_BYTES);
+        slabsReleased++;
+    }
+
+    // ---- fragments -----------------------------------------------------------------------------------------
+
+    private PageRunBuf allocateFragmentLocked(int sizeClass, boolean needed) {
+        FragmentPage page = partialPages[sizeClass];
+        if (page == null) {
+            int[] run = findRunLocked(1, needed);
+            if (run == null) {
+                return null;
+            }
+            page = new FragmentPage(slabs.get(run[0]), run[1], sizeClass, PageRunAllocator.fragmentBytes(sizeClass));
+            for (int i = page.fragments - 1; i >= 0; i--) {
+                PageRunBuf fragment = new PageRunBuf(parent);
+                fragment.bindFragment(this, page, i);
+                page.push(fragment);
+            }
+            linkPartial(page);
+        }
+        PageRunBuf buf = page.pop();
+        if (page.freeCount == 0) {
+            unlinkPartial(page);
+        }
+        return buf;
+    }
+
+    private void freeFragmentLocked(PageRunBuf buf) {
+        FragmentPage page = buf.fragmentPage;
+        buf.home = null;
+        page.push(buf);
+        if (!page.inPartialList) {
+            linkPartial(page);
+        }
+        // Keep the last partial page of a class even when it empties: a page that flips between cut and
+        // whole on every other call would cost a page allocation per fragment.
+        if (page.freeCount == page.fragments && (partialPages[page.sizeClass] != page || page.next != null
+                || closed)) {
+            unlinkPartial(page);
+            page.free = null;
+            freeRunLocked(page.slab, page.page, 1);
+        }
+    }
+
+    private void linkPartial(FragmentPage page) {
+        FragmentPage head = partialPages[page.sizeClass];
+        page.prev = null;
+        page.next = head;
+        if (head != null) {
+            head.prev = page;
+        }
+        partialPages[page.sizeClass] = page;
+        page.inPartialList = true;
+    }
+
+    private void unlinkPartial(FragmentPage page) {
+        if (page.prev != null) {
+            page.prev.next = page.next;
+        } else {
+            partialPages[page.sizeClass] = page.next;
+        }
+        if (page.next != null) {
+            page.next.prev = page.prev;
+        }
+        page.prev = page.next = null;
+        page.inPartialList = false;
+    }
+
+    // ---- free ----------------------------------------------------------------------------------------------
+
+    /** Takes back one region that belongs to no cache any more (its counters were already updated). */
+    synchronized void free(PageRunBuf buf) {
+        freeLocked(buf);
+    }
+
+    /** Takes back a chain of regions linked through {@link PageRunBuf#next}, under one lock. */
+    synchronized void freeChain(PageRunBuf chain) {
+        while (chain != null) {
+            PageRunBuf next = chain.next;
+            chain.next = null;
+            freeLocked(chain);
+            chain = next;
+        }
+    }
+
+    /** Frees a region that was allocated uncached (large run or fallback page) and counts the release. */
+    synchronized void freeUncached(PageRunBuf buf) {
+        if (buf.origin == PageRunBuf.ORIGIN_FALLBACK) {
+            fallbackPageReleases++;
+        } else {
+            uncachedReleases++;
+            uncachedBytesInFlight -= buf.regionBytes;
+        }
+        freeLocked(buf);
+    }
+
+    private void freeLocked(PageRunBuf buf) {
+        if (buf.isFragment()) {
+            freeFragmentLocked(buf);
+        } else if (buf.home != null && depotEnabled && !closed) {
+            buf.home = null;
+            buf.next = depot[buf.pages];
+            depot[buf.pages] = buf;
+            depotCount[buf.pages]++;
+            depotBytes += buf.regionBytes;
+        } else {
+            freeRunLocked(buf.slab, buf.firstPage, buf.pages);
+            // The object goes with its region: runs are carved anew on the next refill.
+            buf.slab = null;
+            buf.home = null;
+        }
+    }
+
+    // ---- depot --------------------------------------------------------------------------------------------
+
+    private PageRunBuf takeFromDepotLocked(int pages) {
+        PageRunBuf buf = depot[pages];
+        depot[pages] = buf.next;
+        buf.next = null;
+        int count = --depotCount[pages];
+        if (count < depotLowWater[pages]) {
+            depotLowWater[pages] = count;
+        }
+        depotBytes -= buf.regionBytes;
+        return buf;
+    }
+
+    /**
+     * Coalesces depot runs back into the free-run index: all of them, or (when {@code all} is false) those below
+     * each size's low-water mark, i.e. not needed since the previous call. At most {@code budget} runs.
+     */
+    private int flushDepotsLocked(int budget, boolean all) {
+        int flushed = 0;
+        for (int pages = 1; pages < depot.length; pages++) {
+            int n = Math.min(all ? depotCount[pages] : depotLowWater[pages], budget - flushed);
+            for (int i = 0; i < n; i++) {
+                PageRunBuf buf = takeFromDepotLocked(pages);
+                freeRunLocked(buf.slab, buf.firstPage, buf.pages);
+                buf.slab = null;
+            }
+            flushed += n;
+            depotLowWater[pages] = depotCount[pages];
+        }
+        return flushed;
+    }
+
+    /** Reclaim thread: coalesces idle depot runs (all of them after a failure). Returns the number. */
+    synchronized int flushDepots(int budget, boolean all) {
+        return flushDepotsLocked(budget, all);
+    }
+
+    // ---- reclaim -------------------------------------------------------------------------------------------
+
+    /**
+     * Returns entirely free slabs to the operating system, keeping {@code keepEmpty} of them for the next
+     * burst. Returns the number released.
+     */
+    synchronized int releaseEmptySlabs(int keepEmpty) {
+        int released = 0;
+        int empty = 0;
+        for (int i = slabs.size() - 1; i >= 0; i--) {
+            Slab slab = slabs.get(i);
+            if (slab != null && slab.isEmpty()) {
+                if (empty++ >= keepEmpty) {
+                    releaseSlabLocked(slab);
+                    released++;
+                }
+            }
+        }
+        return released;
+    }
+
+    synchronized void close() {
+        closed = true;
+        flushDepotsLocked(Integer.MAX_VALUE, true);
+        for (int c = 0; c < partialPages.length; c++) {
+            FragmentPage page = partialPages[c];
+            while (page != null) {
+                FragmentPage next = page.next;
+                if (page.freeCount == page.fragments) {
+                    unlinkPartial(page);
+                    page.free = null;
+                    freeRunLocked(page.slab, page.page, 1);
+                }
+                page = next;
+            }
+        }
+        for (Slab slab : new ArrayList<>(slabs)) {
+            if (slab != null && slab.isEmpty()) {
+                releaseSlabLocked(slab);
+            }
+        }
+    }
+
+    // ---- views for metrics and tests -----------------------------------------------------------------------
+
+    synchronized int largestFreeRunPages() {
+        return freeRuns.isEmpty() ? 0 : (int) (freeRuns.last() >>> (2 * ID_BITS));
+    }
+
+    synchronized int freeRunCount() {
+        return freeRuns.size();
+    }
+
+    synchronized long depotPages() {
+        long pages = 0;
+        for (int p = 1; p < depot.length; p++) {
+            pages += (long) depotCount[p] * p;
+        }
+        return pages;
+    }
+
+    synchronized long freePages() {
+        long free = 0;
+        for (Slab slab : slabs) {
+            if (slab != null) {
+                free += slab.freePages;
+            }
+        }
+        return free;
+    }
+
+    synchronized int slabCount() {
+        int n = 0;
+        for (Slab slab : slabs) {
+            if (slab != null) {
+                n++;
+            }
+        }
+        return n;
+    }
+}

@@ -1,0 +1,47 @@
+package io.ktls.allocator;
+
+/**
+ * A page cut into equal fragments of one small size class ({@code 64 << k} bytes). Each fragment is a
+ * {@link PageRunBuf} created once when the page is cut; free fragments are kept on the page's own stack so the page
+ * can go back to its slab as a whole when every fragment is free again.
+ *
+ * <p>Threads: guarded by the owning arena's lock, like {@link Slab}.
+ */
+final class FragmentPage {
+    final Slab slab;
+    final int page;
+    final int sizeClass;
+    final int fragmentBytes;
+    final int fragments;
+
+    /** Free fragments, linked through {@link PageRunBuf#next}. */
+    PageRunBuf free;
+    int freeCount;
+
+    /** Links in the arena's list of pages of this size class that have a free fragment. */
+    FragmentPage prev;
+    FragmentPage next;
+    boolean inPartialList;
+
+    FragmentPage(Slab slab, int page, int sizeClass, int fragmentBytes) {
+        this.slab = slab;
+        this.page = page;
+        this.sizeClass = sizeClass;
+        this.fragmentBytes = fragmentBytes;
+        this.fragments = PageRunAllocator.PAGE_BYTES / fragmentBytes;
+    }
+
+    void push(PageRunBuf buf) {
+        buf.next = free;
+        free = buf;
+        freeCount++;
+    }
+
+    PageRunBuf pop() {
+        PageRunBuf buf = free;
+        free = buf.next;
+        buf.next = null;
+        freeCount--;
+        return buf;
+    }
+}

@@ -1,0 +1,164 @@
+package io.ktls.handler;
+
+import io.ktls.handler.crypto.AeadProvider;
+import io.ktls.handler.crypto.AeadProviders;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * The options of {@link KtlsHandler}: the module's one configuration class. Immutable; one instance may be
+ * shared by every channel of a server.
+ *
+ * <table>
+ *   <caption>Options, units and defaults</caption>
+ *   <tr><th>option</th><th>unit</th><th>default</th><th>why</th></tr>
+ *   <tr><td>{@link Builder#maxRecordPayloadBytes(int)}</td><td>bytes of plaintext per record</td>
+ *       <td>16384</td><td>the TLS maximum (RFC 8446 section 5.1); one record fills one 16 KiB run</td></tr>
+ *   <tr><td>{@link Builder#offloadGroup(KtlsOffloadGroup)}</td><td>-</td><td>{@code null}</td>
+ *       <td>{@code null} seals on the event loop; a group moves file reads and sealing to its workers</td></tr>
+ *   <tr><td>{@link Builder#maxRecordsInFlight(int)}</td><td>records per connection</td><td>32</td>
+ *       <td>512 KiB of ciphertext per connection at most: enough to keep a fast peer busy, bounded for a slow
+ *       one; reaching it makes the channel unwritable</td></tr>
+ *   <tr><td>{@link Builder#aeadProvider(AeadProvider)}</td><td>-</td><td>{@code null}: per suite,
+ *       {@link AeadProviders#preferred}</td><td>the provider decides a factor of 2 to 40 in sealing speed; the
+ *       preferred one was chosen by measurement</td></tr>
+ *   <tr><td>{@link Builder#keyLogFile(Path)}</td><td>-</td><td>{@code null} (off)</td>
+ *       <td>debugging only: appends NSS key-log lines (the {@code SSLKEYLOGFILE} format) so a capture can be
+ *       decrypted; anyone who can read the file can read the traffic</td></tr>
+ * </table>
+ */
+public final class KtlsConfig {
+
+    /** The largest plaintext of a TLS record (RFC 8446 section 5.1, RFC 5246 section 6.2.1). */
+    public static final int MAX_RECORD_PAYLOAD_BYTES = 16384;
+
+    private static final KtlsConfig DEFAULTS = builder().build();
+
+    private final int maxRecordPayloadBytes;
+    private final KtlsOffloadGroup offloadGroup;
+    private final int maxRecordsInFlight;
+    private final Path keyLogFile;
+    private final AeadProvider aeadProvider;
+
+    private KtlsConfig(Builder builder) {
+        this.aeadProvider = builder.aeadProvider;
+        this.maxRecordPayloadBytes = builder.maxRecordPayloadBytes;
+        this.offloadGroup = builder.offloadGroup;
+        this.maxRecordsInFlight = builder.maxRecordsInFlight;
+        this.keyLogFile = builder.keyLogFile;
+    }
+
+    /** The defaults of every option (see the class description). */
+    public static KtlsConfig defaults() {
+        return DEFAULTS;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Largest plaintext, in bytes, that one outgoing record carries. */
+    public int maxRecordPayloadBytes() {
+        return maxRecordPayloadBytes;
+    }
+
+    /** Workers that seal records, or {@code null} to seal on the event loop. */
+    public KtlsOffloadGroup offloadGroup() {
+        return offloadGroup;
+    }
+
+    /** Records of one connection framed but not yet written to the socket before the channel turns unwritable. */
+    public int maxRecordsInFlight() {
+        return maxRecordsInFlight;
+    }
+
+    /** File that receives NSS key-log lines, or {@code null} when key logging is off (the default). */
+    public Path keyLogFile() {
+        return keyLogFile;
+    }
+
+    /** Where the record ciphers come from, or {@code null} for {@link AeadProviders#preferred} per suite. */
+    public AeadProvider aeadProvider() {
+        return aeadProvider;
+    }
+
+    @Override
+    public String toString() {
+        return "KtlsConfig(maxRecordPayloadBytes: " + maxRecordPayloadBytes
+                + ", offloadGroup: " + (offloadGroup == null ? "none (inline)" : offloadGroup.workers() + " workers")
+                + ", maxRecordsInFlight: " + maxRecordsInFlight
+                + ", aeadProvider: " + (aeadProvider == null ? "preferred" : aeadProvider.name())
+                + ", keyLogFile: " + (keyLogFile == null ? "off" : keyLogFile) + ')';
+    }
+
+    /** Builds a {@link KtlsConfig}; every option starts at its documented default. */
+    public static final class Builder {
+        private int maxRecordPayloadBytes = MAX_RECORD_PAYLOAD_BYTES;
+        private KtlsOffloadGroup offloadGroup;
+        private int maxRecordsInFlight = 32;
+        private Path keyLogFile;
+        private AeadProvider aeadProvider;
+
+        private Builder() {
+        }
+
+        /** The AEAD provider of every record cipher; {@code null} (the default) picks the preferred per suite. */
+        public Builder aeadProvider(AeadProvider aeadProvider) {
+            this.aeadProvider = aeadProvider;
+            return this;
+        }
+
+        /** Bytes of plaintext per record, 1 to 16384; default 16384. */
+        public Builder maxRecordPayloadBytes(int maxRecordPayloadBytes) {
+            if (maxRecordPayloadBytes < 1 || maxRecordPayloadBytes > MAX_RECORD_PAYLOAD_BYTES) {
+                throw new IllegalArgumentException("maxRecordPayloadBytes: " + maxRecordPayloadBytes
+                        + " (expected: 1-" + MAX_RECORD_PAYLOAD_BYTES + ')');
+            }
+            this.maxRecordPayloadBytes = maxRecordPayloadBytes;
+            return this;
+        }
+
+        /** Seal on this group's workers; {@code null} (the default) seals on the channel's event loop. */
+        public Builder offloadGroup(KtlsOffloadGroup offloadGroup) {
+            this.offloadGroup = offloadGroup;
+            return this;
+        }
+
+        /** Records per connection in flight (framed, not yet written) before the channel turns unwritable. */
+        public Builder maxRecordsInFlight(int maxRecordsInFlight) {
+            if (maxRecordsInFlight < 1) {
+                throw new IllegalArgumentException("maxRecordsInFlight: " + maxRecordsInFlight + " (expected: > 0)");
+            }
+            this.maxRecordsInFlight = maxRecordsInFlight;
+            return this;
+        }
+
+        /** Debugging only: append NSS key-log lines to this file; {@code null} (the default) logs nothing. */
+        public Builder keyLogFile(Path keyLogFile) {
+            this.keyLogFile = keyLogFile;
+            return this;
+        }
+
+        public KtlsConfig build() {
+            return new KtlsConfig(this);
+        }
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (!(o instanceof KtlsConfig)) {
+            return false;
+        }
+        KtlsConfig that = (KtlsConfig) o;
+        return maxRecordPayloadBytes == that.maxRecordPayloadBytes && maxRecordsInFlight == that.maxRecordsInFlight
+                && offloadGroup == that.offloadGroup && aeadProvider == that.aeadProvider
+                && Objects.equals(keyLogFile, that.keyLogFile);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(maxRecordPayloadBytes, maxRecordsInFlight, System.identityHashCode(offloadGroup),
+                System.identityHashCode(aeadProvider), keyLogFile);
+    }
+}

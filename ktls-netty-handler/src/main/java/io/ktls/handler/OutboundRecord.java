@@ -1,0 +1,116 @@
+package io.ktls.handler;
+
+import io.ktls.handler.crypto.RecordCipher;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.FileRegion;
+import io.netty.util.ReferenceCountUtil;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One outgoing TLS record, from framing to the socket.
+ *
+ * <pre>
+ *   FRAMED ──seal──▶ SEALED ──ready prefix──▶ written (output handed to the channel)
+ *      └──────────▶ FAILED  (crypto or I/O error: the connection closes)
+ * </pre>
+ *
+ * <p>Threads: the event loop fills every field up to {@link #state} at framing, then hands the record to a
+ * {@link RecordSealer}; the sealing thread reads the plaintext pieces and writes {@link #output} or
+ * {@link #failure}; the completion reaches the event loop through {@code execute}, so each side sees the
+ * other's writes (the executor queues order them). After completion only the event loop touches the record.
+ *
+ * <p>Ownership: each piece holds its own reference (a retained slice of the caller's buffer, or a retained
+ * {@link FileRegion}), released by {@link #releasePlaintext()} once sealed or failed; {@link #output} belongs to
+ * the record until it is written (then to the channel) or released by {@link #releaseOutput()}.
+ */
+final class OutboundRecord {
+
+    enum State { FRAMED, SEALED, FAILED }
+
+    /** A contiguous part of the payload: bytes of a buffer or of a file region. */
+    static final class Piece {
+        final ByteBuf buffer;
+        final FileRegion file;
+        /** Offset in the region, relative to {@code file.position()}; unused for buffers. */
+        final long fileOffset;
+        final int length;
+
+        Piece(ByteBuf buffer) {
+            this.buffer = buffer;
+            this.file = null;
+            this.fileOffset = 0;
+            this.length = buffer.readableBytes();
+        }
+
+        Piece(FileRegion file, long fileOffset, int length) {
+            this.buffer = null;
+            this.file = file;
+            this.fileOffset = fileOffset;
+            this.length = length;
+        }
+    }
+
+    final long sequence;
+    final byte contentType;
+    final int payloadLength;
+    final List<Piece> pieces;
+    /** The payload is one slice of a caller's buffer that we own outright: seal it where it lies. */
+    final boolean inPlace;
+    /** TLS 1.3 KeyUpdate: the sealing thread switches to this cipher right after sealing the record. */
+    final RecordCipher nextCipher;
+    /** Writes whose last byte travels in this record: completed when it is written. */
+    final List<PendingWrite> completes = new ArrayList<>(2);
+
+    /** Written by the sealing thread; read by the event loop only after {@link #completed}. */
+    volatile State state = State.FRAMED;
+    ByteBuf output;
+    Throwable failure;
+    /** Event loop only: the sealer reported this record done (the ready-prefix rule looks at this alone). */
+    boolean completed;
+
+    OutboundRecord(long sequence, byte contentType, List<Piece> pieces, int payloadLength, boolean inPlace,
+                   RecordCipher nextCipher) {
+        this.sequence = sequence;
+        this.contentType = contentType;
+        this.pieces = pieces;
+        this.payloadLength = payloadLength;
+        this.inPlace = inPlace;
+        this.nextCipher = nextCipher;
+    }
+
+    /** A record whose payload is a small buffer of our own (alerts, handshake messages). */
+    static OutboundRecord control(long sequence, byte contentType, ByteBuf payload, RecordCipher nextCipher) {
+        List<Piece> pieces = new ArrayList<>(1);
+        pieces.add(new Piece(payload));
+        return new OutboundRecord(sequence, contentType, pieces, payload.readableBytes(), false, nextCipher);
+    }
+
+    void releasePlaintext() {
+        for (Piece piece : pieces) {
+            ReferenceCountUtil.release(piece.buffer != null ? piece.buffer : piece.file);
+        }
+        pieces.clear();
+    }
+
+    void releaseOutput() {
+        ByteBuf out = output;
+        output = null;
+        if (out != null) {
+            out.release();
+        }
+    }
+
+    ByteBuf takeOutput() {
+        ByteBuf out = output;
+        output = null;
+        return out;
+    }
+
+    @Override
+    public String toString() {
+        return "OutboundRecord(seq: " + sequence + ", type: " + contentType + ", payload: " + payloadLength
+                + ", " + state + ')';
+    }
+}

@@ -1,0 +1,129 @@
+package io.ktls.handler;
+
+import io.ktls.handler.crypto.RecordCipher;
+import io.ktls.handler.crypto.TlsCipherSuite;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.CompositeByteBuf;
+
+import java.nio.ByteBuffer;
+
+/**
+ * The sealing work of one connection's write direction: gathers a record's plaintext, encrypts it and builds
+ * the output {@code header | body | trailer} as a {@link CompositeByteBuf} of three buffers, with no copy between
+ * sealing and the socket.
+ *
+ * <p>Memory: the body is a buffer of exactly the payload's length from the channel's allocator (a 16 KiB payload
+ * fills a 16 KiB run of a page-run allocator); header and trailer share one small buffer. A record whose payload
+ * is one slice of a caller's buffer that we own outright is sealed in place and that slice is the body. File data
+ * and coalesced pieces are first gathered into the body run, then sealed in place there: file pages are never
+ * encrypted where they lie.
+ *
+ * <p>Threads: owns the write {@link RecordCipher}, which only the sealing thread touches (the event loop for
+ * {@link InlineRecordSealer}, the pinned worker for {@link OffloadRecordSealer}); a KeyUpdate record carries the
+ * next cipher, swapped in right after that record is sealed, so the swap follows the records' submission order.
+ */
+final class RecordSealing implements AutoCloseable {
+
+    private final ByteBufAllocator alloc;
+    private final TlsCipherSuite suite;
+    private RecordCipher cipher;
+
+    RecordSealing(RecordCipher cipher, ByteBufAllocator alloc) {
+        this.cipher = cipher;
+        this.suite = cipher.suite();
+        this.alloc = alloc;
+    }
+
+    /** Seals {@code record}: on return its state is SEALED (with an output) or FAILED (with a cause). */
+    void seal(OutboundRecord record) {
+        ByteBuf frame = null;
+        ByteBuf body = null;
+        try {
+            RecordCipher c = cipher;
+            if (c == null) {
+                throw new IllegalStateException("write keys closed");
+            }
+            int payloadLength = record.payloadLength;
+            int headerLength = c.headerLength();
+            int trailerLength = c.trailerLength(payloadLength);
+            frame = alloc.directBuffer(headerLength + trailerLength);
+            ByteBuffer header = frame.nioBuffer(0, headerLength);
+            ByteBuffer trailer = frame.nioBuffer(headerLength, trailerLength);
+            if (record.inPlace) {
+                body = record.pieces.get(0).buffer;
+                record.pieces.clear();
+                c.seal(record.sequence, record.contentType, body.nioBuffer(), header,
+                        body.nioBuffer(), trailer);
+                KtlsStats.GLOBAL.sealedInPlace();
+            } else {
+                body = alloc.directBuffer(payloadLength, payloadLength);
+                ByteBuffer payload = gather(record, body);
+                c.seal(record.sequence, record.contentType, payload, header, body.nioBuffer(0, payloadLength),
+                        trailer);
+                body.writerIndex(payloadLength);
+                record.releasePlaintext();
+                KtlsStats.GLOBAL.sealedSeparate();
+            }
+            frame.writerIndex(headerLength + trailerLength);
+            CompositeByteBuf output = alloc.compositeDirectBuffer(3);
+            output.addComponents(true, frame.retainedSlice(0, headerLength), body,
+                    frame.retainedSlice(headerLength, trailerLength));
+            body = null;
+            record.output = output;
+            KtlsStats.GLOBAL.recordsSealed(suite, payloadLength);
+            if (record.nextCipher != null) {
+                c.close();
+                cipher = record.nextCipher;
+            }
+            record.state = OutboundRecord.State.SEALED;
+        } catch (Throwable cause) {
+            if (body != null) {
+                body.release();
+            }
+            record.releasePlaintext();
+            if (record.nextCipher != null) {
+                record.nextCipher.close();
+            }
+            KtlsStats.GLOBAL.cryptoFailure();
+            record.failure = cause;
+            record.state = OutboundRecord.State.FAILED;
+        } finally {
+            if (frame != null) {
+                frame.release();
+            }
+        }
+    }
+
+    /**
+     * The payload to seal: one caller buffer's bytes as they lie (sealed into {@code body}), or, for files and
+     * coalesced pieces, the pieces gathered into {@code body} first (then sealed in place there).
+     */
+    private static ByteBuffer gather(OutboundRecord record, ByteBuf body) throws Exception {
+        if (record.pieces.size() == 1 && record.pieces.get(0).buffer != null) {
+            return record.pieces.get(0).buffer.nioBuffer();
+        }
+        ByteBuffer target = body.nioBuffer(0, record.payloadLength);
+        for (OutboundRecord.Piece piece : record.pieces) {
+            if (piece.buffer != null) {
+                target.put(piece.buffer.nioBuffer());
+            } else {
+                ByteBuffer part = target.duplicate();
+                part.limit(part.position() + piece.length);
+                FileRegionReader.read(piece.file, piece.fileOffset, part);
+                target.position(part.position());
+            }
+        }
+        target.flip();
+        return target;
+    }
+
+    @Override
+    public void close() {
+        RecordCipher c = cipher;
+        cipher = null;
+        if (c != null) {
+            c.close();
+        }
+    }
+}

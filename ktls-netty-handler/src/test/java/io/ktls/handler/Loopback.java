@@ -1,0 +1,64 @@
+package io.ktls.handler;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/** A server and a client on 127.0.0.1 over NIO, for end-to-end tests. */
+final class Loopback implements AutoCloseable {
+
+    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+    private Channel server;
+
+    /** Starts the server; {@code pipeline} fills each accepted channel's pipeline. */
+    Loopback serve(Consumer<SocketChannel> pipeline) throws InterruptedException {
+        server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        pipeline.accept(ch);
+                    }
+                })
+                .bind("127.0.0.1", 0).sync().channel();
+        return this;
+    }
+
+    Channel connect(Consumer<SocketChannel> pipeline) throws InterruptedException {
+        return new Bootstrap().group(group).channel(NioSocketChannel.class)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        pipeline.accept(ch);
+                    }
+                })
+                .connect(server.localAddress()).sync().channel();
+    }
+
+    int port() {
+        return ((InetSocketAddress) server.localAddress()).getPort();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (server != null) {
+            server.close().sync();
+        }
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
+    }
+
+    static ChannelHandler[] handlers(ChannelHandler... handlers) {
+        return handlers;
+    }
+}
