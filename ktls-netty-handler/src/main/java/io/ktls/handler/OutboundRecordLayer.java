@@ -128,10 +128,6 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         return unacknowledgedRecords;
     }
 
-    boolean isOutboundClosed() {
-        return outboundClosed;
-    }
-
     /** Takes ownership of {@code msg}: queued, or released with {@code promise} failed. */
     void write(Object msg, ChannelPromise promise) {
         if (!(msg instanceof ByteBuf || msg instanceof FileRegion || msg instanceof ChunkedInput)) {
@@ -140,7 +136,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
                     ChunkedInput.class));
             return;
         }
-        if (failure != null || outboundClosed) {
+        if (failure != null || outboundClosed || closeNotifyPromise != null) {
             PendingWrite rejected = new PendingWrite(msg, promise);
             rejected.fail(failure != null ? failure : new SSLException("SSLEngine closed already"));
             return;
@@ -194,6 +190,11 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
             return;
         }
         failPending(cause);
+        if (closeNotifyPromise != null) {
+            // A close was waiting for queued data that will never go: the fatal alert replaces close_notify.
+            closeNotifyPromise.tryFailure(cause);
+            closeNotifyPromise = null;
+        }
         frameAlert(TlsRecords.ALERT_FATAL, description, promise);
         outboundClosed = true;
         writeReadyPrefix();
