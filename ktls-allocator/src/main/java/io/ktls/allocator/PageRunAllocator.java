@@ -147,7 +147,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         }
         arenas = new Arena[b.arenas];
         for (int i = 0; i < arenas.length; i++) {
-            arenas[i] = new Arena(this, i, slabPages);
+            arenas[i] = new Arena(this, i, slabPages, maxCachedRunPages, maxCachedBytesPerThread > 0);
         }
         threadCache = new FastThreadLocal<RunCache>() {
             @Override
@@ -324,8 +324,8 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
     }
 
     private PageRunBuf unpooled(int capacity, int maxCapacity, byte origin) {
-        ByteBuffer memory = ByteBuffer.allocateDirect(Math.max(capacity, 1));
-        long address = PlatformDependent.hasUnsafe() ? PlatformDependent.directBufferAddress(memory) : 0;
+        ByteBuffer memory = DirectMemory.allocate(Math.max(capacity, 1));
+        long address = DirectMemory.address(memory);
         PageRunBuf buf = new PageRunBuf(this);
         buf.bindUnpooled(memory, address, origin);
         unpooledBytes.addAndGet(buf.regionBytes);
@@ -340,7 +340,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
             case PageRunBuf.ORIGIN_OVERFLOW:
                 unpooledBytes.addAndGet(-buf.regionBytes);
                 (buf.origin == PageRunBuf.ORIGIN_HUGE ? hugeReleases : overflowReleases).incrementAndGet();
-                PlatformDependent.freeDirectBuffer(buf.memory);
+                DirectMemory.free(buf.memory);
                 buf.memory = null;
                 break;
             default:
@@ -493,6 +493,9 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         trimCurrentThreadCache();
         for (Arena arena : arenas) {
             for (RunCache cache : arena.caches) {
+                // From now on frees bypass private lists and reach the (closing) arena, which frees each slab
+                // once it is empty; regions already on a live thread's private list go with that thread.
+                cache.closed = true;
                 cache.drainReturned();
                 if (!cache.owner.isAlive()) {
                     cache.trim();
@@ -692,6 +695,15 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         }
 
         @Override
+        public long depotBytes() {
+            long sum = 0;
+            for (Arena a : arenas) {
+                sum += a.depotBytes;
+            }
+            return sum;
+        }
+
+        @Override
         public long unpooledBytes() {
             return unpooledBytes.get();
         }
@@ -774,7 +786,8 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
             return "PageRunAllocatorMetric(cacheHits " + cacheHitAllocations() + ", arena " + arenaAllocations()
                     + ", fallback " + fallbackAllocations() + ", huge " + hugeAllocations() + ", overflow "
                     + overflowAllocations() + ", inFlightRuns " + inFlightRuns() + ", inFlightBytes "
-                    + inFlightBytes() + ", reserved " + reservedBytes() + ", cached " + cachedBytes() + ")";
+                    + inFlightBytes() + ", reserved " + reservedBytes() + ", cached " + cachedBytes() + ", depot "
+                    + depotBytes() + ")";
         }
     }
 

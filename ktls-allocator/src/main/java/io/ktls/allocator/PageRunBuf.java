@@ -162,6 +162,7 @@ final class PageRunBuf extends AbstractReferenceCountedByteBuf {
     }
 
     @Override
+    @SuppressWarnings("deprecation") // still abstract in ByteBuf; the slab's ByteBuffer is big-endian
     public ByteOrder order() {
         return ByteOrder.BIG_ENDIAN;
     }

@@ -241,9 +241,8 @@ final class RunCache {
         /** Allocations that had to go to the arena (a subset of allocations). */
         final AtomicLong arenaAllocations = new AtomicLong();
 
-        // Any thread. Kept in separate objects from the owner's fields where it matters: the return stack head
-        // sits on its own after padding-free layout is not guaranteed, so the counter lives next to it.
-        @SuppressWarnings("unused")
+        // Any thread: the return stack (a Treiber stack through PageRunBuf.next) and its counters. The counters
+        // are separate objects, usually on other cache lines than the owner's fields.
         private volatile PageRunBuf returned;
         final AtomicLong remoteReleases = new AtomicLong();
         final AtomicLong drained = new AtomicLong();
