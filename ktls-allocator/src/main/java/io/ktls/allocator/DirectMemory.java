@@ -16,6 +16,7 @@ final class DirectMemory {
     private DirectMemory() {
     }
 
+    @SuppressWarnings("deprecation") // the replacement only frees memory Netty allocated itself
     private static boolean probeExplicitFree() {
         try {
             PlatformDependent.freeDirectBuffer(ByteBuffer.allocateDirect(1));
@@ -34,6 +35,7 @@ final class DirectMemory {
     }
 
     /** Frees {@code memory} now if possible; the caller must hold no other reference that will be used. */
+    @SuppressWarnings("deprecation") // see probeExplicitFree()
     static void free(ByteBuffer memory) {
         if (EXPLICIT_FREE) {
             PlatformDependent.freeDirectBuffer(memory);

@@ -58,8 +58,17 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
     static final long DEFAULT_KEY_UPDATE_AFTER_RECORDS = 1L << 24;
 
     interface Listener {
-        /** A record could not be sealed or written: the connection must end without a further record. */
-        void outboundFailed(Throwable cause);
+        /**
+         * A record could not be sealed (crypto or file error, like KTLS's EIO) or no sequence number is left:
+         * the connection must end with an error, without a further record.
+         */
+        void recordLayerFailed(Throwable cause);
+
+        /**
+         * The transport failed to write a record (peer gone, channel closed): the writes it carried have failed;
+         * the connection ends, and the transport has reported its own error if it had one.
+         */
+        void writeFailed(Throwable cause);
     }
 
     private final ChannelHandlerContext ctx;
@@ -119,10 +128,6 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         return unacknowledgedRecords;
     }
 
-    boolean isOutboundClosed() {
-        return outboundClosed;
-    }
-
     /** Takes ownership of {@code msg}: queued, or released with {@code promise} failed. */
     void write(Object msg, ChannelPromise promise) {
         if (!(msg instanceof ByteBuf || msg instanceof FileRegion || msg instanceof ChunkedInput)) {
@@ -131,7 +136,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
                     ChunkedInput.class));
             return;
         }
-        if (failure != null || outboundClosed) {
+        if (failure != null || outboundClosed || closeNotifyPromise != null) {
             PendingWrite rejected = new PendingWrite(msg, promise);
             rejected.fail(failure != null ? failure : new SSLException("SSLEngine closed already"));
             return;
@@ -185,6 +190,11 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
             return;
         }
         failPending(cause);
+        if (closeNotifyPromise != null) {
+            // A close was waiting for queued data that will never go: the fatal alert replaces close_notify.
+            closeNotifyPromise.tryFailure(cause);
+            closeNotifyPromise = null;
+        }
         frameAlert(TlsRecords.ALERT_FATAL, description, promise);
         outboundClosed = true;
         writeReadyPrefix();
@@ -354,7 +364,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         if (nextSequence == -1L) {
             SSLException cause = new SSLException("write sequence number exhausted (2^64 - 1 records)");
             fail(cause);
-            listener.outboundFailed(cause);
+            listener.recordLayerFailed(cause);
             return false;
         }
         return true;
@@ -421,7 +431,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
                     Throwable cause = new SSLException("sealing record " + head.sequence + " failed", head.failure);
                     discard(head, cause);
                     fail(cause);
-                    listener.outboundFailed(cause);
+                    listener.recordLayerFailed(cause);
                     continue;
                 }
                 ByteBuf output = head.takeOutput();
@@ -458,7 +468,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         record.completes.clear();
         if (!future.isSuccess() && failure == null) {
             fail(future.cause());
-            listener.outboundFailed(future.cause());
+            listener.writeFailed(future.cause());
             return;
         }
         frameAvailable();

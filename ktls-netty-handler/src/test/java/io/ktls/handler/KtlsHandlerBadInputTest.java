@@ -126,6 +126,45 @@ class KtlsHandlerBadInputTest {
     }
 
     @Test
+    void answerToCloseNotifyFailingToBeWrittenIsStillACleanEnd() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
+            // The peer is already gone when our close_notify reaches the transport.
+            peer.server.pipeline().addFirst(new io.netty.channel.ChannelOutboundHandlerAdapter() {
+                @Override
+                public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg,
+                                  io.netty.channel.ChannelPromise promise) {
+                    io.netty.util.ReferenceCountUtil.release(msg);
+                    promise.setFailure(new java.io.IOException("Broken pipe"));
+                }
+            });
+            peer.sendRecord(TlsRecords.ALERT, new byte[] {1, TlsRecords.CLOSE_NOTIFY});
+            assertFalse(peer.server.isOpen());
+            assertTrue(peer.events.exceptions.isEmpty(), "a clean end: " + peer.events.exceptions);
+            assertTrue(peer.events.userEvents.contains(SslCloseCompletionEvent.SUCCESS));
+        }
+    }
+
+    @Test
+    void failedWriteOfDataClosesWithoutReportingItTwice() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
+            peer.server.pipeline().addFirst(new io.netty.channel.ChannelOutboundHandlerAdapter() {
+                @Override
+                public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg,
+                                  io.netty.channel.ChannelPromise promise) {
+                    io.netty.util.ReferenceCountUtil.release(msg);
+                    promise.setFailure(new java.io.IOException("Connection reset by peer"));
+                }
+            });
+            ByteBuf data = Unpooled.directBuffer(40000).writeZero(40000);
+            io.netty.channel.ChannelFuture write = peer.server.writeAndFlush(data);
+            assertFalse(write.isSuccess());
+            assertTrue(write.cause() instanceof java.io.IOException, String.valueOf(write.cause()));
+            assertEquals(0, data.refCnt());
+            assertFalse(peer.server.isOpen());
+        }
+    }
+
+    @Test
     void localCloseSendsCloseNotifyAfterPendingData() throws Exception {
         try (TlsTestPeer peer = TlsTestPeer.handshake(TLS12)) {
             peer.server.write(Unpooled.wrappedBuffer(new byte[] {7, 7}));
@@ -228,6 +267,28 @@ class KtlsHandlerBadInputTest {
             assertEquals(1, records.size(), "sealed with our next key, at sequence 0");
             assertArrayEquals(new byte[] {4, 2}, records.get(0).payload);
             assertTrue(peer.events.exceptions.isEmpty());
+        }
+    }
+
+    @Test
+    void keyUpdateSplitAcrossRecordsIsReassembled() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
+            peer.sendRecord(TlsRecords.HANDSHAKE, new byte[] {TlsRecords.KEY_UPDATE, 0, 0});
+            peer.sendRecord(TlsRecords.HANDSHAKE, new byte[] {1, 0});
+            peer.updateClientKeys();
+            peer.sendRecord(TlsRecords.APPLICATION_DATA, new byte[] {8});
+            assertEquals(1, peer.events.received.readableBytes(), "read with the peer's next key");
+            assertTrue(peer.events.exceptions.isEmpty(), String.valueOf(peer.events.exceptions));
+        }
+    }
+
+    @Test
+    void dataInsideAFragmentedHandshakeMessageGetsUnexpectedMessage() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
+            peer.sendRecord(TlsRecords.HANDSHAKE, new byte[] {TlsRecords.KEY_UPDATE, 0, 0});
+            peer.sendRecord(TlsRecords.APPLICATION_DATA, new byte[] {8});
+            assertAborted(peer, TlsRecords.UNEXPECTED_MESSAGE);
+            assertEquals(0, peer.events.received.readableBytes());
         }
     }
 

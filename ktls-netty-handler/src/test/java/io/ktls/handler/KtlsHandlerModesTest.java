@@ -167,6 +167,63 @@ class KtlsHandlerModesTest {
         }
     }
 
+    /** The peer sends close_notify and closes at once: our answer may meet a closed socket; still a clean end. */
+    @ParameterizedTest(name = "offload={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void peerClosingRightAfterCloseNotifyIsACleanEnd(boolean offload) throws Exception {
+        TlsCipherSuite suite = TlsCipherSuite.TLS_AES_128_GCM_SHA256;
+        SslContext serverContext = TestTls.get().server(suite);
+        SslContext clientContext = TestTls.get().client(SslProvider.OPENSSL, suite);
+        KtlsOffloadGroup group = offload ? new KtlsOffloadGroup(1) : null;
+        List<Throwable> serverErrors = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<Object> closeEvents = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (Loopback loopback = new Loopback()) {
+            loopback.serve(ch -> ch.pipeline().addLast(
+                    new KtlsHandler(serverContext, KtlsConfig.builder().offloadGroup(group).build()),
+                    new ChannelInboundHandlerAdapter() {
+                        @Override
+                        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                            if (evt instanceof io.netty.handler.ssl.SslCloseCompletionEvent) {
+                                closeEvents.add(evt);
+                            }
+                        }
+
+                        @Override
+                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                            ctx.writeAndFlush(msg);
+                        }
+
+                        @Override
+                        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                            serverErrors.add(cause);
+                        }
+                    }));
+            int connections = 20;
+            for (int i = 0; i < connections; i++) {
+                CompletableFuture<byte[]> echoed = new CompletableFuture<>();
+                Channel channel = loopback.connect(ch -> ch.pipeline().addLast(
+                        clientContext.newHandler(ch.alloc(), "localhost", loopback.port()), collect(3, echoed)));
+                channel.pipeline().get(SslHandler.class).handshakeFuture().sync();
+                channel.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {1, 2, 3}));
+                echoed.get(5, TimeUnit.SECONDS);
+                channel.close().sync(); // SslHandler: close_notify, then the socket closes
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (closeEvents.size() < connections && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(connections, closeEvents.size());
+            for (Object e : closeEvents) {
+                assertTrue(((io.netty.handler.ssl.SslCloseCompletionEvent) e).isSuccess(), String.valueOf(e));
+            }
+            assertTrue(serverErrors.isEmpty(), "clean ends only: " + serverErrors);
+        } finally {
+            if (group != null) {
+                group.shutdownGracefully().get(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+
     private static ChannelInboundHandlerAdapter echo() {
         return new ChannelInboundHandlerAdapter() {
             @Override
