@@ -47,6 +47,17 @@ final class Arena {
     private final FragmentPage[] partialPages = new FragmentPage[PageRunAllocator.FRAGMENT_CLASSES];
     private boolean closed;
 
+    /**
+     * The depot: runs of cached sizes that caches spilled, indexed by pages, kept whole (not coalesced) so the
+     * next refill takes them back in O(1). Runs that sat unused through a whole reclaim interval (the low-water
+     * mark) are coalesced by the reclaim thread; a run search that misses coalesces them all at once.
+     */
+    private final boolean depotEnabled;
+    private final PageRunBuf[] depot;
+    private final int[] depotCount;
+    private final int[] depotLowWater;
+    volatile long depotBytes;
+
     /** Multi-page runs are not attempted before this time (nanoClock); guarded by this, read without it. */
     private volatile long runRetryNotBeforeNanos;
     private volatile boolean backingOff;
@@ -67,10 +78,14 @@ final class Arena {
     final AtomicLong retiredLocalReleases = new AtomicLong();
     final AtomicLong retiredRemoteReleases = new AtomicLong();
 
-    Arena(PageRunAllocator parent, int index, int slabPages) {
+    Arena(PageRunAllocator parent, int index, int slabPages, int cachedRunPages, boolean depotEnabled) {
         this.parent = parent;
         this.index = index;
         this.slabPages = slabPages;
+        this.depotEnabled = depotEnabled;
+        depot = new PageRunBuf[cachedRunPages + 1];
+        depotCount = new int[cachedRunPages + 1];
+        depotLowWater = new int[cachedRunPages + 1];
         this.reclaimer = new Reclaimer(this);
     }
 
@@ -99,21 +114,32 @@ final class Arena {
     }
 
     /**
-     * Owner of {@code list}'s cache: allocates {@code count} regions of its class; the first is returned for the
-     * caller to hand out, the others go on the private list. Returns null when not even one was available.
+     * Owner of {@code list}'s cache: allocates {@code count} regions of its class, or up to {@code depotCount} while
+     * the depot has runs of the size (taking a parked run costs two pointer moves, so a refill takes as many as
+     * the cache bound allows and the lock is amortised over more of them). The first is returned for the caller
+     * to hand out, the others go on the private list. Returns null when not even one was available.
      */
-    synchronized PageRunBuf refill(RunCache.FreeList list, int count) {
+    synchronized PageRunBuf refill(RunCache.FreeList list, int count, int depotCount) {
         PageRunBuf first = null;
-        for (int i = 0; i < count; i++) {
+        boolean fragments = list.sizeClass < PageRunAllocator.FRAGMENT_CLASSES;
+        int pages = list.sizeClass - PageRunAllocator.FRAGMENT_CLASSES + 1;
+        int limit = count;
+        for (int i = 0; i < limit; i++) {
             // Only the first region is needed: running short after it is not a failure.
             boolean needed = i == 0;
-            PageRunBuf buf = list.sizeClass < PageRunAllocator.FRAGMENT_CLASSES
-                    ? allocateFragmentLocked(list.sizeClass, needed)
-                    : allocateRunLocked(list.sizeClass - PageRunAllocator.FRAGMENT_CLASSES + 1, needed);
+            PageRunBuf buf;
+            if (fragments) {
+                buf = allocateFragmentLocked(list.sizeClass, needed);
+            } else if (depot[pages] != null) {
+                buf = takeFromDepotLocked(pages);
+                limit = Math.max(limit, depotCount);
+            } else {
+                buf = allocateRunLocked(pages, needed);
+            }
             if (buf == null) {
                 break;
             }
-            buf.home = list;
+            buf.home = list.returns;
             buf.origin = PageRunBuf.ORIGIN_CACHE;
             if (first == null) {
                 first = buf;
@@ -147,6 +173,9 @@ final class Arena {
             backingOff = false;
         }
         Long key = freeRuns.ceiling((long) pages << (2 * ID_BITS));
+        if (key == null && flushDepotsLocked(Integer.MAX_VALUE, true) > 0) {
+            key = freeRuns.ceiling((long) pages << (2 * ID_BITS));
+        }
         if (key == null && reserveSlabLocked()) {
             key = freeRuns.ceiling((long) pages << (2 * ID_BITS));
         }
@@ -303,14 +332,17 @@ final class Arena {
         freeLocked(buf);
     }
 
-    /** Takes back a chain of regions linked through {@link PageRunBuf#next}, under one lock. */
-    synchronized void freeChain(PageRunBuf chain) {
+    /** Takes back a chain of regions linked through {@link PageRunBuf#next}, under one lock; returns their number. */
+    synchronized int freeChain(PageRunBuf chain) {
+        int regions = 0;
         while (chain != null) {
             PageRunBuf next = chain.next;
             chain.next = null;
             freeLocked(chain);
             chain = next;
+            regions++;
         }
+        return regions;
     }
 
     /** Frees a region that was allocated uncached (large run or fallback page) and counts the release. */
@@ -327,12 +359,56 @@ final class Arena {
     private void freeLocked(PageRunBuf buf) {
         if (buf.isFragment()) {
             freeFragmentLocked(buf);
+        } else if (buf.home != null && depotEnabled && !closed) {
+            buf.home = null;
+            buf.next = depot[buf.pages];
+            depot[buf.pages] = buf;
+            depotCount[buf.pages]++;
+            depotBytes += buf.regionBytes;
         } else {
             freeRunLocked(buf.slab, buf.firstPage, buf.pages);
             // The object goes with its region: runs are carved anew on the next refill.
             buf.slab = null;
             buf.home = null;
         }
+    }
+
+    // ---- depot --------------------------------------------------------------------------------------------
+
+    private PageRunBuf takeFromDepotLocked(int pages) {
+        PageRunBuf buf = depot[pages];
+        depot[pages] = buf.next;
+        buf.next = null;
+        int count = --depotCount[pages];
+        if (count < depotLowWater[pages]) {
+            depotLowWater[pages] = count;
+        }
+        depotBytes -= buf.regionBytes;
+        return buf;
+    }
+
+    /**
+     * Coalesces depot runs back into the free-run index: all of them, or (when {@code all} is false) those below
+     * each size's low-water mark, i.e. not needed since the previous call. At most {@code budget} runs.
+     */
+    private int flushDepotsLocked(int budget, boolean all) {
+        int flushed = 0;
+        for (int pages = 1; pages < depot.length; pages++) {
+            int n = Math.min(all ? depotCount[pages] : depotLowWater[pages], budget - flushed);
+            for (int i = 0; i < n; i++) {
+                PageRunBuf buf = takeFromDepotLocked(pages);
+                freeRunLocked(buf.slab, buf.firstPage, buf.pages);
+                buf.slab = null;
+            }
+            flushed += n;
+            depotLowWater[pages] = depotCount[pages];
+        }
+        return flushed;
+    }
+
+    /** Reclaim thread: coalesces idle depot runs (all of them after a failure). Returns the number. */
+    synchronized int flushDepots(int budget, boolean all) {
+        return flushDepotsLocked(budget, all);
     }
 
     // ---- reclaim -------------------------------------------------------------------------------------------
@@ -358,6 +434,7 @@ final class Arena {
 
     synchronized void close() {
         closed = true;
+        flushDepotsLocked(Integer.MAX_VALUE, true);
         for (int c = 0; c < partialPages.length; c++) {
             FragmentPage page = partialPages[c];
             while (page != null) {
@@ -385,6 +462,14 @@ final class Arena {
 
     synchronized int freeRunCount() {
         return freeRuns.size();
+    }
+
+    synchronized long depotPages() {
+        long pages = 0;
+        for (int p = 1; p < depot.length; p++) {
+            pages += (long) depotCount[p] * p;
+        }
+        return pages;
     }
 
     synchronized long freePages() {

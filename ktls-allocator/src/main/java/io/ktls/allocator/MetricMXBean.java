@@ -22,6 +22,7 @@ final class MetricMXBean implements PageRunAllocatorMXBean {
     @Override public long getInFlightBytes() { return metric.inFlightBytes(); }
     @Override public long getReservedBytes() { return metric.reservedBytes(); }
     @Override public long getCachedBytes() { return metric.cachedBytes(); }
+    @Override public long getDepotBytes() { return metric.depotBytes(); }
     @Override public long getUnpooledBytes() { return metric.unpooledBytes(); }
     @Override public long getMaxMemoryBytes() { return metric.maxMemoryBytes(); }
     @Override public long getReclaimWakeups() { return metric.reclaimWakeups(); }

@@ -147,7 +147,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         }
         arenas = new Arena[b.arenas];
         for (int i = 0; i < arenas.length; i++) {
-            arenas[i] = new Arena(this, i, slabPages);
+            arenas[i] = new Arena(this, i, slabPages, maxCachedRunPages, maxCachedBytesPerThread > 0);
         }
         threadCache = new FastThreadLocal<RunCache>() {
             @Override
@@ -161,7 +161,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
 
             @Override
             protected void onRemoval(RunCache cache) {
-                cache.closed = true;
+                cache.close();
                 cache.trim();
             }
         };
@@ -324,8 +324,8 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
     }
 
     private PageRunBuf unpooled(int capacity, int maxCapacity, byte origin) {
-        ByteBuffer memory = ByteBuffer.allocateDirect(Math.max(capacity, 1));
-        long address = PlatformDependent.hasUnsafe() ? PlatformDependent.directBufferAddress(memory) : 0;
+        ByteBuffer memory = DirectMemory.allocate(Math.max(capacity, 1));
+        long address = DirectMemory.address(memory);
         PageRunBuf buf = new PageRunBuf(this);
         buf.bindUnpooled(memory, address, origin);
         unpooledBytes.addAndGet(buf.regionBytes);
@@ -340,7 +340,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
             case PageRunBuf.ORIGIN_OVERFLOW:
                 unpooledBytes.addAndGet(-buf.regionBytes);
                 (buf.origin == PageRunBuf.ORIGIN_HUGE ? hugeReleases : overflowReleases).incrementAndGet();
-                PlatformDependent.freeDirectBuffer(buf.memory);
+                DirectMemory.free(buf.memory);
                 buf.memory = null;
                 break;
             default:
@@ -430,13 +430,13 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
     /** Folds the counters of a cache with nothing in flight into its arena and forgets it (reclaim thread). */
     void retire(RunCache cache) {
         Arena arena = cache.arena;
-        cache.closed = true;
+        cache.close();
         cache.drainReturned();
         for (RunCache.FreeList list : cache.lists) {
             arena.retiredAllocations.addAndGet(list.allocations());
             arena.retiredArenaAllocations.addAndGet(list.arenaAllocations.get());
             arena.retiredLocalReleases.addAndGet(list.localReleases());
-            arena.retiredRemoteReleases.addAndGet(list.remoteReleases.get());
+            arena.retiredRemoteReleases.addAndGet(list.returns.remoteReleases());
         }
         arena.caches.remove(cache);
     }
@@ -493,6 +493,9 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         trimCurrentThreadCache();
         for (Arena arena : arenas) {
             for (RunCache cache : arena.caches) {
+                // From now on frees bypass private lists and reach the (closing) arena, which frees each slab
+                // once it is empty; regions already on a live thread's private list go with that thread.
+                cache.close();
                 cache.drainReturned();
                 if (!cache.owner.isAlive()) {
                     cache.trim();
@@ -605,7 +608,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
                 sum += a.retiredRemoteReleases.get();
                 for (RunCache c : a.caches) {
                     for (RunCache.FreeList l : c.lists) {
-                        sum += l.remoteReleases.get();
+                        sum += l.returns.remoteReleases();
                     }
                 }
             }
@@ -641,7 +644,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
                 released += a.uncachedReleases + a.fallbackPageReleases;
                 for (RunCache c : a.caches) {
                     for (RunCache.FreeList l : c.lists) {
-                        cached += l.remoteReleases.get() + l.localReleases();
+                        cached += l.returns.remoteReleases() + l.localReleases();
                     }
                 }
             }
@@ -664,7 +667,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
                 bytes += a.uncachedBytesInFlight + (a.fallbackPageAllocations - a.fallbackPageReleases) * PAGE_BYTES;
                 for (RunCache c : a.caches) {
                     for (RunCache.FreeList l : c.lists) {
-                        long released = l.remoteReleases.get() + l.localReleases();
+                        long released = l.returns.remoteReleases() + l.localReleases();
                         bytes += (l.allocations() - released) * l.regionBytes;
                     }
                 }
@@ -684,9 +687,18 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
                 for (RunCache c : a.caches) {
                     sum += c.cachedBytes();
                     for (RunCache.FreeList l : c.lists) {
-                        sum += l.pendingReturns() * l.regionBytes;
+                        sum += l.returns.pending() * l.regionBytes;
                     }
                 }
+            }
+            return sum;
+        }
+
+        @Override
+        public long depotBytes() {
+            long sum = 0;
+            for (Arena a : arenas) {
+                sum += a.depotBytes;
             }
             return sum;
         }
@@ -774,7 +786,8 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
             return "PageRunAllocatorMetric(cacheHits " + cacheHitAllocations() + ", arena " + arenaAllocations()
                     + ", fallback " + fallbackAllocations() + ", huge " + hugeAllocations() + ", overflow "
                     + overflowAllocations() + ", inFlightRuns " + inFlightRuns() + ", inFlightBytes "
-                    + inFlightBytes() + ", reserved " + reservedBytes() + ", cached " + cachedBytes() + ")";
+                    + inFlightBytes() + ", reserved " + reservedBytes() + ", cached " + cachedBytes() + ", depot "
+                    + depotBytes() + ")";
         }
     }
 

@@ -33,6 +33,8 @@ public interface PageRunAllocatorMXBean {
 
     long getCachedBytes();
 
+    long getDepotBytes();
+
     long getUnpooledBytes();
 
     long getMaxMemoryBytes();

@@ -55,6 +55,12 @@ public interface PageRunAllocatorMetric extends ByteBufAllocatorMetric {
     /** Bytes of free regions held by thread caches, including regions returned by other threads not yet taken. */
     long cachedBytes();
 
+    /**
+     * Bytes of free runs that caches gave back to their arena, parked whole for the next refill; the reclaim
+     * thread coalesces those not needed for a whole interval.
+     */
+    long depotBytes();
+
     /** Bytes of unpooled direct memory in flight (huge and overflow buffers). */
     long unpooledBytes();
 

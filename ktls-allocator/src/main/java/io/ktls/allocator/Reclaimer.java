@@ -15,9 +15,11 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>caches whose owner terminated or closed: their returned regions, and (owner terminated) their private
  *       lists, go back to the arena; a cache with nothing left in flight is retired;</li>
  *   <li>after a failure: the return stacks of all caches are drained into the arena, so returned runs can
- *       coalesce;</li>
- *   <li>caches that did not allocate since the previous pass are trimmed: on their event loop through
- *       {@code execute()}, or by their owner at its next cache miss;</li>
+ *       coalesce, and every cache holding free regions is asked to trim;</li>
+ *   <li>caches that did not allocate since the previous pass are asked to trim too. A trim runs on the cache's
+ *       event loop through {@code execute()}, or on its owner thread at its next cache miss;</li>
+ *   <li>runs in the arena's depot that no refill needed since the previous pass (all of them after a failure)
+ *       are coalesced into the free-run index;</li>
  *   <li>entirely free slabs beyond one per arena are returned to the operating system.</li>
  * </ol>
  * At most {@code maxReclaimRegionsPerPass} regions are moved per pass.
@@ -121,11 +123,11 @@ final class Reclaimer implements Runnable {
                 break;
             }
             boolean ownerGone = !cache.owner.isAlive();
-            if (ownerGone || cache.closed) {
-                if (ownerGone && !cache.closed) {
+            if (ownerGone || cache.isClosed()) {
+                if (ownerGone && !cache.isClosed()) {
                     // isAlive() == false orders every write of the owner before this point. Closing first sends
                     // later frees straight to the arena.
-                    cache.closed = true;
+                    cache.close();
                     moved += cache.trim();
                 }
                 moved += cache.drainReturned();
@@ -134,16 +136,23 @@ final class Reclaimer implements Runnable {
                 }
                 continue;
             }
+            boolean trim = false;
             if (afterFailure) {
                 moved += cache.drainReturned();
+                // Runs of the wrong size sitting in other caches are what keeps the arena from coalescing.
+                trim = cache.cachedBytes() > 0;
             }
             if (timed) {
                 long allocations = cache.allocations();
-                if (allocations == cache.allocationsAtLastPass && cache.cachedBytes() > 0) {
-                    requestTrim(cache);
-                }
+                trim |= allocations == cache.allocationsAtLastPass && cache.cachedBytes() > 0;
                 cache.allocationsAtLastPass = allocations;
             }
+            if (trim) {
+                requestTrim(cache);
+            }
+        }
+        if (afterFailure || timed) {
+            moved += arena.flushDepots(Math.max(0, budget - (int) Math.min(moved, budget)), afterFailure);
         }
         moved += arena.releaseEmptySlabs(1);
         reclaims.addAndGet(moved);
@@ -154,7 +163,7 @@ final class Reclaimer implements Runnable {
         if (cache.executor != null && !cache.executor.isShuttingDown()) {
             try {
                 cache.executor.execute(() -> {
-                    if (!cache.closed) {
+                    if (!cache.isClosed()) {
                         cache.trim();
                     }
                 });

@@ -1,7 +1,5 @@
 package io.ktls.allocator;
 
-import io.netty.util.internal.PlatformDependent;
-
 import java.nio.ByteBuffer;
 
 /**
@@ -33,12 +31,10 @@ final class Slab {
         this.id = id;
         this.pages = pages;
         int bytes = pages * PageRunAllocator.PAGE_BYTES;
-        // One spare page so that an aligned view of the full size always fits. ByteBuffer.allocateDirect keeps a
-        // cleaner: a slab that is still referenced by a buffer when the allocator closes is freed by the GC
-        // rather than leaked; idle slabs are freed at once by release().
-        reservation = ByteBuffer.allocateDirect(bytes + PageRunAllocator.PAGE_BYTES);
+        // One spare page so that an aligned view of the full size always fits.
+        reservation = DirectMemory.allocate(bytes + PageRunAllocator.PAGE_BYTES);
         memory = reservation.alignedSlice(PageRunAllocator.PAGE_BYTES).slice(0, bytes);
-        memoryAddress = PlatformDependent.hasUnsafe() ? PlatformDependent.directBufferAddress(memory) : 0;
+        memoryAddress = DirectMemory.address(memory);
         tags = new int[pages];
         freePages = pages;
         markFree(0, pages);
@@ -65,6 +61,6 @@ final class Slab {
     /** Returns the memory to the operating system; the slab must be entirely free. */
     void release() {
         assert isEmpty() : "slab " + id + ": " + (pages - freePages) + " pages still in use";
-        PlatformDependent.freeDirectBuffer(reservation);
+        DirectMemory.free(reservation);
     }
 }

@@ -41,9 +41,45 @@ class ThreadCacheTest {
             assertTrue(allocator.metric().cachedBytes() <= BOUND, "cached " + allocator.metric().cachedBytes());
         }
         assertEquals(BOUND, allocator.metric().cachedBytes());
-        // 20 runs of 4 pages released, 4 of them kept: 16 runs' pages went back to the arena.
-        assertEquals(freeBefore + 16 * 4, arena.freePages());
+        // 20 runs of 4 pages released, 4 of them kept: 16 runs went back to the arena, parked whole in its depot.
+        assertEquals(16 * 16384L, allocator.metric().depotBytes());
+        assertEquals(freeBefore, arena.freePages());
+        assertEquals(16 * 4, arena.depotPages());
         assertEquals(0, allocator.metric().inFlightRuns());
+    }
+
+    @Test
+    void depotRunsGoToTheNextRefillAndAreCoalescedOnceUnusedForAWholeReclaimInterval() {
+        List<ByteBuf> bufs = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            bufs.add(allocator.directBuffer(16384));
+        }
+        bufs.forEach(ByteBuf::release);
+        Arena arena = allocator.currentArena();
+        long arenaAllocations = allocator.metric().arenaAllocations();
+        long freePages = arena.freePages();
+        assertEquals(16 * 4, arena.depotPages());
+
+        // Take the cache's 4 runs, then the next miss refills 5 (1 + 4 cached) from the depot, not the free runs.
+        for (int i = 0; i < 5; i++) {
+            bufs.set(i, allocator.directBuffer(16384));
+        }
+        assertEquals(arenaAllocations + 1, allocator.metric().arenaAllocations());
+        assertEquals(11 * 4, arena.depotPages());
+        assertEquals(freePages, arena.freePages());
+        for (int i = 0; i < 5; i++) {
+            bufs.get(i).release();
+        }
+        allocator.trimCurrentThreadCache();
+        long depotPages = arena.depotPages();
+        assertEquals(20 * 4, depotPages);
+
+        arena.reclaimer.pass(false, true); // marks the low water: all of the depot sat unused since
+        arena.reclaimer.pass(false, true); // coalesces it
+        assertEquals(0, arena.depotPages());
+        assertEquals(freePages + depotPages, arena.freePages());
+        assertEquals(0, allocator.metric().depotBytes());
+        assertEquals(1, arena.freeRunCount()); // the whole slab again
     }
 
     @Test

@@ -29,7 +29,7 @@ final class BoringSslKeyLog {
 
     /** Receives the key-log lines of one connection. */
     interface Sink {
-        /** @param line {@code LABEL <client_random hex> <secret hex>}, ASCII; the callee must not keep it */
+        /** @param line {@code LABEL <client_random hex> <secret hex>}, ASCII; the callee owns it (and zeroes it) */
         void keyLogLine(byte[] line);
     }
 

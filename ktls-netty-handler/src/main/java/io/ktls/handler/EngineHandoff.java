@@ -115,7 +115,11 @@ final class EngineHandoff implements AutoCloseable {
     private static ByteBuf flushTickets(ReferenceCountedOpenSslEngine engine, long ssl, ByteBufAllocator alloc)
             throws SSLException {
         // A zero-length SSL_write makes BoringSSL queue the tickets it held back; wrap() then drains them.
-        SSL.writeToSSL(ssl, Buffer.address(ZERO_LENGTH_SOURCE), 0);
+        if (SSL.writeToSSL(ssl, Buffer.address(ZERO_LENGTH_SOURCE), 0) <= 0) {
+            // No application byte was written, which BoringSSL may report as an error; the tickets are queued
+            // all the same. Leave no error behind for the engine's next call.
+            SSL.clearError();
+        }
         ByteBuf flight = alloc.directBuffer(TICKET_FLIGHT_INITIAL_BYTES);
         try {
             for (;;) {

@@ -44,6 +44,18 @@ import java.util.concurrent.TimeUnit;
  * {@link #handshakeFuture()}, {@link #session()}, {@link #applicationProtocol()},
  * {@link SslHandshakeCompletionEvent} and {@link SslCloseCompletionEvent}, close_notify on close.
  *
+ * <pre>{@code
+ * KtlsOffloadGroup group = new KtlsOffloadGroup();                  // once per server, like an EventLoopGroup
+ * KtlsConfig config = KtlsConfig.builder().offloadGroup(group).build();
+ * ...
+ * protected void initChannel(SocketChannel ch) {
+ *     ch.pipeline().addLast(new KtlsHandler(sslContext, config),   // sslContext: SslProvider.OPENSSL
+ *                           new HttpServerCodec(), new MyHandler());
+ * }
+ * ...
+ * ctx.writeAndFlush(new DefaultFileRegion(file, 0, file.length())); // read and sealed off the event loop
+ * }</pre>
+ *
  * <pre>
  *   pipeline while handshaking:  [TlsRecordSplitter] → [SslHandler] → [KtlsHandler] → user handlers
  *   after the takeover:                                                [KtlsHandler] → user handlers
@@ -61,6 +73,15 @@ import java.util.concurrent.TimeUnit;
  *   <li>complete {@link #handshakeFuture()}, fire the success event, then remove the splitter: the records it
  *       held back arrive raw at the read sequence the handoff names.</li>
  * </ol>
+ *
+ * <h2>Writing</h2>
+ * Writes are framed on flush into records of at most {@link KtlsConfig#maxRecordPayloadBytes()} (small writes
+ * coalesce); a write's promise completes, and its message is released, when the record holding its last byte
+ * is written. {@link KtlsConfig#maxRecordsInFlight()} records in flight make the channel unwritable. A
+ * {@code ChunkedInput} written here is read chunk by chunk as records are framed; if it has nothing to give
+ * ({@code readChunk} returns {@code null}) it is asked again at the next flush or record completion, so an
+ * input that becomes ready later belongs behind a {@code ChunkedWriteHandler} (which has
+ * {@code resumeTransfer()}).
  *
  * <h2>Errors</h2>
  * Bad input gets the TLS alert it calls for (sealed with our write key, after the records already framed),
@@ -109,15 +130,15 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     private String applicationProtocol;
     private boolean offloaded;
     private OutboundRecordLayer outbound;
-    private RecordReader reader;
-    private TrafficKeys readKeys;
-    private ByteBuf handshakeMessages;
+    private InboundRecordLayer inbound;
     private boolean takingOver;
     private boolean processingInbound;
     private boolean closeNotifyReceived;
     private boolean closeEventFired;
     private boolean failed;
     private boolean closeRequested;
+    /** The session is counted in the active gauges (from the takeover until released). */
+    private boolean sessionCounted;
     /** Application data fired since the last channelReadComplete (else, without auto-read, ask for more). */
     private boolean firedReadSinceComplete;
 
@@ -216,9 +237,11 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
         this.ctx = ctx;
-        SSLEngine engine = peerHost == null ? sslContext.newEngine(ctx.alloc())
-                : sslContext.newEngine(ctx.alloc(), peerHost, peerPort);
-        sslHandler = new SslHandler(engine);
+        // SslContext.newHandler, not newEngine: the handler gets everything the context configures for it
+        // (start-TLS mode, session resumption checks), exactly as without us.
+        sslHandler = peerHost == null ? sslContext.newHandler(ctx.alloc())
+                : sslContext.newHandler(ctx.alloc(), peerHost, peerPort);
+        SSLEngine engine = sslHandler.engine();
         ChannelPipeline pipeline = ctx.pipeline();
         boolean canTakeOver = false;
         if (engine instanceof ReferenceCountedOpenSslEngine) {
@@ -258,10 +281,13 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
         if (state == State.HANDSHAKING || state == State.NEW) {
-            // Without us the half-built stack in front would pass raw TLS on: take it down too.
             handshakePromise.tryFailure(new SSLHandshakeException("KtlsHandler removed before the handshake completed"));
-            removeIfPresent(ctx, splitter);
-            removeIfPresent(ctx, sslHandler);
+            if (ctx.channel().isOpen()) {
+                // Removed by the user mid-handshake: the half-built stack in front would pass raw TLS on, so it
+                // goes too. (When the channel is closed the pipeline is being torn down and removes it itself.)
+                removeIfPresent(ctx, splitter);
+                removeIfPresent(ctx, sslHandler);
+            }
         }
         releaseAll(new SSLException("KtlsHandler removed"));
         state = State.CLOSED;
@@ -271,7 +297,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         if (state == State.ACTIVE) {
             if (!closeNotifyReceived && !failed && !closeRequested) {
-                int partial = reader.bufferedBytes();
+                int partial = inbound.bufferedBytes();
                 SSLException truncated = new SSLException(partial > 0
                         ? "connection closed in the middle of a record (" + partial + " bytes of it received)"
                         : "connection closed without close_notify (truncated stream)");
@@ -338,6 +364,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         RecordCipher writeCipher = null;
         RecordCipher readCipher = null;
         TrafficKeys writeKeys = null;
+        TrafficKeys readKeys = null;
         try (EngineHandoff h = handoff) {
             if (negotiated.isTls13()) {
                 TrafficKeys client = TrafficKeys.tls13(negotiated, h.clientSecret);
@@ -360,11 +387,13 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             suite = negotiated;
             session = h.session;
             applicationProtocol = h.applicationProtocol;
-            reader = new RecordReader(readCipher, h.readSequence, ctx.alloc());
+            inbound = new InboundRecordLayer(negotiated, h.server, readCipher, h.readSequence, readKeys,
+                    provider(negotiated), ctx.alloc(), new InboundEvents());
             readCipher = null;
+            readKeys = null;
             outbound = new OutboundRecordLayer(ctx, negotiated, config, h.writeSequence, writeKeys,
                     Math.min(keyUpdateAfterRecords, negotiated.maxRecordsPerKey()), provider(negotiated),
-                    this::outboundFailed);
+                    new OutboundEvents());
             writeKeys = null;
             outbound.sealer(newSealer(ctx, new RecordSealing(writeCipher, ctx.alloc())));
             writeCipher = null;
@@ -382,6 +411,9 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             if (writeKeys != null) {
                 writeKeys.close();
             }
+            if (readKeys != null) {
+                readKeys.close();
+            }
             releaseAll(e);
             handshakePromise.tryFailure(e);
             ctx.fireExceptionCaught(e);
@@ -393,6 +425,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         state = State.ACTIVE;
         takingOver = true;
         KtlsStats.GLOBAL.sessionStarted(suite, offloaded);
+        sessionCounted = true;
         ctx.pipeline().remove(sslHandler);
         while (!queuedMessages.isEmpty()) {
             outbound.write(queuedMessages.poll(), queuedPromises.poll());
@@ -423,7 +456,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         KtlsOffloadGroup group = config.offloadGroup();
         if (group != null) {
             offloaded = true;
-            return new OffloadRecordSealer(sealing, outbound, group.workerFor(ctx.channel()), ctx.channel().eventLoop());
+            return new OffloadRecordSealer(sealing, outbound, group, ctx.channel());
         }
         return new InlineRecordSealer(sealing, outbound);
     }
@@ -466,7 +499,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
                     ctx.fireChannelRead(msg);
                     return;
                 }
-                reader.add((ByteBuf) msg);
+                inbound.add((ByteBuf) msg);
                 if (!takingOver) {
                     processInbound(ctx);
                 }
@@ -492,18 +525,12 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     }
 
     private void processInbound(ChannelHandlerContext ctx) {
-        if (processingInbound) {
+        if (processingInbound || inbound == null) {
             return;
         }
         processingInbound = true;
         try {
-            while (state == State.ACTIVE && !failed && !closeNotifyReceived) {
-                RecordReader.Opened record = reader.next();
-                if (record == null) {
-                    break;
-                }
-                dispatch(ctx, record.contentType, record.plaintext);
-            }
+            inbound.process();
         } catch (TlsRecordException e) {
             abort(ctx, e.alertDescription(), e);
         } finally {
@@ -511,138 +538,44 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         }
     }
 
-    private void dispatch(ChannelHandlerContext ctx, byte contentType, ByteBuf plaintext) throws TlsRecordException {
-        switch (contentType) {
-            case TlsRecords.APPLICATION_DATA:
-                if (handshakeMessages != null) {
-                    plaintext.release();
-                    throw new TlsRecordException(TlsRecordException.UNEXPECTED_MESSAGE,
-                            "application data inside a fragmented handshake message");
-                }
-                if (plaintext.isReadable()) {
-                    firedReadSinceComplete = true;
-                    ctx.fireChannelRead(plaintext);
-                } else {
-                    plaintext.release();
-                }
-                return;
-            case TlsRecords.ALERT:
-                try {
-                    onAlert(ctx, plaintext);
-                } finally {
-                    plaintext.release();
-                }
-                return;
-            case TlsRecords.HANDSHAKE:
-                onHandshakeRecord(ctx, plaintext);
-                return;
-            default:
-                plaintext.release();
-                throw new TlsRecordException(TlsRecordException.UNEXPECTED_MESSAGE,
-                        "unexpected content type " + contentType + " after the handshake");
+    /** What the peer's records mean for this connection (kept off the public surface of the handler). */
+    private final class InboundEvents implements InboundRecordLayer.Listener {
+        @Override
+        public void applicationData(ByteBuf data) {
+            firedReadSinceComplete = true;
+            ctx.fireChannelRead(data);
         }
-    }
 
-    private void onAlert(ChannelHandlerContext ctx, ByteBuf alert) throws TlsRecordException {
-        if (alert.readableBytes() != 2) {
-            throw new TlsRecordException(TlsRecordException.DECODE_ERROR,
-                    "alert of " + alert.readableBytes() + " bytes (expected: 2)");
-        }
-        int level = alert.getUnsignedByte(alert.readerIndex());
-        int description = alert.getUnsignedByte(alert.readerIndex() + 1);
-        if (description == TlsRecords.CLOSE_NOTIFY) {
+        @Override
+        public void closeNotifyReceived() {
             closeNotifyReceived = true;
             fireCloseEvent(null);
             closeRequested = true;
             // Answer with our close_notify (after our pending data), then close, as SslHandler does.
             ChannelPromise closed = ctx.newPromise();
-            outbound.closeOutbound(ctx.newPromise().addListener(f -> ctx.close(closed)));
+            outbound.closeOutbound(ctx.newPromise().addListener(f -> closeOnce(ctx, closed)));
             scheduleForcedClose(ctx, closed);
-            return;
         }
-        if (description == TlsRecords.USER_CANCELED
-                || (!suite.isTls13() && level == TlsRecords.ALERT_WARNING)) {
-            return;
-        }
-        SSLException cause = new SSLException("received fatal alert: " + TlsRecords.alertName(description));
-        failed = true;
-        outbound.fail(cause);
-        fireCloseEvent(cause);
-        ctx.fireExceptionCaught(cause);
-        ctx.close();
-    }
 
-    private void onHandshakeRecord(ChannelHandlerContext ctx, ByteBuf fragment) throws TlsRecordException {
-        if (handshakeMessages == null) {
-            handshakeMessages = fragment;
-        } else {
-            handshakeMessages = io.netty.handler.codec.ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(
-                    ctx.alloc(), handshakeMessages, fragment);
+        @Override
+        public void fatalAlertReceived(int description) {
+            SSLException cause = new SSLException("received fatal alert: " + TlsRecords.alertName(description));
+            failed = true;
+            outbound.fail(cause);
+            fireCloseEvent(cause);
+            ctx.fireExceptionCaught(cause);
+            ctx.close();
         }
-        ByteBuf in = handshakeMessages;
-        while (in.readableBytes() >= 4) {
-            int type = in.getUnsignedByte(in.readerIndex());
-            int length = in.getUnsignedMedium(in.readerIndex() + 1);
-            if (length > MAX_POST_HANDSHAKE_MESSAGE_BYTES) {
-                throw new TlsRecordException(TlsRecordException.DECODE_ERROR,
-                        "handshake message of " + length + " bytes");
-            }
-            if (in.readableBytes() < 4 + length) {
-                return;
-            }
-            ByteBuf body = in.slice(in.readerIndex() + 4, length);
-            in.skipBytes(4 + length);
-            onHandshakeMessage(ctx, type, body, in.isReadable());
-            if (state != State.ACTIVE || failed) {
-                return;
-            }
-        }
-        if (!in.isReadable()) {
-            in.release();
-            handshakeMessages = null;
-        }
-    }
 
-    /** NewSessionTickets can reach a few KiB; anything this large after the handshake is not legitimate. */
-    private static final int MAX_POST_HANDSHAKE_MESSAGE_BYTES = 65536;
+        @Override
+        public void keyUpdateRequested() {
+            outbound.keyUpdate(false);
+        }
 
-    private void onHandshakeMessage(ChannelHandlerContext ctx, int type, ByteBuf body, boolean moreInRecord)
-            throws TlsRecordException {
-        boolean server = !sslContext.isClient();
-        if (suite.isTls13()) {
-            if (type == TlsRecords.NEW_SESSION_TICKET && !server) {
-                return; // Accepted and not kept: resumption would need BoringSSL's session cache.
-            }
-            if (type == TlsRecords.KEY_UPDATE) {
-                if (body.readableBytes() != 1) {
-                    throw new TlsRecordException(TlsRecordException.DECODE_ERROR, "KeyUpdate of "
-                            + body.readableBytes() + " bytes (expected: 1)");
-                }
-                int request = body.getUnsignedByte(body.readerIndex());
-                if (request > 1) {
-                    throw new TlsRecordException((byte) 47, "KeyUpdate request_update " + request);
-                }
-                if (moreInRecord) {
-                    // RFC 8446 section 5.1: a key change must sit at a record boundary.
-                    throw new TlsRecordException(TlsRecordException.UNEXPECTED_MESSAGE,
-                            "data after KeyUpdate in the same record");
-                }
-                TrafficKeys next = readKeys.nextGeneration();
-                readKeys.close();
-                readKeys = next;
-                reader.rekey(RecordCipher.create(suite, next, provider(suite)));
-                if (request == 1) {
-                    outbound.keyUpdate(false);
-                }
-                return;
-            }
-        } else if ((type == TlsRecords.HELLO_REQUEST && !server) || (type == TlsRecords.CLIENT_HELLO && server)) {
-            // RFC 5246 section 7.2.2 and RFC 5746: renegotiation refused with a warning; the connection goes on.
+        @Override
+        public void renegotiationRefused() {
             outbound.warningAlert(TlsRecords.NO_RENEGOTIATION);
-            return;
         }
-        throw new TlsRecordException(TlsRecordException.UNEXPECTED_MESSAGE,
-                "unexpected handshake message " + type + " after the handshake");
     }
 
     /** Bad input: the alert after what is already framed, the exception to the pipeline, then close. */
@@ -651,13 +584,21 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             return;
         }
         failed = true;
+        inbound.stop();
         ChannelPromise alertWritten = ctx.newPromise();
         ChannelPromise closed = ctx.newPromise();
-        alertWritten.addListener(f -> ctx.close(closed));
+        alertWritten.addListener(f -> closeOnce(ctx, closed));
         outbound.fatalAlert(alertDescription, cause, alertWritten);
         scheduleForcedClose(ctx, closed);
         fireCloseEvent(cause);
         ctx.fireExceptionCaught(cause);
+    }
+
+    /** Closes with {@code promise} unless the forced close (or the alert's write) already did. */
+    private static void closeOnce(ChannelHandlerContext ctx, ChannelPromise promise) {
+        if (!promise.isDone()) {
+            ctx.close(promise);
+        }
     }
 
     private void scheduleForcedClose(ChannelHandlerContext ctx, ChannelPromise closed) {
@@ -681,17 +622,32 @@ public final class KtlsHandler extends ChannelDuplexHandler {
                 : new SslCloseCompletionEvent(cause));
     }
 
-    private void outboundFailed(Throwable cause) {
-        if (failed) {
+    /** Failures of the write side (kept off the public surface of the handler). */
+    private final class OutboundEvents implements OutboundRecordLayer.Listener {
+        @Override
+        public void recordLayerFailed(Throwable cause) {
+            if (inbound != null) {
+                inbound.stop();
+            }
+            if (failed) {
+                ctx.close();
+                return;
+            }
+            failed = true;
+            SSLException failure = cause instanceof SSLException ? (SSLException) cause
+                    : new SSLException("record layer failed", cause);
+            fireCloseEvent(failure);
+            ctx.fireExceptionCaught(failure);
             ctx.close();
-            return;
         }
-        failed = true;
-        SSLException failure = cause instanceof SSLException ? (SSLException) cause
-                : new SSLException("record layer failed", cause);
-        fireCloseEvent(failure);
-        ctx.fireExceptionCaught(failure);
-        ctx.close();
+
+        @Override
+        public void writeFailed(Throwable cause) {
+            // Not ours to report: the write promises carry the cause, and a transport error reaches
+            // exceptionCaught from the transport itself. Whether the stream ended cleanly is decided when the
+            // channel goes inactive (close_notify seen or not).
+            ctx.close();
+        }
     }
 
     // ---------------------------------------------------------------- outbound
@@ -740,7 +696,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         }
         closeRequested = true;
         ChannelPromise notifySent = ctx.newPromise();
-        notifySent.addListener(f -> ctx.close(promise));
+        notifySent.addListener(f -> closeOnce(ctx, promise));
         outbound.flush();
         outbound.closeOutbound(notifySent);
         scheduleForcedClose(ctx, promise);
@@ -762,19 +718,14 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             outbound.fail(cause);
             outbound.close();
             outbound = null;
+        }
+        if (sessionCounted) {
+            sessionCounted = false;
             KtlsStats.GLOBAL.sessionEnded(suite, offloaded);
         }
-        if (reader != null) {
-            reader.close();
-            reader = null;
-        }
-        if (readKeys != null) {
-            readKeys.close();
-            readKeys = null;
-        }
-        if (handshakeMessages != null) {
-            handshakeMessages.release();
-            handshakeMessages = null;
+        if (inbound != null) {
+            inbound.close();
+            inbound = null;
         }
     }
 

@@ -111,19 +111,23 @@ public final class KtlsOffloadGroup implements AutoCloseable {
         this.workers = new Worker[workers];
         this.liveWorkers = new AtomicInteger(workers);
         for (int i = 0; i < workers; i++) {
-            this.workers[i] = new Worker(i);
+            this.workers[i] = new Worker(i, threadFactory);
         }
         this.metric = new Metric();
-        for (Worker worker : this.workers) {
-            Thread thread = threadFactory.newThread(worker::run);
-            if (thread == null) {
-                throw new IllegalStateException("threadFactory returned null (expected: a new thread)");
-            }
-            worker.thread = thread;
-        }
         liveGroups.add(metric);
-        for (Worker worker : this.workers) {
-            worker.thread.start();
+        int started = 0;
+        try {
+            for (; started < workers; started++) {
+                this.workers[started].thread.start();
+            }
+        } catch (Throwable t) {
+            // No thread left behind: the started workers end once their (empty) queues are drained, and the
+            // workers that never started count as ended, so the group terminates and leaves the metrics.
+            shutdownGracefully();
+            for (int i = started; i < workers; i++) {
+                workerEnded();
+            }
+            throw t;
         }
     }
 
@@ -257,8 +261,8 @@ public final class KtlsOffloadGroup implements AutoCloseable {
         }
 
         private final int index;
-        /** Set once before the thread starts; {@code Thread.start} publishes it to the worker. */
-        private Thread thread;
+        /** Final, so that producers on any thread see it however the group was published. */
+        private final Thread thread;
 
         // Written by producers.
         /** Netty's JCTools-derived unbounded MPSC queue: one CAS per offer, O(1) size for the metric. */
@@ -276,8 +280,13 @@ public final class KtlsOffloadGroup implements AutoCloseable {
         private long busyNanos;
         private boolean busy;
 
-        Worker(int index) {
+        Worker(int index, ThreadFactory threadFactory) {
             this.index = index;
+            // The thread runs this worker's loop, but only once started, after the group is fully built.
+            this.thread = threadFactory.newThread(this::run);
+            if (thread == null) {
+                throw new IllegalStateException("threadFactory returned null (expected: a new thread)");
+            }
         }
 
         @Override
@@ -306,6 +315,7 @@ public final class KtlsOffloadGroup implements AutoCloseable {
         }
 
         private void loop() {
+            assert Thread.currentThread() == thread : Thread.currentThread() + " is not " + thread;
             for (;;) {
                 BUSY.setRelease(this, true);
                 long busyStartNanos = System.nanoTime();

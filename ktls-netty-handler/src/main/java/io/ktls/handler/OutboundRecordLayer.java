@@ -58,8 +58,17 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
     static final long DEFAULT_KEY_UPDATE_AFTER_RECORDS = 1L << 24;
 
     interface Listener {
-        /** A record could not be sealed or written: the connection must end without a further record. */
-        void outboundFailed(Throwable cause);
+        /**
+         * A record could not be sealed (crypto or file error, like KTLS's EIO) or no sequence number is left:
+         * the connection must end with an error, without a further record.
+         */
+        void recordLayerFailed(Throwable cause);
+
+        /**
+         * The transport failed to write a record (peer gone, channel closed): the writes it carried have failed;
+         * the connection ends, and the transport has reported its own error if it had one.
+         */
+        void writeFailed(Throwable cause);
     }
 
     private final ChannelHandlerContext ctx;
@@ -119,10 +128,6 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         return unacknowledgedRecords;
     }
 
-    boolean isOutboundClosed() {
-        return outboundClosed;
-    }
-
     /** Takes ownership of {@code msg}: queued, or released with {@code promise} failed. */
     void write(Object msg, ChannelPromise promise) {
         if (!(msg instanceof ByteBuf || msg instanceof FileRegion || msg instanceof ChunkedInput)) {
@@ -131,7 +136,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
                     ChunkedInput.class));
             return;
         }
-        if (failure != null || outboundClosed) {
+        if (failure != null || outboundClosed || closeNotifyPromise != null) {
             PendingWrite rejected = new PendingWrite(msg, promise);
             rejected.fail(failure != null ? failure : new SSLException("SSLEngine closed already"));
             return;
@@ -172,6 +177,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
             return;
         }
         frameKeyUpdate(requestPeerUpdate);
+        sealer.dispatch();
         writeReadyPrefix();
     }
 
@@ -185,17 +191,25 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
             return;
         }
         failPending(cause);
+        if (closeNotifyPromise != null) {
+            // A close was waiting for queued data that will never go: the fatal alert replaces close_notify.
+            closeNotifyPromise.tryFailure(cause);
+            closeNotifyPromise = null;
+        }
         frameAlert(TlsRecords.ALERT_FATAL, description, promise);
         outboundClosed = true;
+        sealer.dispatch();
         writeReadyPrefix();
     }
 
     /** A warning alert in sequence with the data (TLS 1.2 no_renegotiation). */
     void warningAlert(byte description) {
-        if (failure != null || outboundClosed) {
+        if (failure != null || outboundClosed || nextSequence == -1L) {
+            // At 2^64 - 1 the only records left to send are final ones (close_notify, a fatal alert).
             return;
         }
         frameAlert(TlsRecords.ALERT_WARNING, description, null);
+        sealer.dispatch();
         writeReadyPrefix();
     }
 
@@ -268,12 +282,16 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         } finally {
             framing = false;
         }
+        sealer.dispatch();
         updateWritability();
         writeReadyPrefix();
     }
 
     /** Frames one application-data record from the front of {@link #flushed}; false if nothing was framed. */
     private boolean frameDataRecord() {
+        if (!sequenceAvailable()) {
+            return false;
+        }
         List<OutboundRecord.Piece> pieces = new ArrayList<>(2);
         List<PendingWrite> completed = null;
         int payloadLength = 0;
@@ -330,9 +348,6 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         if (pieces.size() > 1) {
             inPlace = false;
         }
-        if (!allocateSequenceFor(pieces)) {
-            return false;
-        }
         OutboundRecord record = new OutboundRecord(nextSequence++, TlsRecords.APPLICATION_DATA, pieces,
                 payloadLength, inPlace, null);
         if (completed != null) {
@@ -343,18 +358,17 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
     }
 
     /**
-     * Makes sure the next sequence number is usable: TLS 1.3 sends a KeyUpdate at the key's record limit; TLS 1.2
-     * fails at 2^64 - 1 (the pieces are released then).
+     * Makes sure the next sequence number is usable before anything is taken from the queue: TLS 1.3 sends a
+     * KeyUpdate at the key's record limit; TLS 1.2 fails the connection at 2^64 - 1.
      */
-    private boolean allocateSequenceFor(List<OutboundRecord.Piece> pieces) {
+    private boolean sequenceAvailable() {
         if (writeKeys != null && Long.compareUnsigned(nextSequence, keyUpdateAfterRecords) >= 0) {
             frameKeyUpdate(false);
         }
         if (nextSequence == -1L) {
-            pieces.forEach(p -> ReferenceCountUtil.release(p.buffer != null ? p.buffer : p.file));
             SSLException cause = new SSLException("write sequence number exhausted (2^64 - 1 records)");
             fail(cause);
-            listener.outboundFailed(cause);
+            listener.recordLayerFailed(cause);
             return false;
         }
         return true;
@@ -402,6 +416,16 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         writeReadyPrefix();
     }
 
+    @Override
+    public void recordsSealed(List<OutboundRecord> records) {
+        assert ctx.executor().inEventLoop();
+        for (OutboundRecord record : records) {
+            assert record.state != OutboundRecord.State.FRAMED : "completed before sealed: " + record;
+            record.completed = true;
+        }
+        writeReadyPrefix();
+    }
+
     /** Writes the contiguous prefix of completed records, then flushes once. */
     private void writeReadyPrefix() {
         if (writingPrefix || framing) {
@@ -421,7 +445,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
                     Throwable cause = new SSLException("sealing record " + head.sequence + " failed", head.failure);
                     discard(head, cause);
                     fail(cause);
-                    listener.outboundFailed(cause);
+                    listener.recordLayerFailed(cause);
                     continue;
                 }
                 ByteBuf output = head.takeOutput();
@@ -458,7 +482,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         record.completes.clear();
         if (!future.isSuccess() && failure == null) {
             fail(future.cause());
-            listener.outboundFailed(future.cause());
+            listener.writeFailed(future.cause());
             return;
         }
         frameAvailable();

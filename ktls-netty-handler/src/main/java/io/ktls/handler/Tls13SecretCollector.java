@@ -33,6 +33,8 @@ final class Tls13SecretCollector implements BoringSslKeyLog.Sink, AutoCloseable 
         } else if (startsWith(line, SERVER_LABEL)) {
             serverTrafficSecret = replace(serverTrafficSecret, secretOf(line));
         }
+        // The line is a fresh array from tcnative, ours alone: its hex secret goes too.
+        Arrays.fill(line, (byte) 0);
     }
 
     /** The client's application traffic secret 0, or {@code null} if BoringSSL did not log it. Not a copy. */

@@ -126,6 +126,45 @@ class KtlsHandlerBadInputTest {
     }
 
     @Test
+    void answerToCloseNotifyFailingToBeWrittenIsStillACleanEnd() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
+            // The peer is already gone when our close_notify reaches the transport.
+            peer.server.pipeline().addFirst(new io.netty.channel.ChannelOutboundHandlerAdapter() {
+                @Override
+                public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg,
+                                  io.netty.channel.ChannelPromise promise) {
+                    io.netty.util.ReferenceCountUtil.release(msg);
+                    promise.setFailure(new java.io.IOException("Broken pipe"));
+                }
+            });
+            peer.sendRecord(TlsRecords.ALERT, new byte[] {1, TlsRecords.CLOSE_NOTIFY});
+            assertFalse(peer.server.isOpen());
+            assertTrue(peer.events.exceptions.isEmpty(), "a clean end: " + peer.events.exceptions);
+            assertTrue(peer.events.userEvents.contains(SslCloseCompletionEvent.SUCCESS));
+        }
+    }
+
+    @Test
+    void failedWriteOfDataClosesWithoutReportingItTwice() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
+            peer.server.pipeline().addFirst(new io.netty.channel.ChannelOutboundHandlerAdapter() {
+                @Override
+                public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg,
+                                  io.netty.channel.ChannelPromise promise) {
+                    io.netty.util.ReferenceCountUtil.release(msg);
+                    promise.setFailure(new java.io.IOException("Connection reset by peer"));
+                }
+            });
+            ByteBuf data = Unpooled.directBuffer(40000).writeZero(40000);
+            io.netty.channel.ChannelFuture write = peer.server.writeAndFlush(data);
+            assertFalse(write.isSuccess());
+            assertTrue(write.cause() instanceof java.io.IOException, String.valueOf(write.cause()));
+            assertEquals(0, data.refCnt());
+            assertFalse(peer.server.isOpen());
+        }
+    }
+
+    @Test
     void localCloseSendsCloseNotifyAfterPendingData() throws Exception {
         try (TlsTestPeer peer = TlsTestPeer.handshake(TLS12)) {
             peer.server.write(Unpooled.wrappedBuffer(new byte[] {7, 7}));
@@ -201,6 +240,54 @@ class KtlsHandlerBadInputTest {
     }
 
     @Test
+    void failedHandshakeFailsTheFutureFiresTheEventAndReleasesQueuedWrites() throws Exception {
+        TlsTestPeer.Events events = new TlsTestPeer.Events();
+        KtlsHandler handler = new KtlsHandler(TestTls.get().server(TLS13), KtlsConfig.defaults());
+        EmbeddedChannel server = new EmbeddedChannel(handler, events);
+        ByteBuf early = Unpooled.directBuffer(10).writeZero(10);
+        io.netty.channel.ChannelFuture earlyWrite = server.writeAndFlush(early);
+        // A TLS 1.2-only client meets a TLS 1.3-only server.
+        EmbeddedChannel client = new EmbeddedChannel(TestTls.get().client(io.netty.handler.ssl.SslProvider.JDK, TLS12)
+                .newHandler(server.alloc(), "localhost", 443));
+        for (int round = 0; round < 10; round++) {
+            ByteBuf b;
+            while ((b = client.readOutbound()) != null) {
+                if (server.isOpen()) {
+                    server.writeInbound(b);
+                } else {
+                    b.release();
+                }
+            }
+            while ((b = server.readOutbound()) != null) {
+                try {
+                    client.writeInbound(b);
+                } catch (Exception expected) {
+                    // The client learns of the failure too (protocol_version): not what this test is about.
+                }
+            }
+        }
+        assertTrue(handler.handshakeFuture().isDone());
+        assertFalse(handler.handshakeFuture().isSuccess());
+        boolean failureEvent = false;
+        for (Object e : events.userEvents) {
+            if (e instanceof io.netty.handler.ssl.SslHandshakeCompletionEvent) {
+                failureEvent |= !((io.netty.handler.ssl.SslHandshakeCompletionEvent) e).isSuccess();
+            }
+        }
+        assertTrue(failureEvent, "failed SslHandshakeCompletionEvent fired: " + events.userEvents);
+        assertFalse(earlyWrite.isSuccess());
+        assertEquals(0, early.refCnt(), "queued write released");
+        assertFalse(server.isOpen());
+        server.finishAndReleaseAll();
+        try {
+            client.finishAndReleaseAll();
+        } catch (Exception expected) {
+            // Same client-side failure, rethrown on finish.
+        }
+        events.received.release();
+    }
+
+    @Test
     void tls12RenegotiationIsRefusedWithAWarningAndTheConnectionGoesOn() throws Exception {
         try (TlsTestPeer peer = TlsTestPeer.handshake(TLS12)) {
             peer.sendRecord(TlsRecords.HANDSHAKE, new byte[] {TlsRecords.CLIENT_HELLO, 0, 0, 2, 3, 3});
@@ -232,6 +319,28 @@ class KtlsHandlerBadInputTest {
     }
 
     @Test
+    void keyUpdateSplitAcrossRecordsIsReassembled() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
+            peer.sendRecord(TlsRecords.HANDSHAKE, new byte[] {TlsRecords.KEY_UPDATE, 0, 0});
+            peer.sendRecord(TlsRecords.HANDSHAKE, new byte[] {1, 0});
+            peer.updateClientKeys();
+            peer.sendRecord(TlsRecords.APPLICATION_DATA, new byte[] {8});
+            assertEquals(1, peer.events.received.readableBytes(), "read with the peer's next key");
+            assertTrue(peer.events.exceptions.isEmpty(), String.valueOf(peer.events.exceptions));
+        }
+    }
+
+    @Test
+    void dataInsideAFragmentedHandshakeMessageGetsUnexpectedMessage() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
+            peer.sendRecord(TlsRecords.HANDSHAKE, new byte[] {TlsRecords.KEY_UPDATE, 0, 0});
+            peer.sendRecord(TlsRecords.APPLICATION_DATA, new byte[] {8});
+            assertAborted(peer, TlsRecords.UNEXPECTED_MESSAGE);
+            assertEquals(0, peer.events.received.readableBytes());
+        }
+    }
+
+    @Test
     void writeKeyIsUpdatedBeforeTheRecordLimit() throws Exception {
         try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13, KtlsConfig.builder(), h -> h.keyUpdateAfterRecords = 3)) {
             for (int i = 0; i < 6; i++) {
@@ -251,6 +360,28 @@ class KtlsHandlerBadInputTest {
             assertTrue(keyUpdates >= 2, "a KeyUpdate every 3 records: " + keyUpdates);
             assertEquals(Unpooled.wrappedBuffer(new byte[] {0, 1, 2, 3, 4, 5}), data);
             data.release();
+        }
+    }
+
+    @Test
+    void tls12ConnectionEndsBeforeItsSequenceNumberWraps() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS12)) {
+            java.lang.reflect.Field outboundField = KtlsHandler.class.getDeclaredField("outbound");
+            outboundField.setAccessible(true);
+            Object outbound = outboundField.get(peer.handler);
+            java.lang.reflect.Field next = OutboundRecordLayer.class.getDeclaredField("nextSequence");
+            next.setAccessible(true);
+            next.setLong(outbound, -2L); // 2^64 - 2: the last number a record may use
+            peer.serverSequence = -2L;
+            assertTrue(peer.server.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {1})).isSuccess());
+            assertEquals(1, peer.receive().size(), "record 2^64 - 2 still goes out");
+            ByteBuf late = Unpooled.wrappedBuffer(new byte[] {2});
+            io.netty.channel.ChannelFuture refused = peer.server.writeAndFlush(late);
+            assertFalse(refused.isSuccess(), "no record may use 2^64 - 1");
+            assertEquals(0, late.refCnt());
+            assertFalse(peer.server.isOpen(), "the connection ends instead of wrapping");
+            assertEquals(1, peer.events.exceptions.size());
+            assertTrue(peer.events.exceptions.get(0).getMessage().contains("exhausted"));
         }
     }
 

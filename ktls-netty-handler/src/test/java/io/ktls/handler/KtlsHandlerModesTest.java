@@ -141,6 +141,89 @@ class KtlsHandlerModesTest {
         }
     }
 
+    /** The tickets BoringSSL held back are flushed at the takeover: a TLS 1.3 client can resume with them. */
+    @Test
+    void tls13TicketsFlushedAtTheTakeoverLetClientsResume() throws Exception {
+        TlsCipherSuite suite = TlsCipherSuite.TLS_AES_128_GCM_SHA256;
+        SslContext serverContext = TestTls.get().server(suite);
+        SslContext clientContext = TestTls.get().client(SslProvider.OPENSSL, suite);
+        try (Loopback loopback = new Loopback()) {
+            loopback.serve(ch -> ch.pipeline().addLast(new KtlsHandler(serverContext, KtlsConfig.defaults()), echo()));
+            for (int connection = 0; connection < 2; connection++) {
+                byte[] request = KtlsHandlerFramingTest.random(1000 + connection);
+                CompletableFuture<byte[]> echoed = new CompletableFuture<>();
+                Channel channel = loopback.connect(ch -> ch.pipeline().addLast(
+                        clientContext.newHandler(ch.alloc(), "localhost", loopback.port()),
+                        collect(request.length, echoed)));
+                SslHandler ssl = channel.pipeline().get(SslHandler.class);
+                ssl.handshakeFuture().sync();
+                boolean reused = io.netty.internal.tcnative.SSL.isSessionReused(
+                        ((io.netty.handler.ssl.ReferenceCountedOpenSslEngine) ssl.engine()).sslPointer());
+                assertEquals(connection == 1, reused, "second connection resumes with a ticket from the first");
+                channel.writeAndFlush(Unpooled.wrappedBuffer(request));
+                assertArrayEquals(request, echoed.get(10, TimeUnit.SECONDS), "connection " + connection);
+                channel.close().sync();
+            }
+        }
+    }
+
+    /** The peer sends close_notify and closes at once: our answer may meet a closed socket; still a clean end. */
+    @ParameterizedTest(name = "offload={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void peerClosingRightAfterCloseNotifyIsACleanEnd(boolean offload) throws Exception {
+        TlsCipherSuite suite = TlsCipherSuite.TLS_AES_128_GCM_SHA256;
+        SslContext serverContext = TestTls.get().server(suite);
+        SslContext clientContext = TestTls.get().client(SslProvider.OPENSSL, suite);
+        KtlsOffloadGroup group = offload ? new KtlsOffloadGroup(1) : null;
+        List<Throwable> serverErrors = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<Object> closeEvents = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (Loopback loopback = new Loopback()) {
+            loopback.serve(ch -> ch.pipeline().addLast(
+                    new KtlsHandler(serverContext, KtlsConfig.builder().offloadGroup(group).build()),
+                    new ChannelInboundHandlerAdapter() {
+                        @Override
+                        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                            if (evt instanceof io.netty.handler.ssl.SslCloseCompletionEvent) {
+                                closeEvents.add(evt);
+                            }
+                        }
+
+                        @Override
+                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                            ctx.writeAndFlush(msg);
+                        }
+
+                        @Override
+                        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                            serverErrors.add(cause);
+                        }
+                    }));
+            int connections = 20;
+            for (int i = 0; i < connections; i++) {
+                CompletableFuture<byte[]> echoed = new CompletableFuture<>();
+                Channel channel = loopback.connect(ch -> ch.pipeline().addLast(
+                        clientContext.newHandler(ch.alloc(), "localhost", loopback.port()), collect(3, echoed)));
+                channel.pipeline().get(SslHandler.class).handshakeFuture().sync();
+                channel.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {1, 2, 3}));
+                echoed.get(5, TimeUnit.SECONDS);
+                channel.close().sync(); // SslHandler: close_notify, then the socket closes
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (closeEvents.size() < connections && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(connections, closeEvents.size());
+            for (Object e : closeEvents) {
+                assertTrue(((io.netty.handler.ssl.SslCloseCompletionEvent) e).isSuccess(), String.valueOf(e));
+            }
+            assertTrue(serverErrors.isEmpty(), "clean ends only: " + serverErrors);
+        } finally {
+            if (group != null) {
+                group.shutdownGracefully().get(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+
     private static ChannelInboundHandlerAdapter echo() {
         return new ChannelInboundHandlerAdapter() {
             @Override
@@ -203,8 +286,20 @@ class KtlsHandlerModesTest {
         }
     }
 
-    @Test
-    void stalledReaderMakesTheServerUnwritableWithBoundedRecordsInFlight() throws Exception {
+    @ParameterizedTest(name = "offload={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void stalledReaderMakesTheServerUnwritableWithBoundedRecordsInFlight(boolean offload) throws Exception {
+        KtlsOffloadGroup group = offload ? new KtlsOffloadGroup(1) : null;
+        try {
+            stalledReader(group);
+        } finally {
+            if (group != null) {
+                group.shutdownGracefully().get(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private void stalledReader(KtlsOffloadGroup group) throws Exception {
         TlsCipherSuite suite = TlsCipherSuite.TLS_AES_128_GCM_SHA256;
         SslContext serverContext = TestTls.get().server(suite);
         SslContext clientContext = TestTls.get().client(SslProvider.OPENSSL, suite);
@@ -220,7 +315,8 @@ class KtlsHandlerModesTest {
         KtlsHandler[] server = new KtlsHandler[1];
         try (Loopback loopback = new Loopback()) {
             loopback.serve(ch -> {
-                server[0] = new KtlsHandler(serverContext, KtlsConfig.builder().maxRecordsInFlight(cap).build());
+                server[0] = new KtlsHandler(serverContext, KtlsConfig.builder().maxRecordsInFlight(cap)
+                        .offloadGroup(group).build());
                 ch.pipeline().addLast(server[0], new ChannelInboundHandlerAdapter() {
                     @Override
                     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {

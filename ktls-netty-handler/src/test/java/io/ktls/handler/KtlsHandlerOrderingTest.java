@@ -166,6 +166,24 @@ class KtlsHandlerOrderingTest {
     }
 
     @Test
+    void closeGivesUpWaitingForCloseNotifyAfterTheFlushTimeout() throws Exception {
+        try (TlsTestPeer peer = peerWithHeldSealer(KtlsConfig.builder())) {
+            ChannelFuture written = peer.server.writeAndFlush(Unpooled.wrappedBuffer(new byte[100]));
+            // Through the pipeline: EmbeddedChannel.close() would cancel the scheduled tasks it then leaves.
+            ChannelFuture closed = peer.server.pipeline().close();
+            peer.server.runPendingTasks();
+            assertFalse(closed.isDone(), "waiting for the records before close_notify");
+            peer.server.advanceTimeBy(3, java.util.concurrent.TimeUnit.SECONDS);
+            peer.server.runScheduledPendingTasks();
+            assertTrue(closed.isDone() && closed.isSuccess(), "closed anyway after 3 s");
+            assertFalse(peer.server.isOpen());
+            SEALER[0].completeAll();
+            assertTrue(written.isDone());
+            assertFalse(written.isSuccess(), "never written");
+        }
+    }
+
+    @Test
     void failureWithRecordsInFlightReleasesEverything() throws Exception {
         try (TlsTestPeer peer = peerWithHeldSealer(KtlsConfig.builder())) {
             HeldSealer sealer = SEALER[0];

@@ -25,6 +25,13 @@ public enum AllocatorUnderTest {
             return new AdaptiveByteBufAllocator(true, true);
         }
     },
+    /** Netty 4.2's default configuration: no per-thread magazines for threads that are not event loops. */
+    ADAPTIVE_DEFAULT {
+        @Override
+        ByteBufAllocator create() {
+            return new AdaptiveByteBufAllocator();
+        }
+    },
     POOLED {
         @Override
         ByteBufAllocator create() {
@@ -46,6 +53,11 @@ public enum AllocatorUnderTest {
     /** Direct memory the allocator holds, in use or cached, by its own metric. */
     static long retainedBytes(ByteBufAllocator allocator) {
         return ((ByteBufAllocatorMetricProvider) allocator).metric().usedDirectMemory();
+    }
+
+    /** Bytes held in thread caches (page-run allocator only, else 0). */
+    static long cachedBytes(ByteBufAllocator allocator) {
+        return allocator instanceof PageRunAllocator ? ((PageRunAllocator) allocator).metric().cachedBytes() : 0;
     }
 
     static void close(ByteBufAllocator allocator) {

@@ -26,7 +26,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Score: operations per second (9 allocations and 9 releases each), and {@code retainedBytes}: direct memory
  * the allocator holds at the end of the iteration by its own metric ({@code usedDirectMemory}). Good: no slower
- * than Netty's {@code AdaptiveByteBufAllocator}, with less retained memory. Pooled and Unpooled for scale.
+ * than Netty's {@code AdaptiveByteBufAllocator}, with less retained memory. Pooled and Unpooled for scale. JMH
+ * sums the {@code EVENTS} counter over the measurement iterations: divide by the iteration count.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)

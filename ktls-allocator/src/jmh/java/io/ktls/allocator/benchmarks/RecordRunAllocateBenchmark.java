@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Fork(value = 1, jvmArgsAppend = {"-Dio.netty.leakDetection.level=disabled", "-Xmx1g", "-XX:MaxDirectMemorySize=2g"})
 public class RecordRunAllocateBenchmark {
-    @Param({"PAGE_RUN", "ADAPTIVE", "POOLED", "UNPOOLED"})
+    @Param({"PAGE_RUN", "ADAPTIVE", "ADAPTIVE_DEFAULT", "POOLED", "UNPOOLED"})
     public AllocatorUnderTest allocator;
 
     private ByteBufAllocator alloc;

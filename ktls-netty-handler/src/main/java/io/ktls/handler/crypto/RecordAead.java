@@ -17,16 +17,22 @@ import java.util.Arrays;
  * <h2>JCE facts this class is built on</h2>
  * <ul>
  *   <li>Every record gets a fresh {@code init} with a fresh parameter spec: AES-GCM refuses to encrypt twice
- *       with one key and nonce, and SunJCE's ChaCha20-Poly1305 refuses an encrypt {@code init} repeating the
- *       previous key and nonce of that {@code Cipher} object, so a {@code Cipher} is never shared between
- *       directions or connections.</li>
- *   <li>{@code Cipher.update(ByteBuffer, ByteBuffer)} may demand room for the tag in its output even though it
- *       never writes it (SunJCE ChaCha20-Poly1305 on JDK 17 and the Amazon Corretto provider: "need at least
- *       n + 16 bytes"), and may hold back a partial block (SunJCE AES-GCM). So {@link #encrypt} runs
- *       {@code update} on all but the last {@link #FINAL_RESERVE_BYTES} bytes of the payload straight into the
- *       body, then finishes the rest into a small heap scratch buffer and splits it: what the provider held back
- *       plus the reserved tail go to the end of the body, the rest (inner type, tag) to the trailer. The cost is
- *       one copy of at most {@code 16 + held-back} bytes per record.</li>
+ *       with one key and nonce, and SunJCE's ChaCha20-Poly1305 refuses any {@code init} (decryption too)
+ *       repeating the previous key and nonce of that {@code Cipher} object, so a {@code Cipher} is never shared
+ *       between directions or connections.</li>
+ *   <li>Providers are fastest on {@code byte[]}; their direct-buffer paths copy in chunks (Amazon Corretto) or
+ *       are slow (SunJCE AES-GCM on JDK 25). A record touching direct memory is therefore copied into a
+ *       per-thread {@link HeapStage}, sealed or opened with one {@code doFinal}, and copied out: about twice
+ *       the speed of handing the direct buffers to the provider (docs/crypto.md).</li>
+ *   <li>A record wholly on the heap is sealed in place, and there {@code Cipher.update(ByteBuffer, ByteBuffer)}
+ *       may demand room for the tag in its output though it never writes it (SunJCE ChaCha20-Poly1305 on
+ *       JDK 17, the Amazon Corretto provider: "need at least n + 16 bytes"), and may hold back a partial block
+ *       (SunJCE AES-GCM). So {@link #encryptSplit} runs {@code update} on all but the last
+ *       {@link #FINAL_RESERVE_BYTES} payload bytes (all of them where {@link UpdateBehaviour} found the
+ *       provider accepts an exact output) straight into the body, then one {@code doFinal} of the reserved
+ *       bytes (and the TLS 1.3 inner type) into a small scratch buffer, which it splits: what the provider
+ *       held back plus the reserved bytes to the end of the body, the rest (inner type, tag) to the trailer.
+ *       Two provider calls, as the TLS 1.3 inner type needs anyway with separate buffers.</li>
  * </ul>
  *
  * <p>Threads: confined like its {@link RecordCipher}.
@@ -55,6 +61,8 @@ final class RecordAead {
     private ByteBuffer scratch = ByteBuffer.allocate(SCRATCH_BYTES);
     /** The reserved payload tail plus the TLS 1.3 inner type: {@link #FINAL_RESERVE_BYTES} + 1 bytes. */
     private final ByteBuffer finalInput = ByteBuffer.allocate(FINAL_RESERVE_BYTES + 1);
+    /** Whether {@code update} accepts an output exactly as long as its input (see {@link UpdateBehaviour}). */
+    private final boolean exactUpdate;
     private boolean closed;
 
     RecordAead(TlsCipherSuite suite, TrafficKeys keys, AeadProvider provider) {
@@ -67,6 +75,7 @@ final class RecordAead {
             throw new IllegalArgumentException("provider: " + provider.name() + " (expected: one offering "
                                                + algorithm.transformation() + ")", e);
         }
+        this.exactUpdate = UpdateBehaviour.acceptsExactOutput(provider, algorithm);
         this.key = new RecordKey(algorithm.keyAlgorithm(), keys.key().clone());
         this.iv = keys.iv().clone();
     }
@@ -122,20 +131,52 @@ final class RecordAead {
     /**
      * Encrypts {@code payload} then {@code tail} (the TLS 1.3 inner type, or {@code null}), writing exactly
      * {@code payload.remaining()} bytes to {@code body} and the rest (tail ciphertext, tag) to {@code trailer}.
-     * Callers have checked the room.
-     *
-     * <p>Two provider calls per record, as a one-shot seal would need with the tail: {@code update} of all but
-     * the last {@link #FINAL_RESERVE_BYTES} payload bytes straight into the body, then {@code doFinal} of those
-     * last bytes plus the tail, copied into a small heap buffer, into the scratch buffer, which is split between
-     * the end of the body and the trailer. A third call costs about 10% at 16 GB/s (Corretto, heap), where a
-     * record takes a microsecond.
+     * Callers have checked the room. Records touching direct memory go through the {@link HeapStage}; records
+     * entirely on the heap are sealed in place with {@link #encryptSplit}.
      */
     void encrypt(ByteBuffer payload, ByteBuffer body, ByteBuffer tail, ByteBuffer trailer)
+            throws GeneralSecurityException {
+        if (payload.hasArray() && body.hasArray() && trailer.hasArray()) {
+            encryptSplit(payload, body, tail, trailer);
+        } else {
+            encryptStaged(payload, body, tail, trailer);
+        }
+    }
+
+    /**
+     * One {@code doFinal} over heap copies: payload and tail side by side in the stage's input array, the
+     * ciphertext split from its output array into body and trailer. In place is safe: the payload is copied
+     * out before the body is written.
+     */
+    private void encryptStaged(ByteBuffer payload, ByteBuffer body, ByteBuffer tail, ByteBuffer trailer)
+            throws GeneralSecurityException {
+        HeapStage stage = HeapStage.current();
+        int payloadLength = payload.remaining();
+        payload.get(stage.in, 0, payloadLength);
+        int inputLength = payloadLength;
+        if (tail != null) {
+            int tailLength = tail.remaining();
+            tail.get(stage.in, payloadLength, tailLength);
+            inputLength += tailLength;
+        }
+        int written = cipher.doFinal(stage.in, 0, inputLength, stage.out, 0);
+        body.put(stage.out, 0, payloadLength);
+        trailer.put(stage.out, payloadLength, written - payloadLength);
+    }
+
+    /**
+     * Two provider calls, as a one-shot seal needs with the TLS 1.3 tail anyway: {@code update} of the payload
+     * (all of it where the provider accepts an output exactly as long as the input, else all but the last
+     * {@link #FINAL_RESERVE_BYTES}) straight into the body, then {@code doFinal} of the reserved bytes plus
+     * the tail, copied into a small heap buffer, into the scratch buffer, which is split between the end of the
+     * body (what the provider held back, e.g. SunJCE AES-GCM's partial block) and the trailer.
+     */
+    private void encryptSplit(ByteBuffer payload, ByteBuffer body, ByteBuffer tail, ByteBuffer trailer)
             throws GeneralSecurityException {
         final int payloadLength = payload.remaining();
         final int bodyStart = body.position();
         final int payloadLimit = payload.limit();
-        final int reserve = Math.min(payloadLength, FINAL_RESERVE_BYTES);
+        final int reserve = Math.min(payloadLength, exactUpdate ? 0 : FINAL_RESERVE_BYTES);
         int emitted = 0;
         if (payloadLength > reserve) {
             payload.limit(payloadLimit - reserve);
@@ -166,7 +207,9 @@ final class RecordAead {
 
     /** Encrypts {@code payload} then {@code tail} (may be {@code null}) contiguously into {@code out}. */
     void encryptContiguous(ByteBuffer payload, ByteBuffer tail, ByteBuffer out) throws GeneralSecurityException {
-        if (tail == null) {
+        if (!payload.hasArray() || !out.hasArray()) {
+            encryptStaged(payload, out, tail, out);
+        } else if (tail == null) {
             cipher.doFinal(payload, out);
         } else {
             if (payload.hasRemaining()) {
@@ -178,9 +221,18 @@ final class RecordAead {
 
     /**
      * Decrypts and verifies {@code ciphertext} (tag included) into {@code out}; returns the plaintext length.
-     * On a bad tag, whatever the provider may have written is zeroed and {@code out}'s position restored.
+     * On a bad tag nothing stays in {@code out} and its position is restored. Direct memory goes through the
+     * {@link HeapStage}, where a bad tag leaves {@code out} untouched.
      */
     int decrypt(ByteBuffer ciphertext, ByteBuffer out) throws GeneralSecurityException {
+        if (!ciphertext.hasArray() || !out.hasArray()) {
+            HeapStage stage = HeapStage.current();
+            int length = ciphertext.remaining();
+            ciphertext.get(stage.in, 0, length);
+            int written = cipher.doFinal(stage.in, 0, length, stage.out, 0);
+            out.put(stage.out, 0, written);
+            return written;
+        }
         int start = out.position();
         try {
             return cipher.doFinal(ciphertext, out);

@@ -240,6 +240,16 @@ class RecordCipherContractTest {
                 assertEquals(0, out.position(), "no plaintext released on failure");
                 assertTrue(KeyScheduleTest.allZero(out.array()), "no unauthenticated plaintext left behind");
             }
+            // Direct memory takes the staged path: same verdict, nothing written.
+            ByteBuffer directOut = ByteBuffer.allocateDirect(100);
+            for (int position : positions) {
+                byte[] tampered = record.clone();
+                tampered[position] ^= 0x01;
+                ByteBuffer in = filled(tampered, true);
+                assertThrows(AEADBadTagException.class, () -> opener.open(9, in, directOut), "byte " + position);
+                assertEquals(0, in.position());
+                assertEquals(0, directOut.position());
+            }
             assertThrows(AEADBadTagException.class, () -> opener.open(8, ByteBuffer.wrap(record), out));
             assertThrows(AEADBadTagException.class, () -> opener.open(10, ByteBuffer.wrap(record), out));
             // And the untouched record still opens afterwards: failures leave the cipher usable for the test.

@@ -30,12 +30,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * A loopback TLS server with {@link KtlsHandler} in front: each client sends one request byte after the
  * handshake, and the server answers with whatever {@code response} makes for that byte (a file region, a
- * buffer...), written and flushed in one go, then closes the connection (close_notify first). Records every server channel, write future and exception so
- * tests can check how each connection ended.
+ * buffer...), written and flushed in one go, then closes the connection (close_notify first). Records every
+ * server channel, write future and exception so tests can check how each connection ended.
  */
 final class DownloadServer implements AutoCloseable {
 
@@ -46,6 +47,8 @@ final class DownloadServer implements AutoCloseable {
     final List<Throwable> exceptions = new CopyOnWriteArrayList<>();
     final AtomicInteger closedChildren = new AtomicInteger();
     final AtomicInteger acceptedChildren = new AtomicInteger();
+    /** Every writability change of any server channel, in order: {@code false} when it turned unwritable. */
+    final List<Boolean> writability = new CopyOnWriteArrayList<>();
 
     DownloadServer(KtlsConfig config, ByteBufAllocator alloc, Function<Byte, Object> response) {
         this(config, alloc, response, bootstrap -> { });
@@ -53,6 +56,12 @@ final class DownloadServer implements AutoCloseable {
 
     DownloadServer(KtlsConfig config, ByteBufAllocator alloc, Function<Byte, Object> response,
                    Consumer<ServerBootstrap> options) {
+        this(config, alloc, response, options, () -> new ChannelHandler[0]);
+    }
+
+    /** {@code middle} makes, per channel, handlers to put between {@code KtlsHandler} and the responder. */
+    DownloadServer(KtlsConfig config, ByteBufAllocator alloc, Function<Byte, Object> response,
+                   Consumer<ServerBootstrap> options, Supplier<ChannelHandler[]> middle) {
         group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
@@ -64,7 +73,9 @@ final class DownloadServer implements AutoCloseable {
                         acceptedChildren.incrementAndGet();
                         children.add(ch);
                         ch.closeFuture().addListener(f -> closedChildren.incrementAndGet());
-                        ch.pipeline().addLast(new KtlsHandler(LoopbackTls.server(), config), responder(response));
+                        ch.pipeline().addLast(new KtlsHandler(LoopbackTls.server(), config));
+                        ch.pipeline().addLast(middle.get());
+                        ch.pipeline().addLast(responder(response));
                     }
                 });
         options.accept(bootstrap);
@@ -88,6 +99,12 @@ final class DownloadServer implements AutoCloseable {
                 } finally {
                     ReferenceCountUtil.release(msg);
                 }
+            }
+
+            @Override
+            public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+                writability.add(ctx.channel().isWritable());
+                ctx.fireChannelWritabilityChanged();
             }
 
             @Override

@@ -1,5 +1,6 @@
 package io.ktls.handler.offload;
 
+import io.ktls.handler.KtlsMetric;
 import io.ktls.handler.KtlsOffloadGroup;
 import io.ktls.handler.KtlsOffloadGroupMetric;
 import io.ktls.handler.KtlsOffloadWorkerMetric;
@@ -21,6 +22,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -255,6 +257,8 @@ class KtlsOffloadGroupTest {
             assertTrue(done.await(5, TimeUnit.SECONDS));
             assertEquals(100, carriedOn.get());
             assertSame(before.get(), after.get());
+            // The worker counts a task after it returns: let it finish before reading the counters.
+            assertTrue(group.shutdownGracefully().await(5, TimeUnit.SECONDS));
             KtlsOffloadWorkerMetric workerMetric = group.metric().workerMetrics().get(0);
             assertEquals(2, workerMetric.failedTasks());
             assertEquals(2, group.metric().failedTasks());
@@ -365,6 +369,34 @@ class KtlsOffloadGroupTest {
             assertTrue(names.contains(ranOn.get()), ranOn.get() + " not in " + names);
             channel.close();
         }
+    }
+
+    @Test
+    void threadStartFailureLeavesNoWorkerRunning() throws Exception {
+        List<Thread> started = new ArrayList<>();
+        int groupsBefore = KtlsMetric.global().offloadGroups().size();
+        ThreadFactory thirdThreadCannotStart = task -> {
+            if (started.size() == 2) {
+                return new Thread(task) {
+                    @Override
+                    public synchronized void start() {
+                        throw new IllegalStateException("injected: cannot start a thread");
+                    }
+                };
+            }
+            Thread thread = new Thread(task, "started-" + started.size());
+            thread.setDaemon(true);
+            started.add(thread);
+            return thread;
+        };
+        IllegalStateException failure = assertThrows(IllegalStateException.class,
+                () -> new KtlsOffloadGroup(3, thirdThreadCannotStart));
+        assertTrue(failure.getMessage().startsWith("injected"), failure.getMessage());
+        for (Thread thread : started) {
+            thread.join(5000);
+            assertFalse(thread.isAlive(), thread + " still runs");
+        }
+        assertEquals(groupsBefore, KtlsMetric.global().offloadGroups().size());
     }
 
     private static void awaitUninterruptibly(CountDownLatch latch) {

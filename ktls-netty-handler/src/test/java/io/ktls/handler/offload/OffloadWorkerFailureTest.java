@@ -3,6 +3,7 @@ package io.ktls.handler.offload;
 import io.ktls.handler.KtlsConfig;
 import io.ktls.handler.KtlsMetric;
 import io.ktls.handler.KtlsOffloadGroup;
+import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
@@ -17,16 +18,14 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.security.ProviderException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
+import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -38,15 +37,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class OffloadWorkerFailureTest {
 
     private static final int FILE_BYTES = 4 * 1024 * 1024;
-    private static final byte HEALTHY = 'H';
-    private static final byte BROKEN = 'B';
+    private static final byte REQUEST = 'G';
     private static final int SOCKET_BUFFER_BYTES = 32 * 1024;
+    private static final String INJECTED_READ_FAILURE = "injected read failure";
+    private static final Consumer<ServerBootstrap> SMALL_SEND_BUFFER =
+            bootstrap -> bootstrap.childOption(ChannelOption.SO_SNDBUF, SOCKET_BUFFER_BYTES);
 
     @TempDir
     Path dir;
 
     private KtlsOffloadGroup group;
-    private DownloadServer server;
+    private DownloadServer healthyServer;
+    private DownloadServer brokenServer;
     private DownloadClient client;
     private final List<FileRegion> regions = new CopyOnWriteArrayList<>();
 
@@ -60,44 +62,54 @@ class OffloadWorkerFailureTest {
         if (client != null) {
             client.close();
         }
-        if (server != null) {
-            server.close();
+        if (brokenServer != null) {
+            brokenServer.close();
+        }
+        if (healthyServer != null) {
+            healthyServer.close();
         }
         group.close();
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"crypto provider failure", "file read failure"})
+    @ValueSource(strings = {"cipher failure", "file read failure"})
     void failureOnAWorkerClosesOnlyItsConnection(String kind) throws Exception {
         Path file = TestFiles.random(dir.resolve("healthy.bin"), FILE_BYTES, 1);
         String expectedSha = TestFiles.sha256(file);
-        Supplier<Throwable> injected = kind.startsWith("crypto")
-                ? () -> new ProviderException("injected cipher failure")
-                : () -> new IOException("injected read failure");
         long cryptoFailuresBefore = KtlsMetric.global().cryptoFailures();
 
-        server = new DownloadServer(KtlsConfig.builder().offloadGroup(group).build(), UnpooledByteBufAllocator.DEFAULT,
-                request -> {
-                    FileRegion region = request == HEALTHY
-                            ? new DefaultFileRegion(file.toFile(), 0, FILE_BYTES)
-                            : new FailingFileRegion(FILE_BYTES, 5 * 16384 + 100, injected);
-                    regions.add(region);
-                    return region;
-                }, bootstrap -> bootstrap.childOption(ChannelOption.SO_SNDBUF, SOCKET_BUFFER_BYTES));
+        // Two servers, one offload group of one worker: every connection of both is pinned to that worker.
+        healthyServer = new DownloadServer(KtlsConfig.builder().offloadGroup(group).build(),
+                UnpooledByteBufAllocator.DEFAULT,
+                request -> region(new DefaultFileRegion(file.toFile(), 0, FILE_BYTES)), SMALL_SEND_BUFFER);
+        if (kind.startsWith("cipher")) {
+            // The cipher throws on the worker after a few good records.
+            brokenServer = new DownloadServer(
+                    KtlsConfig.builder().offloadGroup(group).aeadProvider(new FailingAeadProvider(5)).build(),
+                    UnpooledByteBufAllocator.DEFAULT,
+                    request -> region(new DefaultFileRegion(file.toFile(), 0, FILE_BYTES)), SMALL_SEND_BUFFER);
+        } else {
+            // The file read throws on the worker after a few good records.
+            brokenServer = new DownloadServer(KtlsConfig.builder().offloadGroup(group).build(),
+                    UnpooledByteBufAllocator.DEFAULT,
+                    request -> region(new FailingFileRegion(FILE_BYTES, 5 * 16384 + 100,
+                            () -> new IOException(INJECTED_READ_FAILURE))), SMALL_SEND_BUFFER);
+        }
         // Small socket buffers on both sides: the stalled healthy download keeps most of its file unsent.
         client = new DownloadClient(2, SOCKET_BUFFER_BYTES);
 
         // The healthy download stalls after its first bytes, so its records are in flight on the shared worker
         // while the broken one fails there; then it resumes and must complete intact.
         CompletableFuture<Void> resume = new CompletableFuture<>();
-        DownloadClient.Download healthy = client.download(server.address(), HEALTHY, Long.MAX_VALUE, 1, resume);
+        DownloadClient.Download healthy = client.download(healthyServer.address(), REQUEST, Long.MAX_VALUE, 1,
+                resume);
         healthy.paused.get(10, TimeUnit.SECONDS);
-        DownloadClient.Download broken = client.download(server.address(), BROKEN, Long.MAX_VALUE, Long.MAX_VALUE,
-                new CompletableFuture<>());
+        DownloadClient.Download broken = client.download(brokenServer.address(), REQUEST, Long.MAX_VALUE,
+                Long.MAX_VALUE, new CompletableFuture<>());
 
         DownloadClient.Result brokenResult = broken.result.get(20, TimeUnit.SECONDS);
         assertTrue(brokenResult.bytes < FILE_BYTES, "the broken download got everything: " + brokenResult);
-        ChannelFuture healthyWrite = server.writes.get(0);
+        ChannelFuture healthyWrite = healthyServer.writes.get(0);
         assertFalse(healthyWrite.isDone(), "the healthy download was not in flight when the other one failed");
         long tasksAtFailure = group.metric().executedTasks();
         resume.complete(null);
@@ -109,22 +121,18 @@ class OffloadWorkerFailureTest {
         long recordsSealedAfter = group.metric().executedTasks() - tasksAtFailure;
         assertTrue(recordsSealedAfter > FILE_BYTES / 16384 / 2, "tasks after the failure: " + recordsSealedAfter);
 
-        assertTrue(server.awaitClosedChildren(2, 10_000), "server channels still open");
-        ChannelFuture failedWrite = null;
-        ChannelFuture completedWrite = null;
-        for (ChannelFuture write : server.writes) {
-            assertTrue(write.await(10, TimeUnit.SECONDS));
-            if (write.isSuccess()) {
-                completedWrite = write;
-            } else {
-                failedWrite = write;
-            }
-        }
-        assertNotNull(completedWrite, "the healthy write did not complete");
-        assertNotNull(failedWrite, "the broken write did not fail");
-        assertTrue(causedBy(failedWrite.cause(), "injected"), "unexpected cause: " + failedWrite.cause());
-        assertTrue(server.exceptions.stream().anyMatch(e -> causedBy(e, "injected")),
-                "the pipeline did not hear of the failure: " + server.exceptions);
+        assertTrue(brokenServer.awaitClosedChildren(1, 10_000), "broken server channel still open");
+        assertTrue(healthyServer.awaitClosedChildren(1, 10_000), "healthy server channel still open");
+        assertTrue(healthyWrite.await(10, TimeUnit.SECONDS) && healthyWrite.isSuccess(),
+                "healthy write: " + healthyWrite.cause());
+        ChannelFuture failedWrite = brokenServer.writes.get(0);
+        assertTrue(failedWrite.await(10, TimeUnit.SECONDS));
+        assertFalse(failedWrite.isSuccess(), "the broken write succeeded");
+        String marker = kind.startsWith("cipher") ? FailingAeadProvider.MESSAGE : INJECTED_READ_FAILURE;
+        assertTrue(causedBy(failedWrite.cause(), marker), "unexpected cause: " + failedWrite.cause());
+        assertTrue(brokenServer.exceptions.stream().anyMatch(e -> causedBy(e, marker)),
+                "the pipeline did not hear of the failure: " + brokenServer.exceptions);
+        assertTrue(healthyServer.exceptions.isEmpty(), "healthy connection saw: " + healthyServer.exceptions);
         assertEquals(2, regions.size());
         for (FileRegion region : regions) {
             assertEquals(0, region.refCnt(), "region not released: " + region);
@@ -132,6 +140,11 @@ class OffloadWorkerFailureTest {
         assertTrue(KtlsMetric.global().cryptoFailures() > cryptoFailuresBefore);
         assertEquals(0, group.metric().failedTasks(), "the failure escaped the connection's task");
         assertFalse(group.isShuttingDown());
+    }
+
+    private FileRegion region(FileRegion region) {
+        regions.add(region);
+        return region;
     }
 
     private static boolean causedBy(Throwable t, String marker) {

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Renders the benchmark results of bench/run.sh as SVG charts (standard library only).
+
+usage: python3 bench/charts.py RESULTS_DIR IMAGES_DIR
+
+  e2e.json            -> e2e-throughput.svg (MB/s), e2e-server-cpu.svg (server CPU s/GB, with the ratio
+                         to plaintext sendfile written on each bar)
+  jmh-<module>.json   -> jmh-<module>.svg (one panel per benchmark method, one bar per parameter set)
+"""
+import json
+import os
+import sys
+from xml.sax.saxutils import escape
+
+MODES = ["plain", "sslhandler", "inline", "offload"]
+MODE_LABELS = {"plain": "plain sendfile", "sslhandler": "SslHandler", "inline": "ktls inline", "offload": "ktls offload"}
+COLORS = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7"]
+FONT = 'font-family="Helvetica,Arial,sans-serif"'
+
+
+def svg(width, height, body):
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}">\n<rect width="100%" height="100%" fill="white"/>\n'
+            + "\n".join(body) + "\n</svg>\n")
+
+
+def text(x, y, s, size=12, anchor="start", weight="normal", fill="#222"):
+    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
+            f'font-weight="{weight}" fill="{fill}" {FONT}>{escape(str(s))}</text>')
+
+
+def nice_max(v):
+    if v <= 0:
+        return 1.0
+    mag = 10 ** len(str(int(v))) / 10
+    for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if v <= m * mag:
+            return m * mag
+    return 10 * mag
+
+
+def grouped_bars(title, unit, groups, series, values, annotate=None):
+    """values[(group, series)] -> number; annotate[(group, series)] -> optional extra label."""
+    width, height = 760, 420
+    left, right, top, bottom = 70, 20, 50, 70
+    plot_w, plot_h = width - left - right, height - top - bottom
+    vmax = nice_max(max([v for v in values.values()] + [0]))
+    body = [text(width / 2, 28, title, 16, "middle", "bold")]
+    for i in range(6):
+        v = vmax * i / 5
+        y = top + plot_h - plot_h * v / vmax
+        body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#ddd"/>')
+        body.append(text(left - 6, y + 4, f"{v:g}", 11, "end"))
+    body.append(text(16, top + plot_h / 2, unit, 12, "middle").replace(
+        "<text ", f'<text transform="rotate(-90 16 {top + plot_h / 2:.1f})" ', 1))
+    group_w = plot_w / max(1, len(groups))
+    bar_w = min(60, group_w * 0.8 / max(1, len(series)))
+    for gi, g in enumerate(groups):
+        gx = left + gi * group_w + (group_w - bar_w * len(series)) / 2
+        body.append(text(left + gi * group_w + group_w / 2, top + plot_h + 20, MODE_LABELS.get(g, g), 12, "middle"))
+        for si, s in enumerate(series):
+            v = values.get((g, s))
+            if v is None:
+                continue
+            h = plot_h * v / vmax
+            x = gx + si * bar_w
+            y = top + plot_h - h
+            body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w - 4:.1f}" height="{h:.1f}" '
+                        f'fill="{COLORS[si % len(COLORS)]}"/>')
+            label = f"{v:.0f}" if v >= 100 else f"{v:.2f}"
+            if annotate and annotate.get((g, s)):
+                label += " " + annotate[(g, s)]
+            body.append(text(x + (bar_w - 4) / 2, y - 4, label, 10, "middle"))
+    lx = left
+    for si, s in enumerate(series):
+        body.append(f'<rect x="{lx}" y="{height - 24}" width="12" height="12" fill="{COLORS[si % len(COLORS)]}"/>')
+        body.append(text(lx + 16, height - 14, s, 12))
+        lx += 140
+    return svg(width, height, body)
+
+
+def e2e_charts(results, images):
+    path = os.path.join(results, "e2e.json")
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        data = json.load(f)
+    runs = data["runs"]
+    streams = sorted({r["streams"] for r in runs})
+    modes = [m for m in MODES if any(r["mode"] == m for r in runs)]
+    series = [f"{n} stream" + ("s" if n != 1 else "") for n in streams]
+    mbps, cpu, ratio = {}, {}, {}
+    for r in runs:
+        key = (r["mode"], series[streams.index(r["streams"])])
+        mbps[key] = r["MBps"]
+        cpu[key] = r["serverCpuSecPerGB"]
+    for (mode, s), v in cpu.items():
+        base = cpu.get(("plain", s))
+        if base and mode != "plain":
+            ratio[(mode, s)] = f"({v / base:.1f}x)"
+    where = f'{data.get("cpus", "?")} cores, JDK {data.get("jvm", "?")}, TLS 1.3 AES-128-GCM, 1 GiB file on tmpfs'
+    with open(os.path.join(images, "e2e-throughput.svg"), "w") as f:
+        f.write(grouped_bars("Throughput over loopback (" + where + ")", "MB/s (higher is better)", modes, series, mbps))
+    with open(os.path.join(images, "e2e-server-cpu.svg"), "w") as f:
+        f.write(grouped_bars("Server CPU per GB sent (ratio to plaintext sendfile)", "CPU s/GB (lower is better)",
+                             modes, series, cpu, ratio))
+
+
+def param_label(params):
+    return ", ".join(f"{k}={v}" for k, v in sorted((params or {}).items()))
+
+
+def jmh_chart(module, entries, out):
+    panels = {}
+    for e in entries:
+        name = e["benchmark"].rsplit(".", 2)
+        method = ".".join(name[-2:])
+        panels.setdefault(method, []).append(e)
+    row_h, width, label_w = 20, 900, 430
+    height = 50 + sum(40 + row_h * len(v) for v in panels.values())
+    body = [text(width / 2, 28, f"JMH: {module}", 16, "middle", "bold")]
+    y = 50
+    for pi, (method, rows) in enumerate(sorted(panels.items())):
+        unit = rows[0]["primaryMetric"]["scoreUnit"]
+        mode = rows[0]["mode"]
+        better = "higher is better" if mode == "thrpt" else "lower is better"
+        body.append(text(10, y + 16, f"{method}  [{unit}, {better}]", 13, weight="bold"))
+        y += 26
+        vmax = max(r["primaryMetric"]["score"] for r in rows) or 1
+        for r in rows:
+            score = r["primaryMetric"]["score"]
+            err = r["primaryMetric"].get("scoreError")
+            w = (width - label_w - 120) * score / vmax
+            body.append(text(label_w - 8, y + 14, param_label(r.get("params")) or "(no parameters)", 11, "end"))
+            body.append(f'<rect x="{label_w}" y="{y + 3}" width="{max(w, 1):.1f}" height="{row_h - 6}" '
+                        f'fill="{COLORS[pi % len(COLORS)]}"/>')
+            label = f"{score:,.1f}" if score < 1e6 else f"{score:,.0f}"
+            if isinstance(err, (int, float)) and err == err:
+                label += f" ± {err:,.1f}"
+            body.append(text(label_w + max(w, 1) + 6, y + 14, label, 11))
+            y += row_h
+        y += 14
+    with open(out, "w") as f:
+        f.write(svg(width, height, body))
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    results, images = sys.argv[1], sys.argv[2]
+    os.makedirs(images, exist_ok=True)
+    e2e_charts(results, images)
+    for name in sorted(os.listdir(results)):
+        if name.startswith("jmh-") and name.endswith(".json"):
+            with open(os.path.join(results, name)) as f:
+                entries = json.load(f)
+            if entries:
+                module = name[len("jmh-"):-len(".json")]
+                jmh_chart(module, entries, os.path.join(images, f"jmh-{module}.svg"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+package io.ktls.examples.fileserver;
+
+import io.ktls.examples.cli.UsageException;
+import io.ktls.examples.stats.JsonWriter;
+import io.ktls.examples.tls.ConnectionSecurity;
+import io.ktls.examples.transport.ServerLauncher;
+import io.ktls.examples.transport.Transport;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.stream.ChunkedWriteHandler;
+
+import java.io.IOException;
+import javax.net.ssl.SSLException;
+
+/**
+ * An HTTPS static file server: {@code java -jar ktls-file-server.jar [options]} (see
+ * {@link FileServerOptions#USAGE}). The pipeline of a connection is
+ * {@code tls -> HttpServerCodec -> [ChunkedWriteHandler] -> StaticFileHandler}, where the TLS handler
+ * depends on {@code --mode} and {@code ChunkedWriteHandler} is only there in {@code sslhandler} mode.
+ *
+ * <p>Output: one {@code listening on ...} line on stdout when ready; everything else (access log,
+ * errors) on stderr. Exit status: 0 after SIGTERM/Ctrl-C, 1 when it cannot start, 2 for bad options.
+ */
+public final class FileServer {
+
+    private FileServer() {
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        System.exit(run(args));
+    }
+
+    static int run(String... args) throws InterruptedException {
+        FileServerOptions options;
+        try {
+            options = FileServerOptions.parse(args);
+        } catch (UsageException e) {
+            System.err.println("error: " + e.getMessage());
+            System.err.println(FileServerOptions.USAGE);
+            return 2;
+        }
+        if (options.help) {
+            System.out.println(FileServerOptions.USAGE);
+            return 0;
+        }
+        DocumentRoot root;
+        Transport transport;
+        ConnectionSecurity security;
+        try {
+            root = new DocumentRoot(options.root);
+            transport = options.transport.resolve();
+            SslContext sslContext = options.mode.isTls() ? options.tls().newServerContext() : null;
+            security = ConnectionSecurity.create(options.mode, sslContext, options.workers);
+        } catch (IllegalArgumentException | IllegalStateException | SSLException e) {
+            // Options that parse but cannot be used: a transport this kernel lacks, an unknown cipher suite,
+            // a certificate or key that does not load.
+            System.err.println("error: " + e.getMessage());
+            System.err.println(FileServerOptions.USAGE);
+            return 2;
+        } catch (IOException | java.security.GeneralSecurityException e) {
+            System.err.println("error: " + e.getMessage());
+            return 1;
+        }
+        System.err.println("serving " + root.realRoot() + (options.mode.isTls() ? " with "
+                + options.tls() : ""));
+
+        ServerCounters counters = new ServerCounters();
+        AccessLog accessLog = new AccessLog(System.err);
+        Transport resolved = transport;
+        ConnectionSecurity layer = security;
+        ChannelInitializer<Channel> initializer = new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                layer.addTo(ch.pipeline());
+                ChannelPipeline p = ch.pipeline();
+                p.addLast("http", new HttpServerCodec());
+                if (!layer.mode().writesFileRegions()) {
+                    p.addLast("chunked", new ChunkedWriteHandler());
+                }
+                p.addLast("files", new StaticFileHandler(root, layer.mode(), counters, accessLog,
+                        () -> statsJson(layer, resolved, counters)));
+            }
+        };
+        return new ServerLauncher(transport, options.host, options.port, security, initializer).run(System.out);
+    }
+
+    static String statsJson(ConnectionSecurity security, Transport transport, ServerCounters counters) {
+        JsonWriter json = new JsonWriter().beginObject();
+        json.name("server").beginObject()
+                .field("mode", security.mode().toString())
+                .field("transport", transport.toString());
+        counters.write(json);
+        json.endObject();
+        security.writeStats(json);
+        return json.endObject().toString();
+    }
+}

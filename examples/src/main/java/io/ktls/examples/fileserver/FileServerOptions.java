@@ -1,0 +1,85 @@
+package io.ktls.examples.fileserver;
+
+import io.ktls.examples.cli.CommandLine;
+import io.ktls.examples.cli.UsageException;
+import io.ktls.examples.tls.ServerMode;
+import io.ktls.examples.tls.TlsOptions;
+import io.ktls.examples.transport.Transport;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The file server's command line. This set of options is a public contract: names, defaults and
+ * meanings stay stable.
+ */
+final class FileServerOptions {
+
+    static final String USAGE = String.join("\n",
+            "usage: java -jar ktls-file-server.jar [options]",
+            "",
+            "Serves a folder over HTTPS (GET and HEAD, ranges, conditional requests, folder listings).",
+            "",
+            "  --root DIR           folder to serve (default: the current folder)",
+            "  --host ADDR          address to listen on (default: 127.0.0.1)",
+            "  --port N             port to listen on (default: 8443; 0 picks a free port)",
+            "  --cert FILE          PEM certificate chain (with --key; default: a generated self-signed",
+            "                       certificate for localhost)",
+            "  --key FILE           PEM PKCS#8 private key of --cert",
+            "  --mode MODE          offload   ktls-netty, sealing on offload workers (default)",
+            "                       inline    ktls-netty, sealing on the event loop",
+            "                       sslhandler  Netty SslHandler + ChunkedWriteHandler",
+            "                       plain     no TLS, DefaultFileRegion (sendfile)",
+            "  --workers N          offload workers (default: number of cores)",
+            "  --transport T        auto|nio|epoll|io_uring (default: auto, the best available)",
+            "  --protocols LIST     e.g. TLSv1.3,TLSv1.2 (default: the provider's)",
+            "  --ciphers LIST       cipher suites, IANA or OpenSSL names (default: the provider's)",
+            "  --help               print this text",
+            "",
+            "Prints 'listening on https://HOST:PORT/' (http:// in plain mode) when ready;",
+            "GET /_stats returns the server's counters as JSON. SIGTERM or Ctrl-C stops it.");
+
+    Path root = Path.of("");
+    String host = "127.0.0.1";
+    int port = 8443;
+    Path cert;
+    Path key;
+    ServerMode mode = ServerMode.OFFLOAD;
+    int workers = Runtime.getRuntime().availableProcessors();
+    Transport transport = Transport.AUTO;
+    List<String> protocols;
+    List<String> ciphers;
+    boolean help;
+
+    static FileServerOptions parse(String... args) throws UsageException {
+        FileServerOptions o = new FileServerOptions();
+        CommandLine line = new CommandLine(args);
+        while (line.next()) {
+            switch (line.option()) {
+                case "--root": o.root = line.existingDirectory(); break;
+                case "--host": o.host = line.value(); break;
+                case "--port": o.port = line.intValue(0, 65535); break;
+                case "--cert": o.cert = line.existingFile(); break;
+                case "--key": o.key = line.existingFile(); break;
+                case "--mode": o.mode = line.enumValue(ServerMode.class); break;
+                case "--workers": o.workers = line.intValue(1, 1024); break;
+                case "--transport": o.transport = line.enumValue(Transport.class); break;
+                case "--protocols": o.protocols = line.listValue(); break;
+                case "--ciphers": o.ciphers = line.listValue(); break;
+                case "--help": line.flag(); o.help = true; break;
+                default: throw line.unknown();
+            }
+        }
+        if ((o.cert == null) != (o.key == null)) {
+            throw new UsageException("--cert and --key go together");
+        }
+        if (!o.mode.isTls() && (o.cert != null || o.protocols != null || o.ciphers != null)) {
+            throw new UsageException("--cert, --key, --protocols and --ciphers need a TLS mode, not --mode plain");
+        }
+        return o;
+    }
+
+    TlsOptions tls() {
+        return new TlsOptions(cert, key, protocols, ciphers);
+    }
+}

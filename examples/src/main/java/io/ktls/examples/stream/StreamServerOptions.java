@@ -1,0 +1,83 @@
+package io.ktls.examples.stream;
+
+import io.ktls.examples.cli.CommandLine;
+import io.ktls.examples.cli.UsageException;
+import io.ktls.examples.tls.ServerMode;
+import io.ktls.examples.tls.TlsOptions;
+import io.ktls.examples.transport.Transport;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** The stream server's command line: the file server's connection options plus what to stream. */
+final class StreamServerOptions {
+
+    static final long DEFAULT_SIZE_BYTES = 64L << 20;
+
+    static final String USAGE = String.join("\n",
+            "usage: java -cp ktls-file-server.jar io.ktls.examples.stream.StreamServer [options]",
+            "",
+            "Streams a file over and over to every client (see StreamClient).",
+            "",
+            "  --file FILE          file to stream (default: a generated file in the temp folder)",
+            "  --size BYTES         generate --file with the verifiable pattern, this many bytes, unless it",
+            "                       already has that size (default without --file: 64m; suffixes k, m, g)",
+            "  --bytes BYTES        stream only the first BYTES of the file per repetition (default: all)",
+            "  --host ADDR          address to listen on (default: 127.0.0.1)",
+            "  --port N             port to listen on (default: 8444; 0 picks a free port)",
+            "  --cert FILE --key FILE  PEM certificate chain and PKCS#8 key (default: generated)",
+            "  --mode MODE          offload|inline|sslhandler|plain (default: offload)",
+            "  --workers N          offload workers (default: number of cores)",
+            "  --transport T        auto|nio|epoll|io_uring (default: auto)",
+            "  --protocols LIST     e.g. TLSv1.3,TLSv1.2",
+            "  --ciphers LIST       cipher suites, IANA or OpenSSL names",
+            "  --help               print this text");
+
+    Path file;
+    long sizeBytes = -1;
+    long periodBytes = -1;
+    String host = "127.0.0.1";
+    int port = 8444;
+    Path cert;
+    Path key;
+    ServerMode mode = ServerMode.OFFLOAD;
+    int workers = Runtime.getRuntime().availableProcessors();
+    Transport transport = Transport.AUTO;
+    List<String> protocols;
+    List<String> ciphers;
+    boolean help;
+
+    static StreamServerOptions parse(String... args) throws UsageException {
+        StreamServerOptions o = new StreamServerOptions();
+        CommandLine line = new CommandLine(args);
+        while (line.next()) {
+            switch (line.option()) {
+                case "--file": o.file = Path.of(line.value()); break;
+                case "--size": o.sizeBytes = line.byteCount(); break;
+                case "--bytes": o.periodBytes = line.byteCount(); break;
+                case "--host": o.host = line.value(); break;
+                case "--port": o.port = line.intValue(0, 65535); break;
+                case "--cert": o.cert = line.existingFile(); break;
+                case "--key": o.key = line.existingFile(); break;
+                case "--mode": o.mode = line.enumValue(ServerMode.class); break;
+                case "--workers": o.workers = line.intValue(1, 1024); break;
+                case "--transport": o.transport = line.enumValue(Transport.class); break;
+                case "--protocols": o.protocols = line.listValue(); break;
+                case "--ciphers": o.ciphers = line.listValue(); break;
+                case "--help": line.flag(); o.help = true; break;
+                default: throw line.unknown();
+            }
+        }
+        if ((o.cert == null) != (o.key == null)) {
+            throw new UsageException("--cert and --key go together");
+        }
+        if (o.file != null && o.sizeBytes < 0 && !java.nio.file.Files.isRegularFile(o.file)) {
+            throw new UsageException("--file: not a readable file: " + o.file + " (add --size to generate it)");
+        }
+        return o;
+    }
+
+    TlsOptions tls() {
+        return new TlsOptions(cert, key, protocols, ciphers);
+    }
+}

@@ -1,0 +1,127 @@
+package io.ktls.examples.tls;
+
+import io.ktls.allocator.PageRunAllocator;
+import io.ktls.allocator.PageRunAllocatorMetric;
+import io.ktls.examples.stats.AllocatorStats;
+import io.ktls.examples.stats.JsonWriter;
+import io.ktls.examples.stats.MetricJson;
+import io.ktls.handler.KtlsConfig;
+import io.ktls.handler.KtlsHandler;
+import io.ktls.handler.KtlsMetric;
+import io.ktls.handler.KtlsOffloadGroup;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.ssl.SslContext;
+import io.netty.util.ReferenceCountUtil;
+
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What a server's {@link ServerMode} puts at the front of each connection's pipeline, and the resources
+ * that outlive connections: the TLS context, the offload worker group ({@code offload} mode) and the
+ * page-run allocator (both ktls-netty modes). Created once at start by the main thread, then used by
+ * every event loop; {@link #close()} runs once at shutdown, after the event loops have stopped, so no
+ * connection can still hand work to the offload group or hold a run of the allocator.
+ */
+public final class ConnectionSecurity implements AutoCloseable {
+
+    /** The name of the TLS handler in every pipeline, whichever the mode. */
+    public static final String TLS_HANDLER_NAME = "tls";
+
+    /** How long {@link #close()} waits for the offload workers to finish their queues. */
+    private static final long OFFLOAD_SHUTDOWN_TIMEOUT_MILLIS = 5_000;
+
+    private final ServerMode mode;
+    private final SslContext sslContext;
+    private final KtlsOffloadGroup offloadGroup;
+    private final KtlsConfig ktlsConfig;
+    private final PageRunAllocator pageRunAllocator;
+
+    private ConnectionSecurity(ServerMode mode, SslContext sslContext, int offloadWorkers) {
+        this.mode = mode;
+        this.sslContext = sslContext;
+        this.offloadGroup = mode == ServerMode.OFFLOAD ? new KtlsOffloadGroup(offloadWorkers) : null;
+        this.ktlsConfig = mode.isKtls() ? KtlsConfig.builder().offloadGroup(offloadGroup).build() : null;
+        this.pageRunAllocator = mode.isKtls() ? PageRunAllocator.builder().name("examples").build() : null;
+    }
+
+    /**
+     * @param sslContext     the server context, null only in {@link ServerMode#PLAIN}
+     * @param offloadWorkers worker threads of the offload group ({@link ServerMode#OFFLOAD} only)
+     */
+    public static ConnectionSecurity create(ServerMode mode, SslContext sslContext, int offloadWorkers) {
+        Objects.requireNonNull(mode, "mode");
+        if (mode.isTls() != (sslContext != null)) {
+            throw new IllegalArgumentException("sslContext: " + sslContext + " (expected: "
+                    + (mode.isTls() ? "non-null" : "null") + " in mode " + mode + ')');
+        }
+        if (offloadWorkers <= 0) {
+            throw new IllegalArgumentException("offloadWorkers: " + offloadWorkers + " (expected: > 0)");
+        }
+        return new ConnectionSecurity(mode, sslContext, offloadWorkers);
+    }
+
+    public ServerMode mode() {
+        return mode;
+    }
+
+    /**
+     * The allocator to set as {@code ChannelOption.ALLOCATOR} on accepted channels: page runs in the
+     * ktls-netty modes (records are sealed into 16 KiB runs), Netty's default otherwise.
+     */
+    public ByteBufAllocator allocator() {
+        return pageRunAllocator != null ? pageRunAllocator : ByteBufAllocator.DEFAULT;
+    }
+
+    /** Adds the TLS handler (if any) at the front of a new connection's pipeline. */
+    public void addTo(ChannelPipeline pipeline) {
+        ChannelHandler handler = newTlsHandler(pipeline.channel().alloc());
+        if (handler != null) {
+            pipeline.addFirst(TLS_HANDLER_NAME, handler);
+        }
+    }
+
+    private ChannelHandler newTlsHandler(ByteBufAllocator alloc) {
+        switch (mode) {
+            case OFFLOAD:
+            case INLINE:
+                return new KtlsHandler(sslContext, ktlsConfig);
+            case SSLHANDLER:
+                return sslContext.newHandler(alloc);
+            case PLAIN:
+                return null;
+            default:
+                throw new AssertionError("mode: " + mode);
+        }
+    }
+
+    /** Renders this layer's counters (allocator, record layer) as members of a JSON object. */
+    public void writeStats(JsonWriter json) {
+        json.name("allocator").beginObject();
+        if (pageRunAllocator != null) {
+            json.field("type", PageRunAllocator.class.getSimpleName());
+            MetricJson.write(json, PageRunAllocatorMetric.class, pageRunAllocator.metric());
+        } else {
+            AllocatorStats.write(json, allocator());
+        }
+        json.endObject();
+        if (mode.isKtls()) {
+            json.name("ktls");
+            MetricJson.writeValue(json, KtlsMetric.global().toMap());
+        }
+    }
+
+    @Override
+    public void close() {
+        if (offloadGroup != null) {
+            offloadGroup.shutdownGracefully().awaitUninterruptibly(OFFLOAD_SHUTDOWN_TIMEOUT_MILLIS,
+                    TimeUnit.MILLISECONDS);
+        }
+        if (pageRunAllocator != null) {
+            pageRunAllocator.close();
+        }
+        ReferenceCountUtil.release(sslContext);
+    }
+}

@@ -1,0 +1,95 @@
+package io.ktls.examples.fileserver;
+
+import io.ktls.examples.cli.UsageException;
+import io.ktls.examples.tls.ServerMode;
+import io.ktls.examples.transport.Transport;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class FileServerOptionsTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void defaultsAreThoseOfThePublishedContract() throws Exception {
+        FileServerOptions o = FileServerOptions.parse();
+        assertEquals(Path.of(""), o.root);
+        assertEquals("127.0.0.1", o.host);
+        assertEquals(8443, o.port);
+        assertEquals(ServerMode.OFFLOAD, o.mode);
+        assertEquals(Runtime.getRuntime().availableProcessors(), o.workers);
+        assertEquals(Transport.AUTO, o.transport);
+        assertNull(o.cert);
+        assertNull(o.protocols);
+        assertNull(o.ciphers);
+    }
+
+    @Test
+    void everyOptionIsReadInBothSpellings() throws Exception {
+        Path cert = Files.writeString(dir.resolve("c.pem"), "x");
+        Path key = Files.writeString(dir.resolve("k.pem"), "x");
+        FileServerOptions o = FileServerOptions.parse("--root", dir.toString(), "--host=::1", "--port", "0",
+                "--cert", cert.toString(), "--key=" + key, "--mode", "sslhandler", "--workers", "3",
+                "--transport", "io_uring", "--protocols", "TLSv1.3,TLSv1.2",
+                "--ciphers", "TLS_AES_128_GCM_SHA256, ECDHE-RSA-AES128-GCM-SHA256");
+        assertEquals(dir, o.root);
+        assertEquals("::1", o.host);
+        assertEquals(0, o.port);
+        assertEquals(cert, o.cert);
+        assertEquals(key, o.key);
+        assertEquals(ServerMode.SSLHANDLER, o.mode);
+        assertEquals(3, o.workers);
+        assertEquals(Transport.IO_URING, o.transport);
+        assertEquals(List.of("TLSv1.3", "TLSv1.2"), o.protocols);
+        assertEquals(List.of("TLS_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"), o.ciphers);
+        for (String mode : new String[] {"offload", "inline", "sslhandler", "plain"}) {
+            assertEquals(mode, FileServerOptions.parse("--mode", mode).mode.toString());
+        }
+        assertTrue(FileServerOptions.parse("--help").help);
+    }
+
+    @Test
+    void badOptionsAreRefusedWithAMessageNamingThem() {
+        assertMessage("unknown option: --bogus", "--bogus");
+        assertMessage("--port: 65536 (expected: 0..65535)", "--port", "65536");
+        assertMessage("--port: not a number: http", "--port", "http");
+        assertMessage("--port needs a value", "--port");
+        assertMessage("--mode: fast (expected one of: offload, inline, sslhandler, plain)", "--mode", "fast");
+        assertMessage("--transport: kqueue (expected one of: auto, nio, epoll, io_uring)", "--transport", "kqueue");
+        assertMessage("--workers: 0 (expected: 1..1024)", "--workers", "0");
+        assertMessage("--root: not a directory: /nonexistent-dir", "--root", "/nonexistent-dir");
+        assertMessage("--cert: not a readable file: /nonexistent", "--cert", "/nonexistent");
+        assertMessage("--protocols: empty entry in list: TLSv1.3,", "--protocols", "TLSv1.3,");
+        assertMessage("--help takes no value", "--help=yes");
+        assertMessage("unexpected argument: stray", "stray");
+    }
+
+    @Test
+    void certificateAndKeyGoTogetherAndNeedTls() throws Exception {
+        Path cert = Files.writeString(dir.resolve("c.pem"), "x");
+        assertMessage("--cert and --key go together", "--cert", cert.toString());
+        assertMessage("--cert, --key, --protocols and --ciphers need a TLS mode, not --mode plain",
+                "--mode", "plain", "--protocols", "TLSv1.3");
+    }
+
+    @Test
+    void runExitsWith2OnBadOptionsAnd0OnHelp() throws Exception {
+        assertEquals(2, FileServer.run("--port", "x"));
+        assertEquals(0, FileServer.run("--help"));
+    }
+
+    private static void assertMessage(String expected, String... args) {
+        UsageException e = assertThrows(UsageException.class, () -> FileServerOptions.parse(args));
+        assertEquals(expected, e.getMessage());
+    }
+}

@@ -1,0 +1,68 @@
+package io.ktls.examples.testing;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.cert.X509Certificate;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+
+/**
+ * Sends exact bytes (malformed or pipelined requests, which curl will not send) over TLS or TCP and reads
+ * until the server closes. The JDK's TLS client trusts any certificate here: it talks to the server under
+ * test on loopback only.
+ */
+public final class RawHttp {
+
+    private RawHttp() {
+    }
+
+    public static String exchange(String scheme, int port, String request) throws IOException, GeneralSecurityException {
+        try (Socket socket = open(scheme, port)) {
+            socket.setSoTimeout(30_000);
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            socket.getOutputStream().flush();
+            InputStream in = socket.getInputStream();
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            byte[] buf = new byte[8192];
+            try {
+                int n;
+                while ((n = in.read(buf)) >= 0) {
+                    out.write(buf, 0, n);
+                }
+            } catch (javax.net.ssl.SSLException e) {
+                // a close without close_notify after the last response: what was read is the answer
+            }
+            return out.toString(StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    private static Socket open(String scheme, int port) throws IOException, GeneralSecurityException {
+        if (scheme.equals("http")) {
+            return new Socket("127.0.0.1", port);
+        }
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(null, new TrustManager[] {new X509TrustManager() {
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType) {
+            }
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType) {
+            }
+
+            @Override
+            public X509Certificate[] getAcceptedIssuers() {
+                return new X509Certificate[0];
+            }
+        }}, null);
+        SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", port);
+        socket.startHandshake();
+        return socket;
+    }
+}

@@ -1,0 +1,230 @@
+package io.ktls.handler;
+
+import io.ktls.handler.crypto.AeadProvider;
+import io.ktls.handler.crypto.RecordCipher;
+import io.ktls.handler.crypto.TlsCipherSuite;
+import io.ktls.handler.crypto.TlsRecordException;
+import io.ktls.handler.crypto.TrafficKeys;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.codec.ByteToMessageDecoder;
+
+/**
+ * The read side of the record layer after the takeover: opens records ({@link RecordReader}) and reacts to what
+ * they carry, as RFC 8446 and RFC 5246 ask of a connection past its handshake.
+ *
+ * <ul>
+ *   <li>application data goes to the {@link Listener};</li>
+ *   <li>alerts: close_notify and fatal alerts go to the listener; user_canceled, and TLS 1.2 warnings, are
+ *       ignored;</li>
+ *   <li>handshake messages, reassembled across records: TLS 1.3 KeyUpdate moves to the next read key (and
+ *       asks the listener to answer when the peer requests it); NewSessionTicket is accepted by a client;
+ *       TLS 1.2 renegotiation (HelloRequest to a client, ClientHello to a server) is refused with a warning;</li>
+ *   <li>anything else is a {@link TlsRecordException} naming the alert to send.</li>
+ * </ul>
+ * Ownership: the read keys, the reader's buffered bytes and partial handshake messages belong here until
+ * {@link #close()}. Event loop only.
+ */
+final class InboundRecordLayer implements AutoCloseable {
+
+    /** NewSessionTickets reach a few KiB; a post-handshake message this large is not legitimate. */
+    private static final int MAX_POST_HANDSHAKE_MESSAGE_BYTES = 65536;
+    private static final byte ILLEGAL_PARAMETER = 47;
+
+    /** What the peer's records mean for the connection; called on the event loop. */
+    interface Listener {
+        /** Plaintext for the pipeline; the listener owns {@code data}. */
+        void applicationData(ByteBuf data);
+
+        void closeNotifyReceived();
+
+        void fatalAlertReceived(int description);
+
+        /** TLS 1.3 KeyUpdate with update_requested: update our write key too. */
+        void keyUpdateRequested();
+
+        /** TLS 1.2 renegotiation attempt: answer with a no_renegotiation warning. */
+        void renegotiationRefused();
+    }
+
+    private final TlsCipherSuite suite;
+    private final boolean server;
+    private final AeadProvider provider;
+    private final ByteBufAllocator alloc;
+    private final Listener listener;
+    private final RecordReader reader;
+    /** TLS 1.3: the current read keys, kept to derive the next generation; null for TLS 1.2. */
+    private TrafficKeys readKeys;
+    private ByteBuf handshakeMessages;
+    private boolean stopped;
+
+    InboundRecordLayer(TlsCipherSuite suite, boolean server, RecordCipher readCipher, long readSequence,
+                       TrafficKeys readKeys, AeadProvider provider, ByteBufAllocator alloc, Listener listener) {
+        this.suite = suite;
+        this.server = server;
+        this.provider = provider;
+        this.alloc = alloc;
+        this.listener = listener;
+        this.readKeys = readKeys;
+        this.reader = new RecordReader(readCipher, readSequence, alloc);
+    }
+
+    /** Takes ownership of {@code in}. */
+    void add(ByteBuf in) {
+        reader.add(in);
+    }
+
+    /** Bytes received that are not part of an opened record. */
+    int bufferedBytes() {
+        return reader.bufferedBytes();
+    }
+
+    /** No record is processed after this (the connection is ending). */
+    void stop() {
+        stopped = true;
+    }
+
+    /**
+     * Opens and handles every complete record buffered, until none is left or {@link #stop()} is called.
+     *
+     * @throws TlsRecordException bad input, with the alert to send
+     */
+    void process() throws TlsRecordException {
+        while (!stopped) {
+            RecordReader.Opened record = reader.next();
+            if (record == null) {
+                return;
+            }
+            dispatch(record.contentType, record.plaintext);
+        }
+    }
+
+    private void dispatch(byte contentType, ByteBuf plaintext) throws TlsRecordException {
+        if (contentType != TlsRecords.HANDSHAKE && handshakeMessages != null) {
+            plaintext.release();
+            // RFC 8446 section 5.1: handshake messages must not be interleaved with other record types.
+            throw new TlsRecordException(TlsRecordException.UNEXPECTED_MESSAGE,
+                    "content type " + contentType + " inside a fragmented handshake message");
+        }
+        switch (contentType) {
+            case TlsRecords.APPLICATION_DATA:
+                if (plaintext.isReadable()) {
+                    listener.applicationData(plaintext);
+                } else {
+                    plaintext.release();
+                }
+                return;
+            case TlsRecords.ALERT:
+                try {
+                    onAlert(plaintext);
+                } finally {
+                    plaintext.release();
+                }
+                return;
+            case TlsRecords.HANDSHAKE:
+                onHandshakeFragment(plaintext);
+                return;
+            default:
+                plaintext.release();
+                throw new TlsRecordException(TlsRecordException.UNEXPECTED_MESSAGE,
+                        "unexpected content type " + contentType + " after the handshake");
+        }
+    }
+
+    private void onAlert(ByteBuf alert) throws TlsRecordException {
+        if (alert.readableBytes() != 2) {
+            throw new TlsRecordException(TlsRecordException.DECODE_ERROR,
+                    "alert of " + alert.readableBytes() + " bytes (expected: 2)");
+        }
+        int level = alert.getUnsignedByte(alert.readerIndex());
+        int description = alert.getUnsignedByte(alert.readerIndex() + 1);
+        if (description == TlsRecords.CLOSE_NOTIFY) {
+            stopped = true;
+            listener.closeNotifyReceived();
+        } else if (description != TlsRecords.USER_CANCELED
+                && (suite.isTls13() || level != TlsRecords.ALERT_WARNING)) {
+            stopped = true;
+            listener.fatalAlertReceived(description);
+        }
+    }
+
+    private void onHandshakeFragment(ByteBuf fragment) throws TlsRecordException {
+        ByteBuf in = handshakeMessages == null ? fragment
+                : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(alloc, handshakeMessages, fragment);
+        handshakeMessages = in;
+        while (in.readableBytes() >= 4 && !stopped) {
+            int type = in.getUnsignedByte(in.readerIndex());
+            int length = in.getUnsignedMedium(in.readerIndex() + 1);
+            if (length > MAX_POST_HANDSHAKE_MESSAGE_BYTES) {
+                throw new TlsRecordException(TlsRecordException.DECODE_ERROR,
+                        "handshake message of " + length + " bytes after the handshake");
+            }
+            if (in.readableBytes() < 4 + length) {
+                return;
+            }
+            ByteBuf body = in.slice(in.readerIndex() + 4, length);
+            in.skipBytes(4 + length);
+            onHandshakeMessage(type, body, in.isReadable());
+        }
+        if (!in.isReadable()) {
+            in.release();
+            handshakeMessages = null;
+        }
+    }
+
+    private void onHandshakeMessage(int type, ByteBuf body, boolean moreInRecord) throws TlsRecordException {
+        if (suite.isTls13()) {
+            if (type == TlsRecords.NEW_SESSION_TICKET && !server) {
+                return; // Accepted, not kept: resuming would need BoringSSL's session cache, which we left.
+            }
+            if (type == TlsRecords.KEY_UPDATE) {
+                onKeyUpdate(body, moreInRecord);
+                return;
+            }
+        } else if ((type == TlsRecords.HELLO_REQUEST && !server) || (type == TlsRecords.CLIENT_HELLO && server)) {
+            // RFC 5246 section 7.2.2: no_renegotiation is a warning; the connection goes on.
+            listener.renegotiationRefused();
+            return;
+        }
+        throw new TlsRecordException(TlsRecordException.UNEXPECTED_MESSAGE,
+                "unexpected handshake message " + type + " after the handshake");
+    }
+
+    private void onKeyUpdate(ByteBuf body, boolean moreInRecord) throws TlsRecordException {
+        if (body.readableBytes() != 1) {
+            throw new TlsRecordException(TlsRecordException.DECODE_ERROR,
+                    "KeyUpdate of " + body.readableBytes() + " bytes (expected: 1)");
+        }
+        int request = body.getUnsignedByte(body.readerIndex());
+        if (request > 1) {
+            throw new TlsRecordException(ILLEGAL_PARAMETER, "KeyUpdate request_update " + request);
+        }
+        if (moreInRecord) {
+            // RFC 8446 section 5.1: a message that changes keys must end its record.
+            throw new TlsRecordException(TlsRecordException.UNEXPECTED_MESSAGE,
+                    "data after KeyUpdate in the same record");
+        }
+        TrafficKeys next = readKeys.nextGeneration();
+        readKeys.close();
+        readKeys = next;
+        reader.rekey(RecordCipher.create(suite, next, provider));
+        if (request == 1) {
+            listener.keyUpdateRequested();
+        }
+    }
+
+    /** Releases buffered bytes and zeroes the read keys. Idempotent. */
+    @Override
+    public void close() {
+        stopped = true;
+        reader.close();
+        if (readKeys != null) {
+            readKeys.close();
+            readKeys = null;
+        }
+        if (handshakeMessages != null) {
+            handshakeMessages.release();
+            handshakeMessages = null;
+        }
+    }
+}
