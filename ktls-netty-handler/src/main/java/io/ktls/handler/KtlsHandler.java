@@ -89,7 +89,9 @@ import java.util.concurrent.TimeUnit;
  * that ends without close_notify is reported as an {@code SSLException} too.
  *
  * <p>Threads: everything runs on the channel's event loop, except sealing with an offload group (see
- * {@link OffloadRecordSealer}). Key material is zeroed when the connection ends and never logged.
+ * {@link OffloadRecordSealer}); the accessors ({@link #handshakeFuture()}, {@link #session()},
+ * {@link #applicationProtocol()}, {@link #isRecordLayerActive()}) and {@link #closeOutbound()} may be called from
+ * any thread. Key material is zeroed when the connection ends and never logged.
  */
 public final class KtlsHandler extends ChannelDuplexHandler {
 
@@ -114,7 +116,8 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     }
 
     private ChannelHandlerContext ctx;
-    private State state = State.NEW;
+    /** Written on the event loop; volatile for the accessors that any thread may call. */
+    private volatile State state = State.NEW;
     private SslHandler sslHandler;
     private TlsRecordSplitter splitter;
     private Tls13SecretCollector secrets;
@@ -126,8 +129,8 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     private boolean flushRequested;
 
     private TlsCipherSuite suite;
-    private SSLSession session;
-    private String applicationProtocol;
+    private volatile SSLSession session;
+    private volatile String applicationProtocol;
     private boolean offloaded;
     private OutboundRecordLayer outbound;
     private InboundRecordLayer inbound;
