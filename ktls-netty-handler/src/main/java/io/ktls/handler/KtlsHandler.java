@@ -81,7 +81,9 @@ import java.util.concurrent.TimeUnit;
  * {@code ChunkedInput} written here is read chunk by chunk as records are framed; if it has nothing to give
  * ({@code readChunk} returns {@code null}) it is asked again at the next flush or record completion, so an
  * input that becomes ready later belongs behind a {@code ChunkedWriteHandler} (which has
- * {@code resumeTransfer()}).
+ * {@code resumeTransfer()}). Chunks are sent as the bytes they hold ({@code ByteBuf}, or a
+ * {@code ByteBufHolder}'s content): an input whose chunks still need encoding, such as {@code HttpChunkedInput},
+ * goes through {@code ChunkedWriteHandler} and the codec first, as it does without this handler.
  *
  * <h2>Errors</h2>
  * Bad input gets the TLS alert it calls for (sealed with our write key, after the records already framed),
