@@ -177,6 +177,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
             return;
         }
         frameKeyUpdate(requestPeerUpdate);
+        sealer.dispatch();
         writeReadyPrefix();
     }
 
@@ -197,6 +198,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         }
         frameAlert(TlsRecords.ALERT_FATAL, description, promise);
         outboundClosed = true;
+        sealer.dispatch();
         writeReadyPrefix();
     }
 
@@ -207,6 +209,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
             return;
         }
         frameAlert(TlsRecords.ALERT_WARNING, description, null);
+        sealer.dispatch();
         writeReadyPrefix();
     }
 
@@ -279,6 +282,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         } finally {
             framing = false;
         }
+        sealer.dispatch();
         updateWritability();
         writeReadyPrefix();
     }
@@ -409,6 +413,16 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         assert ctx.executor().inEventLoop();
         assert record.state != OutboundRecord.State.FRAMED : "completed before sealed: " + record;
         record.completed = true;
+        writeReadyPrefix();
+    }
+
+    @Override
+    public void recordsSealed(List<OutboundRecord> records) {
+        assert ctx.executor().inEventLoop();
+        for (OutboundRecord record : records) {
+            assert record.state != OutboundRecord.State.FRAMED : "completed before sealed: " + record;
+            record.completed = true;
+        }
         writeReadyPrefix();
     }
 

@@ -24,4 +24,9 @@ class CurlInteropTest extends InteropTestBase {
     Stream<DynamicTest> ktlsOffload() {
         return transfers(curl, standardMatrix(ServerUnderTest.KTLS_OFFLOAD));
     }
+
+    @TestFactory
+    Stream<DynamicTest> ktlsOffloadPageRuns() {
+        return transfers(curl, standardMatrix(ServerUnderTest.KTLS_OFFLOAD_PAGE_RUNS));
+    }
 }

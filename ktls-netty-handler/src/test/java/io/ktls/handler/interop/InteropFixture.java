@@ -1,5 +1,6 @@
 package io.ktls.handler.interop;
 
+import io.ktls.allocator.PageRunAllocator;
 import io.ktls.handler.KtlsOffloadGroup;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -40,6 +41,7 @@ final class InteropFixture implements AutoCloseable, ServerUnderTest.ServerResou
             new EnumMap<>(CipherCase.CertificateKind.class);
     private final Map<String, InteropServer> servers = new HashMap<>();
     private KtlsOffloadGroup offloadGroup;
+    private PageRunAllocator pageRunAllocator;
 
     InteropFixture() throws Exception {
         if (Epoll.isAvailable()) {
@@ -76,6 +78,20 @@ final class InteropFixture implements AutoCloseable, ServerUnderTest.ServerResou
         return server;
     }
 
+    /** Called from the event loops as connections arrive, hence synchronized. */
+    @Override
+    public synchronized PageRunAllocator pageRunAllocator() {
+        if (pageRunAllocator == null) {
+            pageRunAllocator = PageRunAllocator.builder().name("interop").build();
+        }
+        return pageRunAllocator;
+    }
+
+    /** The page-run allocator if a server used it, else null. */
+    synchronized PageRunAllocator pageRunAllocatorIfUsed() {
+        return pageRunAllocator;
+    }
+
     /** Failures raised after completed exchanges, on any server, since the last call. */
     List<String> drainLateFailures() {
         List<String> failures = new ArrayList<>();
@@ -106,6 +122,11 @@ final class InteropFixture implements AutoCloseable, ServerUnderTest.ServerResou
             }
         }
         serverGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
+        synchronized (this) {
+            if (pageRunAllocator != null) {
+                pageRunAllocator.close();
+            }
+        }
         for (SslContext context : serverContexts.values()) {
             io.netty.util.ReferenceCountUtil.release(context);
         }

@@ -3,6 +3,7 @@ package io.ktls.handler.interop;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
@@ -53,7 +54,11 @@ final class InteropServer implements AutoCloseable {
                   ServerUnderTest.ServerResources resources) throws InterruptedException {
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
-                .channel(channelClass)
+                .channel(channelClass);
+        if (serverUnderTest.usesPageRunAllocator()) {
+            bootstrap.childOption(ChannelOption.ALLOCATOR, resources.pageRunAllocator());
+        }
+        bootstrap
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {

@@ -1,5 +1,6 @@
 package io.ktls.handler.interop;
 
+import io.ktls.allocator.PageRunAllocatorMetric;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
@@ -10,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -73,7 +75,29 @@ abstract class InteropTestBase {
                     String name = transfer.describe(peer.name());
                     return DynamicTest.dynamicTest(name, () -> named(name, () -> runTransfer(peer, transfer)));
                 });
-        return Stream.concat(tests, Stream.of(noLateFailures(peer.name())));
+        Stream<DynamicTest> closing = Stream.of(noLateFailures(peer.name()));
+        if (cases.stream().anyMatch(transfer -> transfer.server().usesPageRunAllocator())) {
+            closing = Stream.concat(closing, Stream.of(pageRunsReturned(peer.name())));
+        }
+        return Stream.concat(tests, closing);
+    }
+
+    /**
+     * A closing check for a factory run on the page-run allocator: once every connection has closed, every
+     * run the server allocated (records, reads, application buffers) is back.
+     */
+    DynamicTest pageRunsReturned(String peer) {
+        return DynamicTest.dynamicTest(peer + " | every page run back in the allocator", () -> {
+            PageRunAllocatorMetric metric = fixture.pageRunAllocatorIfUsed().metric();
+            assertTrue(metric.cacheHitAllocations() + metric.arenaAllocations() > 0,
+                    "the server allocated from the page-run allocator");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while ((metric.inFlightRuns() != 0 || metric.inFlightBytes() != 0) && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals(0, metric.inFlightRuns(), () -> "runs in flight (" + metric.inFlightBytes() + " bytes)");
+            assertEquals(0, metric.inFlightBytes(), "bytes in flight");
+        });
     }
 
     /**

@@ -33,4 +33,9 @@ class NettyClientInteropTest extends InteropTestBase {
     Stream<DynamicTest> ktlsOffload() {
         return bothProviders(ServerUnderTest.KTLS_OFFLOAD);
     }
+
+    @TestFactory
+    Stream<DynamicTest> ktlsOffloadPageRuns() {
+        return bothProviders(ServerUnderTest.KTLS_OFFLOAD_PAGE_RUNS);
+    }
 }

@@ -24,4 +24,9 @@ class OpenSslClientInteropTest extends InteropTestBase {
     Stream<DynamicTest> ktlsOffload() {
         return transfers(openSslClient, standardMatrix(ServerUnderTest.KTLS_OFFLOAD));
     }
+
+    @TestFactory
+    Stream<DynamicTest> ktlsOffloadPageRuns() {
+        return transfers(openSslClient, standardMatrix(ServerUnderTest.KTLS_OFFLOAD_PAGE_RUNS));
+    }
 }
