@@ -36,7 +36,7 @@ import java.nio.ByteBuffer;
  */
 final class RecordReader implements AutoCloseable {
 
-    /** One opened record, or a run of application-data records: its content type and plaintext, owned by the receiver. */
+    /** One opened record, or a run of application-data records: content type and plaintext (the receiver's). */
     static final class Opened {
         final byte contentType;
         final ByteBuf plaintext;

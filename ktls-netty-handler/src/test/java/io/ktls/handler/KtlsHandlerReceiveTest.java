@@ -1,6 +1,7 @@
 package io.ktls.handler;
 
 import io.ktls.handler.crypto.TlsCipherSuite;
+import io.ktls.handler.crypto.TlsRecordException;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -106,8 +107,10 @@ class KtlsHandlerReceiveTest {
             peer.send(oneRead(peer, peer.seal(TlsRecords.APPLICATION_DATA, a),
                     peer.seal(TlsRecords.ALERT, new byte[] {1, TlsRecords.CLOSE_NOTIFY}),
                     peer.seal(TlsRecords.APPLICATION_DATA, random(10, 7))));
-            assertEquals(a.length, peer.events.received.readableBytes(), "nothing after close_notify is passed on");
-            assertTrue(peer.events.userEvents.contains(SslCloseCompletionEvent.SUCCESS), peer.events.userEvents::toString);
+            assertEquals(a.length, peer.events.received.readableBytes(),
+                    "nothing after close_notify is passed on");
+            assertTrue(peer.events.userEvents.contains(SslCloseCompletionEvent.SUCCESS),
+                    peer.events.userEvents::toString);
         }
     }
 
@@ -123,7 +126,29 @@ class KtlsHandlerReceiveTest {
             assertEquals(1, peer.events.exceptions.size(), peer.events.exceptions::toString);
             assertTrue(peer.events.exceptions.get(0).getMessage().contains("failed authentication"),
                     peer.events.exceptions.get(0)::getMessage);
-            assertArrayEquals(new byte[] {2, io.ktls.handler.crypto.TlsRecordException.BAD_RECORD_MAC}, peer.onlyAlert());
+            assertArrayEquals(new byte[] {2, TlsRecordException.BAD_RECORD_MAC}, peer.onlyAlert());
+        }
+    }
+
+    @Test
+    void keyUpdateBetweenDataInOneReadTakesEffectForTheRecordsAfterIt() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TlsCipherSuite.TLS_AES_128_GCM_SHA256)) {
+            Reads reads = countReads(peer);
+            byte[] a = random(7000, 10);
+            byte[] b = random(9000, 11);
+            ByteBuf before = peer.seal(TlsRecords.APPLICATION_DATA, a);
+            ByteBuf keyUpdate = peer.seal(TlsRecords.HANDSHAKE, new byte[] {TlsRecords.KEY_UPDATE, 0, 0, 1, 0});
+            peer.updateClientKeys();
+            ByteBuf after = peer.seal(TlsRecords.APPLICATION_DATA, b);
+            peer.send(oneRead(peer, before, keyUpdate, after));
+            assertTrue(peer.events.exceptions.isEmpty(), () -> peer.events.exceptions.toString());
+            assertEquals(List.of(a.length, b.length), reads.lengths);
+            byte[] first = new byte[a.length];
+            peer.events.received.readBytes(first);
+            assertArrayEquals(a, first);
+            byte[] second = new byte[b.length];
+            peer.events.received.readBytes(second);
+            assertArrayEquals(b, second);
         }
     }
 }
