@@ -250,6 +250,8 @@ final class RecordReader implements AutoCloseable {
                     break;
                 }
                 // One view from the plaintext's place to the record's end: plaintext at 0, the record after it.
+                // A buffer of one NIO buffer (add() made sure) shares its memory with the view in every Netty
+                // implementation, so the plaintext lands in buf.
                 ByteBuffer region = buf.nioBuffer(outIndex, start + recordLength - outIndex);
                 ByteBuffer record = region.duplicate();
                 record.position(start - outIndex);
