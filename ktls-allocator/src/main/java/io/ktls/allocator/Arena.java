@@ -114,23 +114,32 @@ final class Arena {
     }
 
     /**
-     * Owner of {@code list}'s cache: allocates {@code count} regions of its class; the first is returned for the
-     * caller to hand out, the others go on the private list. Returns null when not even one was available.
+     * Owner of {@code list}'s cache: allocates {@code count} regions of its class, or up to {@code depotCount} while
+     * the depot has runs of the size (taking a parked run costs two pointer moves, so a refill takes as many as
+     * the cache bound allows and the lock is amortised over more of them). The first is returned for the caller
+     * to hand out, the others go on the private list. Returns null when not even one was available.
      */
-    synchronized PageRunBuf refill(RunCache.FreeList list, int count) {
+    synchronized PageRunBuf refill(RunCache.FreeList list, int count, int depotCount) {
         PageRunBuf first = null;
         boolean fragments = list.sizeClass < PageRunAllocator.FRAGMENT_CLASSES;
         int pages = list.sizeClass - PageRunAllocator.FRAGMENT_CLASSES + 1;
-        for (int i = 0; i < count; i++) {
+        int limit = count;
+        for (int i = 0; i < limit; i++) {
             // Only the first region is needed: running short after it is not a failure.
             boolean needed = i == 0;
-            PageRunBuf buf = fragments ? allocateFragmentLocked(list.sizeClass, needed)
-                    : depot[pages] != null ? takeFromDepotLocked(pages)
-                    : allocateRunLocked(pages, needed);
+            PageRunBuf buf;
+            if (fragments) {
+                buf = allocateFragmentLocked(list.sizeClass, needed);
+            } else if (depot[pages] != null) {
+                buf = takeFromDepotLocked(pages);
+                limit = Math.max(limit, depotCount);
+            } else {
+                buf = allocateRunLocked(pages, needed);
+            }
             if (buf == null) {
                 break;
             }
-            buf.home = list;
+            buf.home = list.returns;
             buf.origin = PageRunBuf.ORIGIN_CACHE;
             if (first == null) {
                 first = buf;
@@ -323,14 +332,17 @@ final class Arena {
         freeLocked(buf);
     }
 
-    /** Takes back a chain of regions linked through {@link PageRunBuf#next}, under one lock. */
-    synchronized void freeChain(PageRunBuf chain) {
+    /** Takes back a chain of regions linked through {@link PageRunBuf#next}, under one lock; returns their number. */
+    synchronized int freeChain(PageRunBuf chain) {
+        int regions = 0;
         while (chain != null) {
             PageRunBuf next = chain.next;
             chain.next = null;
             freeLocked(chain);
             chain = next;
+            regions++;
         }
+        return regions;
     }
 
     /** Frees a region that was allocated uncached (large run or fallback page) and counts the release. */

@@ -161,7 +161,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
 
             @Override
             protected void onRemoval(RunCache cache) {
-                cache.closed = true;
+                cache.close();
                 cache.trim();
             }
         };
@@ -430,13 +430,13 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
     /** Folds the counters of a cache with nothing in flight into its arena and forgets it (reclaim thread). */
     void retire(RunCache cache) {
         Arena arena = cache.arena;
-        cache.closed = true;
+        cache.close();
         cache.drainReturned();
         for (RunCache.FreeList list : cache.lists) {
             arena.retiredAllocations.addAndGet(list.allocations());
             arena.retiredArenaAllocations.addAndGet(list.arenaAllocations.get());
             arena.retiredLocalReleases.addAndGet(list.localReleases());
-            arena.retiredRemoteReleases.addAndGet(list.remoteReleases.get());
+            arena.retiredRemoteReleases.addAndGet(list.returns.remoteReleases());
         }
         arena.caches.remove(cache);
     }
@@ -495,7 +495,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
             for (RunCache cache : arena.caches) {
                 // From now on frees bypass private lists and reach the (closing) arena, which frees each slab
                 // once it is empty; regions already on a live thread's private list go with that thread.
-                cache.closed = true;
+                cache.close();
                 cache.drainReturned();
                 if (!cache.owner.isAlive()) {
                     cache.trim();
@@ -608,7 +608,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
                 sum += a.retiredRemoteReleases.get();
                 for (RunCache c : a.caches) {
                     for (RunCache.FreeList l : c.lists) {
-                        sum += l.remoteReleases.get();
+                        sum += l.returns.remoteReleases();
                     }
                 }
             }
@@ -644,7 +644,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
                 released += a.uncachedReleases + a.fallbackPageReleases;
                 for (RunCache c : a.caches) {
                     for (RunCache.FreeList l : c.lists) {
-                        cached += l.remoteReleases.get() + l.localReleases();
+                        cached += l.returns.remoteReleases() + l.localReleases();
                     }
                 }
             }
@@ -667,7 +667,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
                 bytes += a.uncachedBytesInFlight + (a.fallbackPageAllocations - a.fallbackPageReleases) * PAGE_BYTES;
                 for (RunCache c : a.caches) {
                     for (RunCache.FreeList l : c.lists) {
-                        long released = l.remoteReleases.get() + l.localReleases();
+                        long released = l.returns.remoteReleases() + l.localReleases();
                         bytes += (l.allocations() - released) * l.regionBytes;
                     }
                 }
@@ -687,7 +687,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
                 for (RunCache c : a.caches) {
                     sum += c.cachedBytes();
                     for (RunCache.FreeList l : c.lists) {
-                        sum += l.pendingReturns() * l.regionBytes;
+                        sum += l.returns.pending() * l.regionBytes;
                     }
                 }
             }

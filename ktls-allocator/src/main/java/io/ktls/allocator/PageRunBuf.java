@@ -24,7 +24,7 @@ import java.nio.channels.ScatteringByteChannel;
  *
  * <p>All memory access is by absolute index into the slab's shared {@link ByteBuffer}, which is never
  * repositioned, so buffers of one slab never interfere. The reference count decides who may touch a buffer: the
- * thread that drops it to zero owns it until {@link #deallocate()} has handed it to its {@link RunCache.FreeList}
+ * thread that drops it to zero owns it until {@link #deallocate()} has handed it to its {@link ReturnStack}
  * or arena.
  */
 final class PageRunBuf extends AbstractReferenceCountedByteBuf {
@@ -45,7 +45,8 @@ final class PageRunBuf extends AbstractReferenceCountedByteBuf {
     int firstPage;
     int pages;
     FragmentPage fragmentPage;
-    RunCache.FreeList home;
+    /** Where the buffer goes when released: its cache's return stack, or null for the arena or unpooled. */
+    ReturnStack home;
     Arena arena;
     byte origin;
     private ByteBuffer tmpNioBuf;
@@ -117,7 +118,7 @@ final class PageRunBuf extends AbstractReferenceCountedByteBuf {
         i = firstPage; firstPage = other.firstPage; other.firstPage = i;
         i = pages; pages = other.pages; other.pages = i;
         FragmentPage f = fragmentPage; fragmentPage = other.fragmentPage; other.fragmentPage = f;
-        RunCache.FreeList h = home; home = other.home; other.home = h;
+        ReturnStack h = home; home = other.home; other.home = h;
         Arena ar = arena; arena = other.arena; other.arena = ar;
         byte o = origin; origin = other.origin; other.origin = o;
         m = tmpNioBuf; tmpNioBuf = other.tmpNioBuf; other.tmpNioBuf = m;
@@ -125,7 +126,7 @@ final class PageRunBuf extends AbstractReferenceCountedByteBuf {
 
     @Override
     protected void deallocate() {
-        RunCache.FreeList h = home;
+        ReturnStack h = home;
         if (h != null) {
             h.free(this);
         } else {

@@ -123,11 +123,11 @@ final class Reclaimer implements Runnable {
                 break;
             }
             boolean ownerGone = !cache.owner.isAlive();
-            if (ownerGone || cache.closed) {
-                if (ownerGone && !cache.closed) {
+            if (ownerGone || cache.isClosed()) {
+                if (ownerGone && !cache.isClosed()) {
                     // isAlive() == false orders every write of the owner before this point. Closing first sends
                     // later frees straight to the arena.
-                    cache.closed = true;
+                    cache.close();
                     moved += cache.trim();
                 }
                 moved += cache.drainReturned();
@@ -163,7 +163,7 @@ final class Reclaimer implements Runnable {
         if (cache.executor != null && !cache.executor.isShuttingDown()) {
             try {
                 cache.executor.execute(() -> {
-                    if (!cache.closed) {
+                    if (!cache.isClosed()) {
                         cache.trim();
                     }
                 });

@@ -12,14 +12,13 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <h2>Protocol</h2>
  * <ul>
- *   <li><b>Allocate</b> (owner): pop the private list; if empty, take the whole return stack with one
- *       {@code getAndSet} and keep as much of it as the bound allows (the rest goes to the arena); if that is
- *       empty too, refill a batch from the arena under its lock.</li>
+ *   <li><b>Allocate</b> (owner): pop the private list; if empty, take the whole {@link ReturnStack} of the class
+ *       and keep as much of it as the bound allows (the rest goes to the arena); if that is empty too, refill a
+ *       batch from the arena under its lock.</li>
  *   <li><b>Free on the owner thread</b>: push on the private list, or give the region to the arena when the bound
  *       would be exceeded.</li>
- *   <li><b>Free on any other thread</b>: count it, then push on the list's return stack (a Treiber stack:
- *       one CAS, no lock). Only whole-stack takes ever remove entries, so the classic ABA hazard of popping one
- *       entry at a time cannot arise. A lost CAS race costs a retry, nothing else.</li>
+ *   <li><b>Free on any other thread</b>: through the class's {@link ReturnStack}, the only part of a cache other
+ *       threads touch.</li>
  *   <li><b>Trim</b> (owner, or the arena's reclaim thread once the owner has terminated): give everything
  *       back to the arena.</li>
  * </ul>
@@ -49,8 +48,8 @@ final class RunCache {
 
     /** Bytes on the private lists; owner writes, metrics read. */
     private long cachedBytes;
-    /** Set by the owner when its thread-local is removed; frees then bypass the private lists. */
-    volatile boolean closed;
+    /** Set when the cache closes; frees then bypass the private lists (see {@link #close()}). */
+    private volatile boolean closed;
     /** Set by the reclaim thread when the cache sat idle for a whole interval; the owner trims on its next miss. */
     volatile boolean trimRequested;
     /** Reclaim thread only: allocation count seen at its previous pass, to tell an idle cache. */
@@ -76,6 +75,22 @@ final class RunCache {
         CACHED_BYTES.setRelease(this, cachedBytes + delta);
     }
 
+    boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * Any thread: from now on, frees on the owner thread go to the arena and frees on other threads are taken
+     * to the arena by the releasing thread itself. The private lists are left to the owner ({@link #trim()}) or,
+     * once it has terminated, to the reclaim thread.
+     */
+    void close() {
+        closed = true;
+        for (FreeList list : lists) {
+            list.returns.closed = true;
+        }
+    }
+
     /** Owner only. Returns a free region of the class, or null when the arena could not supply one. */
     PageRunBuf allocate(int sizeClass) {
         FreeList list = lists[sizeClass];
@@ -97,16 +112,17 @@ final class RunCache {
             trimRequested = false;
             trim();
         }
-        PageRunBuf buf = list.takeReturned();
+        PageRunBuf buf = list.returns.takeAll();
         if (buf != null) {
             adopt(list, buf.next);
+            list.returns.countDrained(1);
             buf.next = null;
             list.countAllocation();
             return buf;
         }
         long room = (maxCachedBytes - cachedBytes) / list.regionBytes;
         int batch = (int) Math.max(1, Math.min(list.refillCount, room + 1));
-        buf = arena.refill(list, batch);
+        buf = arena.refill(list, batch, (int) Math.max(1, Math.min(Integer.MAX_VALUE, room + 1)));
         if (buf != null) {
             list.countAllocation();
             list.arenaAllocations.lazySet(list.arenaAllocations.get() + 1);
@@ -131,9 +147,8 @@ final class RunCache {
             list.count += kept;
             addCachedBytes((long) kept * list.regionBytes);
         }
-        if (node != null) {
-            arena.freeChain(node);
-        }
+        int spilled = node != null ? arena.freeChain(node) : 0;
+        list.returns.countDrained(kept + spilled);
     }
 
     /** Pushes refilled regions on the private list (owner, called by the arena under its lock). */
@@ -161,14 +176,17 @@ final class RunCache {
             }
             list.head = null;
             list.count = 0;
-            PageRunBuf returned = list.takeReturned();
+            PageRunBuf returned = list.returns.takeAll();
+            int taken = 0;
             while (returned != null) {
                 PageRunBuf next = returned.next;
                 returned.next = chain;
                 chain = returned;
                 returned = next;
-                regions++;
+                taken++;
             }
+            list.returns.countDrained(taken);
+            regions += taken;
         }
         addCachedBytes(-bytes);
         if (chain != null) {
@@ -181,12 +199,11 @@ final class RunCache {
     int drainReturned() {
         int regions = 0;
         for (FreeList list : lists) {
-            PageRunBuf chain = list.takeReturned();
+            PageRunBuf chain = list.returns.takeAll();
             if (chain != null) {
-                for (PageRunBuf n = chain; n != null; n = n.next) {
-                    regions++;
-                }
-                arena.freeChain(chain);
+                int n = arena.freeChain(chain);
+                list.returns.countDrained(n);
+                regions += n;
             }
         }
         return regions;
@@ -203,26 +220,21 @@ final class RunCache {
     long inFlightRegions() {
         long sum = 0;
         for (FreeList list : lists) {
-            sum += list.allocations() - list.localReleases() - list.remoteReleases.get();
+            sum += list.allocations() - list.localReleases() - list.returns.remoteReleases();
         }
         return sum;
     }
 
-    /**
-     * The cache of one size class. Owner-written fields first; the return stack and its counters are written by
-     * any thread.
-     */
+    /** The cache of one size class: the owner's private list and counters, and the class's return stack. */
     static final class FreeList {
         private static final VarHandle ALLOCATIONS;
         private static final VarHandle LOCAL_RELEASES;
-        private static final VarHandle RETURNED;
 
         static {
             try {
                 MethodHandles.Lookup lookup = MethodHandles.lookup();
                 ALLOCATIONS = lookup.findVarHandle(FreeList.class, "allocations", long.class);
                 LOCAL_RELEASES = lookup.findVarHandle(FreeList.class, "localReleases", long.class);
-                RETURNED = lookup.findVarHandle(FreeList.class, "returned", PageRunBuf.class);
             } catch (ReflectiveOperationException e) {
                 throw new ExceptionInInitializerError(e);
             }
@@ -232,6 +244,8 @@ final class RunCache {
         final int sizeClass;
         final int regionBytes;
         final int refillCount;
+        /** Where this class's buffers go when released; see {@link ReturnStack}. */
+        final ReturnStack returns;
 
         // Owner thread.
         PageRunBuf head;
@@ -241,17 +255,12 @@ final class RunCache {
         /** Allocations that had to go to the arena (a subset of allocations). */
         final AtomicLong arenaAllocations = new AtomicLong();
 
-        // Any thread: the return stack (a Treiber stack through PageRunBuf.next) and its counters. The counters
-        // are separate objects, usually on other cache lines than the owner's fields.
-        private volatile PageRunBuf returned;
-        final AtomicLong remoteReleases = new AtomicLong();
-        final AtomicLong drained = new AtomicLong();
-
         FreeList(RunCache cache, int sizeClass, int regionBytes, int refillCount) {
             this.cache = cache;
             this.sizeClass = sizeClass;
             this.regionBytes = regionBytes;
             this.refillCount = refillCount;
+            this.returns = new ReturnStack(this, cache.arena, cache.owner, cache.maxCachedBytes == 0);
         }
 
         void countAllocation() {
@@ -266,63 +275,18 @@ final class RunCache {
             return (long) LOCAL_RELEASES.getAcquire(this);
         }
 
-        /** Regions other threads returned that nobody has taken yet (approximate while frees race). */
-        long pendingReturns() {
-            return Math.max(0, remoteReleases.get() - drained.get());
-        }
-
-        /** Called with the buffer's reference count at zero, on whatever thread released it. */
-        void free(PageRunBuf buf) {
+        /** Owner thread, cache open: the buffer's reference count is zero. */
+        void freeLocal(PageRunBuf buf) {
             RunCache c = cache;
-            if (c.owner == Thread.currentThread() && !c.closed) {
-                LOCAL_RELEASES.setRelease(this, localReleases + 1);
-                if (c.cachedBytes + regionBytes <= c.maxCachedBytes) {
-                    buf.next = head;
-                    head = buf;
-                    count++;
-                    c.addCachedBytes(regionBytes);
-                } else {
-                    c.arena.free(buf);
-                }
-                return;
-            }
-            // Counted before it becomes visible to the owner, so a reader never sees it reallocated but not
-            // yet released.
-            remoteReleases.incrementAndGet();
-            if (c.maxCachedBytes == 0) {
-                drained.incrementAndGet();
+            LOCAL_RELEASES.setRelease(this, localReleases + 1);
+            if (c.cachedBytes + regionBytes <= c.maxCachedBytes) {
+                buf.next = head;
+                head = buf;
+                count++;
+                c.addCachedBytes(regionBytes);
+            } else {
                 c.arena.free(buf);
-                return;
             }
-            PageRunBuf top;
-            do {
-                top = returned;
-                buf.next = top;
-            } while (!RETURNED.weakCompareAndSet(this, top, buf));
-            if (c.closed) {
-                // The owner will never take it: give it (and whatever else is there) to the arena. Either this
-                // read sees closed, or the closing thread's drain, which follows its write of closed, sees the push.
-                PageRunBuf chain = takeReturned();
-                if (chain != null) {
-                    c.arena.freeChain(chain);
-                }
-            }
-        }
-
-        /** Any thread: takes the whole return stack. */
-        PageRunBuf takeReturned() {
-            if (returned == null) {
-                return null;
-            }
-            PageRunBuf chain = (PageRunBuf) RETURNED.getAndSet(this, null);
-            if (chain != null) {
-                long n = 0;
-                for (PageRunBuf node = chain; node != null; node = node.next) {
-                    n++;
-                }
-                drained.addAndGet(n);
-            }
-            return chain;
         }
     }
 }

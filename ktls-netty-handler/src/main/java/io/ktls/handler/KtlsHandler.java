@@ -44,6 +44,18 @@ import java.util.concurrent.TimeUnit;
  * {@link #handshakeFuture()}, {@link #session()}, {@link #applicationProtocol()},
  * {@link SslHandshakeCompletionEvent} and {@link SslCloseCompletionEvent}, close_notify on close.
  *
+ * <pre>{@code
+ * KtlsOffloadGroup group = new KtlsOffloadGroup();                  // once per server, like an EventLoopGroup
+ * KtlsConfig config = KtlsConfig.builder().offloadGroup(group).build();
+ * ...
+ * protected void initChannel(SocketChannel ch) {
+ *     ch.pipeline().addLast(new KtlsHandler(sslContext, config),   // sslContext: SslProvider.OPENSSL
+ *                           new HttpServerCodec(), new MyHandler());
+ * }
+ * ...
+ * ctx.writeAndFlush(new DefaultFileRegion(file, 0, file.length())); // read and sealed off the event loop
+ * }</pre>
+ *
  * <pre>
  *   pipeline while handshaking:  [TlsRecordSplitter] → [SslHandler] → [KtlsHandler] → user handlers
  *   after the takeover:                                                [KtlsHandler] → user handlers

@@ -128,10 +128,6 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         return unacknowledgedRecords;
     }
 
-    boolean isOutboundClosed() {
-        return outboundClosed;
-    }
-
     /** Takes ownership of {@code msg}: queued, or released with {@code promise} failed. */
     void write(Object msg, ChannelPromise promise) {
         if (!(msg instanceof ByteBuf || msg instanceof FileRegion || msg instanceof ChunkedInput)) {
@@ -140,7 +136,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
                     ChunkedInput.class));
             return;
         }
-        if (failure != null || outboundClosed) {
+        if (failure != null || outboundClosed || closeNotifyPromise != null) {
             PendingWrite rejected = new PendingWrite(msg, promise);
             rejected.fail(failure != null ? failure : new SSLException("SSLEngine closed already"));
             return;
@@ -181,6 +177,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
             return;
         }
         frameKeyUpdate(requestPeerUpdate);
+        sealer.dispatch();
         writeReadyPrefix();
     }
 
@@ -194,8 +191,14 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
             return;
         }
         failPending(cause);
+        if (closeNotifyPromise != null) {
+            // A close was waiting for queued data that will never go: the fatal alert replaces close_notify.
+            closeNotifyPromise.tryFailure(cause);
+            closeNotifyPromise = null;
+        }
         frameAlert(TlsRecords.ALERT_FATAL, description, promise);
         outboundClosed = true;
+        sealer.dispatch();
         writeReadyPrefix();
     }
 
@@ -206,6 +209,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
             return;
         }
         frameAlert(TlsRecords.ALERT_WARNING, description, null);
+        sealer.dispatch();
         writeReadyPrefix();
     }
 
@@ -278,6 +282,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         } finally {
             framing = false;
         }
+        sealer.dispatch();
         updateWritability();
         writeReadyPrefix();
     }
@@ -408,6 +413,16 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         assert ctx.executor().inEventLoop();
         assert record.state != OutboundRecord.State.FRAMED : "completed before sealed: " + record;
         record.completed = true;
+        writeReadyPrefix();
+    }
+
+    @Override
+    public void recordsSealed(List<OutboundRecord> records) {
+        assert ctx.executor().inEventLoop();
+        for (OutboundRecord record : records) {
+            assert record.state != OutboundRecord.State.FRAMED : "completed before sealed: " + record;
+            record.completed = true;
+        }
         writeReadyPrefix();
     }
 

@@ -14,6 +14,13 @@ interface RecordSealer {
     /** Receives completed records; called on the channel's event loop only. */
     interface Completion {
         void recordSealed(OutboundRecord record);
+
+        /** Several records at once, reported in the order they were sealed; written with one flush. */
+        default void recordsSealed(java.util.List<OutboundRecord> records) {
+            for (OutboundRecord record : records) {
+                recordSealed(record);
+            }
+        }
     }
 
     /**
@@ -21,6 +28,13 @@ interface RecordSealer {
      * to the completion, exactly once, on the event loop. Called on the event loop.
      */
     void submit(OutboundRecord record);
+
+    /**
+     * The records submitted since the last call may start now: a sealer that hands records to another thread
+     * sends them as one batch. Called on the event loop after each framing pass.
+     */
+    default void dispatch() {
+    }
 
     /**
      * No more records will be submitted: release the write keys once the records already submitted are done.

@@ -4,13 +4,13 @@ import io.ktls.handler.crypto.RecordCipher;
 import io.ktls.handler.crypto.TlsCipherSuite;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
 
 import java.nio.ByteBuffer;
 
 /**
  * The sealing work of one connection's write direction: gathers a record's plaintext, encrypts it and builds
- * the output {@code header | body | trailer} as a {@link CompositeByteBuf} of three buffers, with no copy between
+ * the output {@code header | body | trailer} as a read-only composite of three buffers, with no copy between
  * sealing and the socket.
  *
  * <p>Memory: the body is a buffer of exactly the payload's length from the channel's allocator (a 16 KiB payload
@@ -66,11 +66,11 @@ final class RecordSealing implements AutoCloseable {
                 KtlsStats.GLOBAL.sealedSeparate();
             }
             frame.writerIndex(headerLength + trailerLength);
-            CompositeByteBuf output = alloc.compositeDirectBuffer(3);
-            output.addComponents(true, frame.retainedSlice(0, headerLength), body,
+            // A fixed, read-only composite: the cheapest of Netty's composites, and the transport gathers its
+            // three parts into one writev.
+            record.output = Unpooled.wrappedUnmodifiableBuffer(frame.retainedSlice(0, headerLength), body,
                     frame.retainedSlice(headerLength, trailerLength));
             body = null;
-            record.output = output;
             KtlsStats.GLOBAL.recordsSealed(suite, payloadLength);
             if (record.nextCipher != null) {
                 c.close();

@@ -240,6 +240,54 @@ class KtlsHandlerBadInputTest {
     }
 
     @Test
+    void failedHandshakeFailsTheFutureFiresTheEventAndReleasesQueuedWrites() throws Exception {
+        TlsTestPeer.Events events = new TlsTestPeer.Events();
+        KtlsHandler handler = new KtlsHandler(TestTls.get().server(TLS13), KtlsConfig.defaults());
+        EmbeddedChannel server = new EmbeddedChannel(handler, events);
+        ByteBuf early = Unpooled.directBuffer(10).writeZero(10);
+        io.netty.channel.ChannelFuture earlyWrite = server.writeAndFlush(early);
+        // A TLS 1.2-only client meets a TLS 1.3-only server.
+        EmbeddedChannel client = new EmbeddedChannel(TestTls.get().client(io.netty.handler.ssl.SslProvider.JDK, TLS12)
+                .newHandler(server.alloc(), "localhost", 443));
+        for (int round = 0; round < 10; round++) {
+            ByteBuf b;
+            while ((b = client.readOutbound()) != null) {
+                if (server.isOpen()) {
+                    server.writeInbound(b);
+                } else {
+                    b.release();
+                }
+            }
+            while ((b = server.readOutbound()) != null) {
+                try {
+                    client.writeInbound(b);
+                } catch (Exception expected) {
+                    // The client learns of the failure too (protocol_version): not what this test is about.
+                }
+            }
+        }
+        assertTrue(handler.handshakeFuture().isDone());
+        assertFalse(handler.handshakeFuture().isSuccess());
+        boolean failureEvent = false;
+        for (Object e : events.userEvents) {
+            if (e instanceof io.netty.handler.ssl.SslHandshakeCompletionEvent) {
+                failureEvent |= !((io.netty.handler.ssl.SslHandshakeCompletionEvent) e).isSuccess();
+            }
+        }
+        assertTrue(failureEvent, "failed SslHandshakeCompletionEvent fired: " + events.userEvents);
+        assertFalse(earlyWrite.isSuccess());
+        assertEquals(0, early.refCnt(), "queued write released");
+        assertFalse(server.isOpen());
+        server.finishAndReleaseAll();
+        try {
+            client.finishAndReleaseAll();
+        } catch (Exception expected) {
+            // Same client-side failure, rethrown on finish.
+        }
+        events.received.release();
+    }
+
+    @Test
     void tls12RenegotiationIsRefusedWithAWarningAndTheConnectionGoesOn() throws Exception {
         try (TlsTestPeer peer = TlsTestPeer.handshake(TLS12)) {
             peer.sendRecord(TlsRecords.HANDSHAKE, new byte[] {TlsRecords.CLIENT_HELLO, 0, 0, 2, 3, 3});

@@ -286,8 +286,20 @@ class KtlsHandlerModesTest {
         }
     }
 
-    @Test
-    void stalledReaderMakesTheServerUnwritableWithBoundedRecordsInFlight() throws Exception {
+    @ParameterizedTest(name = "offload={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void stalledReaderMakesTheServerUnwritableWithBoundedRecordsInFlight(boolean offload) throws Exception {
+        KtlsOffloadGroup group = offload ? new KtlsOffloadGroup(1) : null;
+        try {
+            stalledReader(group);
+        } finally {
+            if (group != null) {
+                group.shutdownGracefully().get(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private void stalledReader(KtlsOffloadGroup group) throws Exception {
         TlsCipherSuite suite = TlsCipherSuite.TLS_AES_128_GCM_SHA256;
         SslContext serverContext = TestTls.get().server(suite);
         SslContext clientContext = TestTls.get().client(SslProvider.OPENSSL, suite);
@@ -303,7 +315,8 @@ class KtlsHandlerModesTest {
         KtlsHandler[] server = new KtlsHandler[1];
         try (Loopback loopback = new Loopback()) {
             loopback.serve(ch -> {
-                server[0] = new KtlsHandler(serverContext, KtlsConfig.builder().maxRecordsInFlight(cap).build());
+                server[0] = new KtlsHandler(serverContext, KtlsConfig.builder().maxRecordsInFlight(cap)
+                        .offloadGroup(group).build());
                 ch.pipeline().addLast(server[0], new ChannelInboundHandlerAdapter() {
                     @Override
                     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {

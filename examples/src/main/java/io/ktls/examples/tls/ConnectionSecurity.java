@@ -9,6 +9,8 @@ import io.ktls.handler.KtlsConfig;
 import io.ktls.handler.KtlsHandler;
 import io.ktls.handler.KtlsMetric;
 import io.ktls.handler.KtlsOffloadGroup;
+import io.ktls.handler.crypto.AeadProviders;
+import io.ktls.handler.crypto.TlsCipherSuite;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelPipeline;
@@ -65,6 +67,17 @@ public final class ConnectionSecurity implements AutoCloseable {
 
     public ServerMode mode() {
         return mode;
+    }
+
+    /** One line for the start-up log: what secures connections, and with which AEAD implementation. */
+    public String describe() {
+        if (!mode.isKtls()) {
+            return "mode " + mode;
+        }
+        return "mode " + mode + (offloadGroup != null ? " (" + offloadGroup.workers() + " offload workers)" : "")
+                + ", AEAD provider for AES-128-GCM: "
+                + AeadProviders.preferred(TlsCipherSuite.TLS_AES_128_GCM_SHA256).name()
+                + ", allocator " + pageRunAllocator.name();
     }
 
     /**

@@ -74,8 +74,8 @@ public final class ServerLauncher {
             }
             ShutdownSignals.install(listener::close);
             int boundPort = ((InetSocketAddress) listener.localAddress()).getPort();
-            System.err.println("transport " + transport + ", " + eventLoops + " event loops, mode "
-                    + security.mode());
+            System.err.println("transport " + transport + ", " + eventLoops + " event loops, "
+                    + security.describe());
             announce.println("listening on " + security.mode().scheme() + "://" + hostForUrl(host) + ':'
                     + boundPort + '/');
             announce.flush();

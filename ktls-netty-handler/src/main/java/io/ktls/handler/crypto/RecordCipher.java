@@ -33,7 +33,9 @@ import java.nio.ByteBuffer;
  * <h2>Errors</h2>
  * Misuse (buffers too small, payload too long, a closed cipher) throws {@link IllegalArgumentException} or
  * {@link IllegalStateException} before anything is written or the cipher touched. A provider failure while
- * sealing (which includes a nonce used twice) throws {@link IllegalStateException}: the connection must close.
+ * sealing throws {@link IllegalStateException}: the connection must close. That includes a sequence number
+ * sealed twice in a row (the providers refuse an encryption {@code init} repeating the previous nonce); an
+ * earlier number sealed again is not detected here, so never reuse one.
  * Bad input while opening throws {@link AEADBadTagException} (alert bad_record_mac) or
  * {@link TlsRecordException} (which names the alert).
  */

@@ -9,6 +9,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
 import java.time.temporal.ChronoUnit;
 
 /**
@@ -28,6 +30,7 @@ final class InteropPki {
     private final X509Bundle ecdsaServer;
     private final X509Bundle rsaServer;
     private final Path caPemFile;
+    private final Map<String, Path> pemFiles = new HashMap<>();
 
     private InteropPki() throws Exception {
         Instant now = Instant.now();
@@ -78,6 +81,27 @@ final class InteropPki {
 
     X509Bundle server(CipherCase.CertificateKind kind) {
         return kind == CipherCase.CertificateKind.ECDSA ? ecdsaServer : rsaServer;
+    }
+
+    /** The server certificate chain of {@code kind} as a PEM file, for server peers (s_server, gnutls-serv). */
+    synchronized Path serverChainPemFile(CipherCase.CertificateKind kind) throws IOException {
+        return pemFiles.computeIfAbsent(kind + "-chain", k -> writePem(server(kind).getCertificatePathPEM()));
+    }
+
+    /** The private key of the server certificate of {@code kind} as a PEM file. */
+    synchronized Path serverKeyPemFile(CipherCase.CertificateKind kind) throws IOException {
+        return pemFiles.computeIfAbsent(kind + "-key", k -> writePem(server(kind).getPrivateKeyPEM()));
+    }
+
+    private Path writePem(String pem) {
+        try {
+            Path file = Files.createTempFile(caPemFile.getParent(), "server", ".pem");
+            Files.writeString(file, pem, StandardCharsets.US_ASCII);
+            file.toFile().deleteOnExit();
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** The CA certificate as a PEM file, for the external peers' trust options. */

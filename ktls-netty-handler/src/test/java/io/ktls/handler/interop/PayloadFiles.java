@@ -21,13 +21,18 @@ final class PayloadFiles {
     private PayloadFiles() {
     }
 
+    /** The file's name in its folder. */
+    static String name(long size) {
+        return "payload-" + size + ".bin";
+    }
+
     static Path get(long size) {
         return FILES.computeIfAbsent(size, PayloadFiles::write);
     }
 
     private static Path write(long size) {
         try {
-            Path file = directory().resolve("payload-" + size + ".bin");
+            Path file = directory().resolve(name(size));
             try (OutputStream out = Files.newOutputStream(file)) {
                 Payload.writeTo(out, size);
             }

@@ -59,70 +59,112 @@ final class PeerProcess {
     }
 
     static Result run(List<String> command, Stdin stdin, Duration timeout) throws IOException, InterruptedException {
-        Process process = new ProcessBuilder(command).start();
-        ReceivedBytes stdout = new ReceivedBytes();
-        ByteArrayOutputStream stderr = new ByteArrayOutputStream();
-        IOException[] stdinFailure = new IOException[1];
+        return start(command, stdin).finish(timeout);
+    }
 
-        Thread writer = new Thread(() -> {
-            try (OutputStream out = process.getOutputStream()) {
-                for (byte[] line : stdin.lines()) {
-                    out.write(line);
+    /** Starts the peer and the threads that feed and drain it; {@link Running#finish} or {@link Running#kill}. */
+    static Running start(List<String> command, Stdin stdin) throws IOException {
+        return new Running(command, stdin, null);
+    }
+
+    /** As {@link #start(List, Stdin)}, in {@code directory} (a server peer serving files from it). */
+    static Running start(List<String> command, Stdin stdin, java.io.File directory) throws IOException {
+        return new Running(command, stdin, directory);
+    }
+
+    /** A peer process in progress (a server peer runs while the test's client talks to it). */
+    static final class Running {
+        private final List<String> command;
+        private final Process process;
+        private final ReceivedBytes stdout = new ReceivedBytes();
+        private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+        private final IOException[] stdinFailure = new IOException[1];
+        private final List<Thread> threads;
+
+        private Running(List<String> command, Stdin stdin, java.io.File directory) throws IOException {
+            this.command = command;
+            process = new ProcessBuilder(command).directory(directory).start();
+            Thread writer = new Thread(() -> {
+                try (OutputStream out = process.getOutputStream()) {
+                    for (byte[] line : stdin.lines()) {
+                        out.write(line);
+                        out.flush();
+                        Thread.sleep(stdin.pauseMillis());
+                    }
+                    Payload.writeTo(out, stdin.payloadBytes());
                     out.flush();
-                    Thread.sleep(stdin.pauseMillis());
+                    if (!stdin.closeWhenWritten()) {
+                        // Some peers end the session at end of input: hold it open until the peer exits.
+                        process.waitFor();
+                    }
+                } catch (IOException e) {
+                    stdinFailure[0] = e;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                 }
-                Payload.writeTo(out, stdin.payloadBytes());
-                out.flush();
-                if (!stdin.closeWhenWritten()) {
-                    // Some peers end the session at end of input: hold it open until the server closes.
-                    process.waitFor();
+            }, "peer-stdin");
+            Thread reader = new Thread(() -> {
+                byte[] chunk = new byte[Payload.CHUNK_BYTES];
+                try (InputStream in = process.getInputStream()) {
+                    for (int n; (n = in.read(chunk)) != -1; ) {
+                        stdout.update(chunk, 0, n);
+                    }
+                } catch (IOException ignored) {
+                    // The process was killed; its exit status is what gets reported.
                 }
-            } catch (IOException e) {
-                stdinFailure[0] = e;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "peer-stdin");
-        Thread reader = new Thread(() -> {
-            byte[] chunk = new byte[Payload.CHUNK_BYTES];
-            try (InputStream in = process.getInputStream()) {
-                for (int n; (n = in.read(chunk)) != -1; ) {
-                    stdout.update(chunk, 0, n);
-                }
-            } catch (IOException ignored) {
-                // The process was killed at the deadline; the timeout is what gets reported.
-            }
-        }, "peer-stdout");
-        Thread errorReader = new Thread(() -> {
-            byte[] chunk = new byte[4096];
-            try (InputStream in = process.getErrorStream()) {
-                for (int n; (n = in.read(chunk)) != -1; ) {
-                    synchronized (stderr) {
-                        if (stderr.size() < MAX_STDERR_BYTES) {
-                            stderr.write(chunk, 0, Math.min(n, MAX_STDERR_BYTES - stderr.size()));
+            }, "peer-stdout");
+            Thread errorReader = new Thread(() -> {
+                byte[] chunk = new byte[4096];
+                try (InputStream in = process.getErrorStream()) {
+                    for (int n; (n = in.read(chunk)) != -1; ) {
+                        synchronized (stderr) {
+                            if (stderr.size() < MAX_STDERR_BYTES) {
+                                stderr.write(chunk, 0, Math.min(n, MAX_STDERR_BYTES - stderr.size()));
+                            }
                         }
                     }
+                } catch (IOException ignored) {
+                    // As above.
                 }
-            } catch (IOException ignored) {
-                // As above.
+            }, "peer-stderr");
+            threads = List.of(writer, reader, errorReader);
+            for (Thread t : threads) {
+                t.setDaemon(true);
+                t.start();
             }
-        }, "peer-stderr");
-        for (Thread t : List.of(writer, reader, errorReader)) {
-            t.setDaemon(true);
-            t.start();
         }
 
-        boolean exited = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        if (!exited) {
-            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        /** Waits for the peer to exit by itself, killing it at the deadline (reported as a timeout). */
+        Result finish(Duration timeout) throws InterruptedException {
+            boolean exited = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            if (!exited) {
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+            return collect(exited);
         }
-        reader.join(TimeUnit.SECONDS.toMillis(10));
-        errorReader.join(TimeUnit.SECONDS.toMillis(10));
-        writer.join(TimeUnit.SECONDS.toMillis(10));
-        String errors;
-        synchronized (stderr) {
-            errors = stderr.toString(java.nio.charset.StandardCharsets.UTF_8);
+
+        /** Stops a peer that would run forever (a server), then collects what it wrote. */
+        Result kill() throws InterruptedException {
+            process.destroy();
+            if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+            return collect(true);
         }
-        return new Result(command, exited ? process.exitValue() : -1, !exited, stdout, errors, stdinFailure[0]);
+
+        boolean isAlive() {
+            return process.isAlive();
+        }
+
+        private Result collect(boolean exited) throws InterruptedException {
+            for (Thread t : threads) {
+                t.join(TimeUnit.SECONDS.toMillis(10));
+            }
+            String errors;
+            synchronized (stderr) {
+                errors = stderr.toString(java.nio.charset.StandardCharsets.UTF_8);
+            }
+            return new Result(command, exited ? process.exitValue() : -1, !exited, stdout, errors, stdinFailure[0]);
+        }
     }
 }

@@ -5,6 +5,7 @@ import io.ktls.handler.KtlsConfig;
 import io.ktls.handler.KtlsHandler;
 import io.ktls.handler.KtlsOffloadGroup;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.DefaultFileRegion;
@@ -19,7 +20,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * The TLS handler the interop server puts at the head of each accepted channel's pipeline.
+ * The TLS handler under test, at the head of each pipeline: the interop server's accepted channels, and the
+ * client channels of the client-mode tests.
  *
  * <p>{@link #SSL_HANDLER} is Netty's own {@code SslHandler} (OpenSSL provider): the baseline that proves the
  * harness itself, since it must pass every case the record layer is held to. {@link #KTLS_INLINE} seals on the
@@ -30,6 +32,17 @@ enum ServerUnderTest {
         @Override
         ChannelHandler newTlsHandler(SslContext sslContext, Channel channel, ServerResources resources) {
             return sslContext.newHandler(channel.alloc());
+        }
+
+        @Override
+        ChannelHandler newClientTlsHandler(SslContext sslContext, Channel channel, String host, int port,
+                                           ServerResources resources) {
+            return sslContext.newHandler(channel.alloc(), host, port);
+        }
+
+        @Override
+        ChannelFuture closeOutbound(ChannelPipeline pipeline) {
+            return pipeline.get(SslHandler.class).closeOutbound();
         }
 
         @Override
@@ -55,11 +68,24 @@ enum ServerUnderTest {
         ChannelHandler newTlsHandler(SslContext sslContext, Channel channel, ServerResources resources) {
             return new KtlsHandler(sslContext, KtlsConfig.defaults());
         }
+
+        @Override
+        ChannelHandler newClientTlsHandler(SslContext sslContext, Channel channel, String host, int port,
+                                           ServerResources resources) {
+            return new KtlsHandler(sslContext, host, port, KtlsConfig.defaults());
+        }
     },
     KTLS_OFFLOAD("KtlsHandler offload") {
         @Override
         ChannelHandler newTlsHandler(SslContext sslContext, Channel channel, ServerResources resources) {
             return new KtlsHandler(sslContext, KtlsConfig.builder().offloadGroup(resources.offloadGroup()).build());
+        }
+
+        @Override
+        ChannelHandler newClientTlsHandler(SslContext sslContext, Channel channel, String host, int port,
+                                           ServerResources resources) {
+            return new KtlsHandler(sslContext, host, port,
+                    KtlsConfig.builder().offloadGroup(resources.offloadGroup()).build());
         }
     },
     /** Offload with {@code PageRunAllocator} as the channels' allocator: records sealed into page runs. */
@@ -91,6 +117,17 @@ enum ServerUnderTest {
     }
 
     abstract ChannelHandler newTlsHandler(SslContext sslContext, Channel channel, ServerResources resources);
+
+    /** The same handler in client mode, for the client-side interop tests (sends no SNI for an address). */
+    ChannelHandler newClientTlsHandler(SslContext sslContext, Channel channel, String host, int port,
+                                       ServerResources resources) {
+        throw new UnsupportedOperationException(this + " has no client mode here");
+    }
+
+    /** Sends close_notify after everything written so far, without closing the channel. */
+    ChannelFuture closeOutbound(ChannelPipeline pipeline) {
+        return pipeline.get(KtlsHandler.class).closeOutbound();
+    }
 
     /** Reads the connection's TLS state; called on the event loop once the handshake has completed. */
     TlsState tlsState(ChannelPipeline pipeline) {
