@@ -47,11 +47,6 @@ final class BoringSslKeyLog {
     private BoringSslKeyLog() {
     }
 
-    /** Whether key logging can be installed at all (tcnative layout as expected). */
-    static boolean isAvailable() {
-        return CTX_FIELD != null;
-    }
-
     /**
      * Routes the key-log lines of the engine {@code sslPointer} to {@code sink}, installing the context's
      * callback first if needed. Returns false when the context cannot log keys (then stay on SslHandler).

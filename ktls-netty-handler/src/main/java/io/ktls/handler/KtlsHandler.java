@@ -81,7 +81,9 @@ import java.util.concurrent.TimeUnit;
  * {@code ChunkedInput} written here is read chunk by chunk as records are framed; if it has nothing to give
  * ({@code readChunk} returns {@code null}) it is asked again at the next flush or record completion, so an
  * input that becomes ready later belongs behind a {@code ChunkedWriteHandler} (which has
- * {@code resumeTransfer()}).
+ * {@code resumeTransfer()}). Chunks are sent as the bytes they hold ({@code ByteBuf}, or a
+ * {@code ByteBufHolder}'s content): an input whose chunks still need encoding, such as {@code HttpChunkedInput},
+ * goes through {@code ChunkedWriteHandler} and the codec first, as it does without this handler.
  *
  * <h2>Errors</h2>
  * Bad input gets the TLS alert it calls for (sealed with our write key, after the records already framed),
@@ -89,7 +91,9 @@ import java.util.concurrent.TimeUnit;
  * that ends without close_notify is reported as an {@code SSLException} too.
  *
  * <p>Threads: everything runs on the channel's event loop, except sealing with an offload group (see
- * {@link OffloadRecordSealer}). Key material is zeroed when the connection ends and never logged.
+ * {@link OffloadRecordSealer}); the accessors ({@link #handshakeFuture()}, {@link #session()},
+ * {@link #applicationProtocol()}, {@link #isRecordLayerActive()}) and {@link #closeOutbound()} may be called from
+ * any thread. Key material is zeroed when the connection ends and never logged.
  */
 public final class KtlsHandler extends ChannelDuplexHandler {
 
@@ -114,7 +118,8 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     }
 
     private ChannelHandlerContext ctx;
-    private State state = State.NEW;
+    /** Written on the event loop; volatile for the accessors that any thread may call. */
+    private volatile State state = State.NEW;
     private SslHandler sslHandler;
     private TlsRecordSplitter splitter;
     private Tls13SecretCollector secrets;
@@ -126,8 +131,8 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     private boolean flushRequested;
 
     private TlsCipherSuite suite;
-    private SSLSession session;
-    private String applicationProtocol;
+    private volatile SSLSession session;
+    private volatile String applicationProtocol;
     private boolean offloaded;
     private OutboundRecordLayer outbound;
     private InboundRecordLayer inbound;

@@ -27,7 +27,7 @@ final class KtlsSession implements SSLSession {
     private final int packetBufferSize;
     private final int applicationBufferSize;
     private final Map<String, Object> values = new ConcurrentHashMap<>();
-    private volatile long lastAccessedTimeMillis;
+    private final long lastAccessedTimeMillis;
     private volatile boolean valid = true;
 
     KtlsSession(SSLSession engineSession) {
@@ -74,10 +74,6 @@ final class KtlsSession implements SSLSession {
     @Override
     public long getLastAccessedTime() {
         return lastAccessedTimeMillis;
-    }
-
-    void touch() {
-        lastAccessedTimeMillis = System.currentTimeMillis();
     }
 
     @Override

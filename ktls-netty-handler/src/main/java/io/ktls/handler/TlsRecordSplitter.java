@@ -32,7 +32,9 @@ final class TlsRecordSplitter extends ByteToMessageDecoder {
             return;
         }
         int start = in.readerIndex();
-        if (!TlsRecords.looksLikeRecordHeader(in, start)) {
+        if (!TlsRecords.looksLikeRecordHeader(in, start)
+                || in.getUnsignedShort(start + 3) > TlsRecords.MAX_TLS12_CIPHERTEXT_LENGTH) {
+            // Not TLS, or longer than any record may be: SslHandler reports it, without us buffering it first.
             passThrough = true;
             out.add(in.readRetainedSlice(in.readableBytes()));
             return;

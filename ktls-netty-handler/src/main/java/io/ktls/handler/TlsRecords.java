@@ -29,7 +29,6 @@ final class TlsRecords {
     static final byte RECORD_OVERFLOW = 22;
     static final byte HANDSHAKE_FAILURE = 40;
     static final byte DECODE_ERROR = 50;
-    static final byte INTERNAL_ERROR = 80;
     static final byte USER_CANCELED = 90;
     static final byte NO_RENEGOTIATION = 100;
 

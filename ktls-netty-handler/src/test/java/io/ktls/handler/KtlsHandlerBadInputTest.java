@@ -240,6 +240,20 @@ class KtlsHandlerBadInputTest {
     }
 
     @Test
+    void oversizedRecordBeforeTheHandshakeIsRefusedWithoutBufferingIt() throws Exception {
+        TlsTestPeer.Events events = new TlsTestPeer.Events();
+        KtlsHandler handler = new KtlsHandler(TestTls.get().server(TLS13), KtlsConfig.defaults());
+        EmbeddedChannel channel = new EmbeddedChannel(handler, events);
+        ByteBuf header = Unpooled.buffer().writeByte(22).writeShort(0x0301).writeShort(0xFFFF).writeZero(16);
+        channel.writeInbound(header);
+        assertTrue(handler.handshakeFuture().isDone() && !handler.handshakeFuture().isSuccess(),
+                "refused at the header, not after 64 KiB arrived");
+        assertFalse(channel.isOpen());
+        channel.finishAndReleaseAll();
+        events.received.release();
+    }
+
+    @Test
     void failedHandshakeFailsTheFutureFiresTheEventAndReleasesQueuedWrites() throws Exception {
         TlsTestPeer.Events events = new TlsTestPeer.Events();
         KtlsHandler handler = new KtlsHandler(TestTls.get().server(TLS13), KtlsConfig.defaults());

@@ -17,10 +17,12 @@ import java.util.Optional;
 /**
  * The AEAD providers this module knows, and the choice among them.
  *
- * <p>The default choice follows measurement (docs/crypto.md, {@code RecordSealBenchmark}): AES-GCM goes to the
- * Amazon Corretto Crypto Provider when its jar is on the class path and its native library loaded (about twice
- * SunJCE's speed on JDK 17, and still ahead on direct buffers on JDK 25); ChaCha20-Poly1305 goes to SunJCE, the
- * only provider here offering it (Corretto 2.5.0 does not). The system property
+ * <p>The default choice follows measurement (docs/crypto.md, {@code RecordSealBenchmark}, CPU time per
+ * 16 KiB record): before JDK 25, AES-GCM goes to the Amazon Corretto Crypto Provider when its jar is on the
+ * class path and its native library loads (2.3x SunJCE's seal speed on JDK 17); from JDK 25 on, SunJCE's AES-GCM
+ * matches it on direct memory and beats it on heap arrays, so SunJCE is chosen. ChaCha20-Poly1305 always goes
+ * to SunJCE, the only provider here offering it (Corretto 2.5.0 does not). JDK 18 to 24 are unmeasured and
+ * follow the JDK 17 choice. The system property
  * {@value #PROVIDER_PROPERTY} overrides the choice with a provider name ({@code SunJCE},
  * {@code AmazonCorrettoCryptoProvider}, or any installed {@link Provider}); {@code auto} (the default) measures
  * nothing at run time and applies the table above.
@@ -33,6 +35,8 @@ public final class AeadProviders {
     public static final String PROVIDER_PROPERTY = "io.ktls.handler.crypto.aeadProvider";
 
     static final String CORRETTO_NAME = "AmazonCorrettoCryptoProvider";
+    /** The first JDK measured where SunJCE's AES-GCM seals 16 KiB records as fast as Corretto (docs/crypto.md). */
+    static final int SUN_JCE_GCM_FAST_FROM_JDK = 25;
     private static final String CORRETTO_CLASS = "com.amazon.corretto.crypto.provider.AmazonCorrettoCryptoProvider";
 
     private static final InternalLogger logger = InternalLoggerFactory.getInstance(AeadProviders.class);
@@ -88,7 +92,8 @@ public final class AeadProviders {
                 return chosen;
             }
         }
-        if (aead == AeadAlgorithm.AES_GCM && CORRETTO != null) {
+        if (aead == AeadAlgorithm.AES_GCM && CORRETTO != null
+            && Runtime.version().feature() < SUN_JCE_GCM_FAST_FROM_JDK) {
             return CORRETTO;
         }
         return SUN_JCE;

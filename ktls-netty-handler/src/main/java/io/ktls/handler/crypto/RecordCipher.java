@@ -64,7 +64,8 @@ public interface RecordCipher extends AutoCloseable {
      */
     static RecordCipher create(TlsCipherSuite suite, TrafficKeys keys, AeadProvider provider) {
         if (suite != keys.suite()) {
-            throw new IllegalArgumentException("suite: " + suite + " (expected: " + keys.suite() + ", the keys' suite)");
+            throw new IllegalArgumentException("suite: " + suite + " (expected: " + keys.suite()
+                                               + ", the keys' suite)");
         }
         RecordAead aead = new RecordAead(suite, keys, provider);
         return suite.isTls13() ? new Tls13RecordCipher(suite, aead) : new Tls12RecordCipher(suite, aead);

@@ -8,7 +8,8 @@ import java.util.Objects;
  *
  * <pre>
  * key_block = PRF(master_secret, "key expansion", server_random + client_random)
- *           = client_write_key[keyLength] | server_write_key[keyLength] | client_write_IV[ivLength] | server_write_IV[ivLength]
+ *           = client_write_key[keyLength] | server_write_key[keyLength]
+ *             | client_write_IV[ivLength] | server_write_IV[ivLength]
  * </pre>
  *
  * AEAD suites have no MAC keys. {@code ivLength} is 4 for AES-GCM (the salt of RFC 5288) and 12 for

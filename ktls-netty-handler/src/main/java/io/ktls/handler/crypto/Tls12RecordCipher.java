@@ -201,7 +201,8 @@ final class Tls12RecordCipher implements RecordCipher {
     private static int checkPayload(ByteBuffer payload) {
         int length = payload.remaining();
         if (length > MAX_PAYLOAD_LENGTH) {
-            throw new IllegalArgumentException("payload: " + length + " bytes (expected: <= " + MAX_PAYLOAD_LENGTH + ")");
+            throw new IllegalArgumentException("payload: " + length + " bytes (expected: <= "
+                                               + MAX_PAYLOAD_LENGTH + ")");
         }
         return length;
     }

@@ -159,7 +159,7 @@ public enum TlsCipherSuite {
         return aead == AeadAlgorithm.AES_GCM ? AES_GCM_MAX_RECORDS_PER_KEY : Long.MAX_VALUE;
     }
 
-    /** The hash of the key schedule as a {@link java.security.MessageDigest} name: {@code SHA-256} or {@code SHA-384}. */
+    /** The key schedule's hash as a {@link java.security.MessageDigest} name: {@code SHA-256} or {@code SHA-384}. */
     public String hashAlgorithm() {
         return hash.digestName;
     }

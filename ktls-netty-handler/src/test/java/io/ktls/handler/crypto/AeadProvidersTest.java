@@ -16,15 +16,20 @@ class AeadProvidersTest {
         assertTrue(AeadProviders.sunJce().supports(AeadAlgorithm.CHACHA20_POLY1305));
     }
 
-    /** The Corretto jar is an optional dependency of the module, so it is on the test class path (linux-x86_64). */
+    /**
+     * The Corretto jar is an optional dependency of the module, so it is on the test class path (linux-x86_64).
+     * It wins AES-GCM before JDK 25; from JDK 25 on SunJCE is as fast and is kept.
+     */
     @Test
-    void correttoIsPreferredForAesGcmWhenPresentAndSunJceForChaCha20() {
+    void correttoIsPreferredForAesGcmBeforeJdk25AndSunJceForChaCha20() {
         assertTrue(AeadProviders.amazonCorretto().isPresent(), "Corretto on the test class path and healthy");
         AeadProvider corretto = AeadProviders.amazonCorretto().get();
         assertTrue(corretto.supports(AeadAlgorithm.AES_GCM));
         assertFalse(corretto.supports(AeadAlgorithm.CHACHA20_POLY1305), "Corretto 2.5.0 has no ChaCha20-Poly1305");
-        assertEquals(corretto.name(), AeadProviders.preferred(TlsCipherSuite.TLS_AES_128_GCM_SHA256).name());
-        assertEquals(corretto.name(),
+        String expectedForGcm = Runtime.version().feature() < AeadProviders.SUN_JCE_GCM_FAST_FROM_JDK
+                                ? corretto.name() : "SunJCE";
+        assertEquals(expectedForGcm, AeadProviders.preferred(TlsCipherSuite.TLS_AES_128_GCM_SHA256).name());
+        assertEquals(expectedForGcm,
                      AeadProviders.preferred(TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384).name());
         assertEquals("SunJCE", AeadProviders.preferred(TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256).name());
         assertEquals(2, AeadProviders.available().size());

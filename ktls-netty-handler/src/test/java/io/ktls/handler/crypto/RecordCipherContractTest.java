@@ -25,6 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RecordCipherContractTest {
 
     static final int[] SIZES = {0, 1, 15, 17, 16383, 16384};
+    /** For the variants of a path the full list already covers: empty, one partial block, a full record. */
+    static final int[] SOME_SIZES = {0, 17, 16384};
 
     static Stream<Arguments> suitesAndProviders() {
         List<Arguments> args = new ArrayList<>();
@@ -126,7 +128,7 @@ class RecordCipherContractTest {
              RecordCipher contiguous = RecordCipher.create(suite, keys, provider);
              RecordCipher inPlace = RecordCipher.create(suite, keys, provider)) {
             long seq = 7;
-            for (int size : SIZES) {
+            for (int size : SOME_SIZES) {
                 for (boolean direct : new boolean[] {false, true}) {
                     byte[] payload = payload(size);
                     byte[] expected = reference(suite, keys, seq, RecordCipher.HANDSHAKE, payload);
@@ -186,7 +188,7 @@ class RecordCipherContractTest {
     void openDecryptsInPlaceOverTheCiphertext(TlsCipherSuite suite, AeadProvider provider) throws Exception {
         try (TrafficKeys keys = keys(suite); RecordCipher opener = RecordCipher.create(suite, keys, provider)) {
             long seq = 11;
-            for (int size : SIZES) {
+            for (int size : SOME_SIZES) {
                 for (boolean direct : new boolean[] {false, true}) {
                     byte[] payload = payload(size);
                     ByteBuffer record = filled(reference(suite, keys, seq, RecordCipher.APPLICATION_DATA, payload),
@@ -265,8 +267,9 @@ class RecordCipherContractTest {
             record = reference(suite, keys, 3, RecordCipher.APPLICATION_DATA, payload(100));
         }
         byte[] other = new byte[suite.isTls13() ? suite.hashLength() : 48];
-        TrafficKeys wrong = suite.isTls13() ? TrafficKeys.tls13(suite, other)
-                                            : Tls12KeyBlock.derive(suite, other, new byte[32], new byte[32]).clientWrite();
+        TrafficKeys wrong = suite.isTls13()
+                            ? TrafficKeys.tls13(suite, other)
+                            : Tls12KeyBlock.derive(suite, other, new byte[32], new byte[32]).clientWrite();
         try (wrong; RecordCipher opener = RecordCipher.create(suite, wrong, provider)) {
             assertThrows(AEADBadTagException.class,
                          () -> opener.open(3, ByteBuffer.wrap(record), ByteBuffer.allocate(200)));

@@ -1,5 +1,6 @@
 package io.ktls.handler.crypto;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -52,11 +53,11 @@ class Rfc8448VectorsTest {
         return payload;
     }
 
-    @ParameterizedTest
-    @MethodSource("providers")
-    void hkdfExpandLabelDerivesThePublishedApplicationKeysAndIvs(AeadProvider ignored) {
-        try (TrafficKeys client = TrafficKeys.tls13(TlsCipherSuite.TLS_AES_128_GCM_SHA256, Hex.decode(CLIENT_AP_SECRET));
-             TrafficKeys server = TrafficKeys.tls13(TlsCipherSuite.TLS_AES_128_GCM_SHA256, Hex.decode(SERVER_AP_SECRET))) {
+    @Test
+    void hkdfExpandLabelDerivesThePublishedApplicationKeysAndIvs() {
+        TlsCipherSuite suite = TlsCipherSuite.TLS_AES_128_GCM_SHA256;
+        try (TrafficKeys client = TrafficKeys.tls13(suite, Hex.decode(CLIENT_AP_SECRET));
+             TrafficKeys server = TrafficKeys.tls13(suite, Hex.decode(SERVER_AP_SECRET))) {
             assertEquals(Hex.encode(Hex.decode(CLIENT_AP_KEY)), Hex.encode(client.key()));
             assertEquals(Hex.encode(Hex.decode(CLIENT_AP_IV)), Hex.encode(client.iv()));
             assertEquals(Hex.encode(Hex.decode(SERVER_AP_KEY)), Hex.encode(server.key()));
