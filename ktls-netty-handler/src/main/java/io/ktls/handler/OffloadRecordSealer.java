@@ -125,6 +125,8 @@ final class OffloadRecordSealer implements RecordSealer {
             for (PendingWrite write : record.completes) {
                 write.abandon();
             }
+            // The event loop would have counted the completion when writing the record; it never will.
+            KtlsStats.GLOBAL.recordCompleted();
         }
     }
 
