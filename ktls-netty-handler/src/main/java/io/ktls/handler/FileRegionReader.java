@@ -4,6 +4,7 @@ import io.netty.channel.DefaultFileRegion;
 import io.netty.channel.FileRegion;
 
 import java.io.EOFException;
+import java.io.File;
 import java.io.IOException;
 import java.lang.reflect.Field;
 import java.nio.ByteBuffer;
@@ -22,7 +23,9 @@ import java.nio.channels.WritableByteChannel;
  */
 final class FileRegionReader {
 
-    private static final Field FILE_CHANNEL = fileChannelField();
+    private static final Field FILE_CHANNEL = field("file", FileChannel.class);
+    /** The path a {@link DefaultFileRegion} was made from ({@code null} when made from a channel). */
+    private static final Field FILE = field("f", File.class);
 
     private FileRegionReader() {
     }
@@ -70,10 +73,25 @@ final class FileRegionReader {
         }
     }
 
-    private static Field fileChannelField() {
+    /**
+     * The file a {@link DefaultFileRegion} was created from, for {@link MappedFiles}; {@code null} for other
+     * regions and regions created from a {@code FileChannel}.
+     */
+    static File fileOf(FileRegion region) {
+        if (FILE == null || region.getClass() != DefaultFileRegion.class) {
+            return null;
+        }
         try {
-            Field field = DefaultFileRegion.class.getDeclaredField("file");
-            if (field.getType() != FileChannel.class) {
+            return (File) FILE.get(region);
+        } catch (IllegalAccessException e) {
+            return null;
+        }
+    }
+
+    private static Field field(String name, Class<?> type) {
+        try {
+            Field field = DefaultFileRegion.class.getDeclaredField(name);
+            if (field.getType() != type) {
                 return null;
             }
             field.setAccessible(true);

@@ -56,6 +56,13 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
      * ChaCha20-Poly1305's limit is beyond 2^64 records, but rekeying as often costs nothing measurable.
      */
     static final long DEFAULT_KEY_UPDATE_AFTER_RECORDS = 1L << 24;
+    /**
+     * Acknowledgements come one record at a time; framing one record for each would hand records to an offload
+     * worker one by one (a queue operation and often two wake-ups per 16 KiB). So framing resumes once this many
+     * slots are free (at most a quarter of the cap, so at least three quarters of the pipeline stay full): 8
+     * records, 128 KiB, per hand-off with the default cap of 32.
+     */
+    static final int FRAME_BATCH_RECORDS = 8;
 
     interface Listener {
         /**
@@ -77,6 +84,8 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
     private final int maxRecordsInFlight;
     private final long maxQueuedBytes;
     private final long keyUpdateAfterRecords;
+    /** {@link #FRAME_BATCH_RECORDS}, limited to a quarter of the cap (at least 1). */
+    private final int frameBatchRecords;
     private final Listener listener;
     private final AeadProvider provider;
     private RecordSealer sealer;
@@ -109,6 +118,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         this.maxRecordPayloadBytes = config.maxRecordPayloadBytes();
         this.maxRecordsInFlight = config.maxRecordsInFlight();
         this.maxQueuedBytes = (long) config.maxRecordsInFlight() * config.maxRecordPayloadBytes();
+        this.frameBatchRecords = Math.max(1, Math.min(FRAME_BATCH_RECORDS, config.maxRecordsInFlight() / 4));
         this.nextSequence = writeSequence;
         this.writeKeys = writeKeys;
         this.keyUpdateAfterRecords = keyUpdateAfterRecords;
@@ -483,6 +493,10 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         if (!future.isSuccess() && failure == null) {
             fail(future.cause());
             listener.writeFailed(future.cause());
+            return;
+        }
+        if (unacknowledgedRecords > 0 && maxRecordsInFlight - unacknowledgedRecords < frameBatchRecords) {
+            // Another acknowledgement is due; it frames a batch (writability flips only at half the cap, below).
             return;
         }
         frameAvailable();

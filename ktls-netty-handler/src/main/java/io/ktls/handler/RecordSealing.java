@@ -5,6 +5,7 @@ import io.ktls.handler.crypto.TlsCipherSuite;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.FileRegion;
 
 import java.nio.ByteBuffer;
 
@@ -17,7 +18,8 @@ import java.nio.ByteBuffer;
  * fills a 16 KiB run of a page-run allocator); header and trailer share one small buffer. A record whose payload
  * is one slice of a caller's buffer that we own outright is sealed in place and that slice is the body. File data
  * and coalesced pieces are first gathered into the body run, then sealed in place there: file pages are never
- * encrypted where they lie.
+ * encrypted where they lie. A record whose payload is one piece of a file that {@link MappedFiles} maps is sealed
+ * from the mapping into the body: no read system call, one copy fewer.
  *
  * <p>Threads: owns the write {@link RecordCipher}, which only the sealing thread touches (the event loop for
  * {@link InlineRecordSealer}, the pinned worker for {@link OffloadRecordSealer}); a KeyUpdate record carries the
@@ -28,6 +30,9 @@ final class RecordSealing implements AutoCloseable {
     private final ByteBufAllocator alloc;
     private final TlsCipherSuite suite;
     private RecordCipher cipher;
+    /** The file region of the last file piece and its mapping (null: read it); released by {@link #close()}. */
+    private FileRegion mappedRegion;
+    private MappedFiles.Mapping mapping;
 
     RecordSealing(RecordCipher cipher, ByteBufAllocator alloc) {
         this.cipher = cipher;
@@ -99,15 +104,27 @@ final class RecordSealing implements AutoCloseable {
      * The payload to seal: one caller buffer's bytes as they lie (sealed into {@code body}), or, for files and
      * coalesced pieces, the pieces gathered into {@code body} first (then sealed in place there).
      */
-    private static ByteBuffer gather(OutboundRecord record, ByteBuf body) throws Exception {
-        if (record.pieces.size() == 1 && record.pieces.get(0).buffer != null) {
-            return record.pieces.get(0).buffer.nioBuffer();
+    private ByteBuffer gather(OutboundRecord record, ByteBuf body) throws Exception {
+        if (record.pieces.size() == 1) {
+            OutboundRecord.Piece piece = record.pieces.get(0);
+            if (piece.buffer != null) {
+                return piece.buffer.nioBuffer();
+            }
+            ByteBuffer mapped = mapped(piece);
+            if (mapped != null) {
+                return mapped;
+            }
         }
         ByteBuffer target = body.nioBuffer(0, record.payloadLength);
         for (OutboundRecord.Piece piece : record.pieces) {
             if (piece.buffer != null) {
                 target.put(piece.buffer.nioBuffer());
             } else {
+                ByteBuffer mapped = mapped(piece);
+                if (mapped != null) {
+                    target.put(mapped);
+                    continue;
+                }
                 ByteBuffer part = target.duplicate();
                 part.limit(part.position() + piece.length);
                 FileRegionReader.read(piece.file, piece.fileOffset, part);
@@ -118,8 +135,39 @@ final class RecordSealing implements AutoCloseable {
         return target;
     }
 
+    /**
+     * The file piece's bytes in a shared mapping of its file, or {@code null} to read them. Consecutive records
+     * mostly come from one region, so the mapping is looked up once per region.
+     */
+    private ByteBuffer mapped(OutboundRecord.Piece piece) {
+        if (piece.file != mappedRegion) {
+            releaseMapping();
+            mappedRegion = piece.file;
+            mapping = MappedFiles.SHARED.acquire(FileRegionReader.fileOf(piece.file));
+        }
+        MappedFiles.Mapping m = mapping;
+        if (m == null) {
+            return null;
+        }
+        long position = piece.file.position() + piece.fileOffset;
+        if (position + piece.length > m.size()) {
+            return null; // the file grew since it was mapped: pread sees the new bytes
+        }
+        return m.slice(position, piece.length);
+    }
+
+    private void releaseMapping() {
+        MappedFiles.Mapping m = mapping;
+        mapping = null;
+        mappedRegion = null;
+        if (m != null) {
+            m.release();
+        }
+    }
+
     @Override
     public void close() {
+        releaseMapping();
         RecordCipher c = cipher;
         cipher = null;
         if (c != null) {
