@@ -49,7 +49,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 class ClientModeInteropTest extends InteropTestBase {
 
     private static final List<Long> SIZES = List.of(1L, 16385L, (1L << 20) + 7);
-    private static final Duration LISTEN_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration LISTEN_TIMEOUT = Duration.ofSeconds(30);
 
     private final OpenSslClientPeer openSsl = peer(new OpenSslClientPeer());
     private final EventLoopGroup clientGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());

@@ -29,8 +29,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class CloseNotifyInteropTest extends InteropTestBase {
 
-    private static final Duration PEER_TIMEOUT = Duration.ofSeconds(10);
-    private static final Duration EXCHANGE_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration PEER_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration EXCHANGE_TIMEOUT = Duration.ofSeconds(30);
     /** A record and a bit: the close_notify follows application records, not just the handshake. */
     private static final long SIZE = 16385;
     /** How long the server gets to raise a late error after a peer-initiated close. */

@@ -31,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 abstract class InteropTestBase {
 
     /** How long the server may take to report an exchange after the peer finished. */
-    private static final Duration EXCHANGE_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration EXCHANGE_TIMEOUT = Duration.ofSeconds(30);
 
     /** Lets the last connection of a factory finish closing before late failures are collected. */
     private static final long LATE_FAILURE_GRACE_MILLIS = 200;

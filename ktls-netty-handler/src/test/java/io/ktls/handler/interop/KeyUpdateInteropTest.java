@@ -23,8 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class KeyUpdateInteropTest extends InteropTestBase {
 
-    private static final Duration PEER_TIMEOUT = Duration.ofSeconds(10);
-    private static final Duration EXCHANGE_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration PEER_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration EXCHANGE_TIMEOUT = Duration.ofSeconds(30);
     /** Lets s_client read each command line on its own: it takes a command only from the start of a read. */
     private static final long PAUSE_BETWEEN_LINES_MILLIS = 250;
     /** Several records, so that the answer to a requested update is followed by records under the new key. */

@@ -30,8 +30,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class SessionResumptionInteropTest extends InteropTestBase {
 
-    private static final Duration PEER_TIMEOUT = Duration.ofSeconds(10);
-    private static final Duration EXCHANGE_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration PEER_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration EXCHANGE_TIMEOUT = Duration.ofSeconds(30);
 
     private final OpenSslClientPeer openSsl = peer(new OpenSslClientPeer());
     private final GnutlsClientPeer gnutls = peer(new GnutlsClientPeer());
