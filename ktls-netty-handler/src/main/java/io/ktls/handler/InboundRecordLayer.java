@@ -14,7 +14,8 @@ import io.netty.handler.codec.ByteToMessageDecoder;
  * they carry, as RFC 8446 and RFC 5246 ask of a connection past its handshake.
  *
  * <ul>
- *   <li>application data goes to the {@link Listener};</li>
+ *   <li>application data goes to the {@link Listener}, one buffer per run of records of one read (opened in
+ *       place by the {@link RecordReader});</li>
  *   <li>alerts: close_notify and fatal alerts go to the listener; user_canceled, and TLS 1.2 warnings, are
  *       ignored;</li>
  *   <li>handshake messages, reassembled across records: TLS 1.3 KeyUpdate moves to the next read key (and

@@ -15,12 +15,28 @@ import java.nio.ByteBuffer;
  * buffering its body (so an oversized length is refused at once with record_overflow), and opens each record
  * with the read {@link RecordCipher} at the next read sequence number.
  *
- * <p>Ownership: the cumulation is ours until {@link #close()}; each opened record's plaintext is a new buffer
- * handed to the caller. Event loop only.
+ * <h2>Zero copy</h2>
+ * Records are opened in the memory they arrived in: the plaintext of each record is written over its own
+ * header and ciphertext, moved down so that the plaintexts of consecutive application-data records of one read
+ * lie side by side, and handed on as one slice of the read buffer ({@link Opened#plaintext}), one per read:
+ * <pre>
+ * read buffer : | h1 c1 t1 | h2 c2 t2 | h3 c3..        (h header, c ciphertext, t tag; record 3 cut short)
+ * after       : | p1 p2 | (dead bytes)   | h3 c3..       one slice p1 p2 passed on; h3 c3.. copied into the
+ *                                                        assembly buffer, completed from the next read
+ * </pre>
+ * Only a record cut by the end of a read is copied, once, into a buffer of exactly its length (the assembly),
+ * which is then opened in place like a read. A control record (alert, handshake) ends a run: the run is
+ * returned first, the control record at the next call, and nothing after it is opened before that call (a
+ * KeyUpdate changes the key). A buffer that is not ours alone (shared, a view, read-only, composite) is copied
+ * once when added.
+ *
+ * <p>Ownership: the input and assembly buffers are ours until {@link #close()}; each {@link Opened#plaintext} is
+ * a retained slice owned by the receiver (it keeps the read buffer's memory alive until released). Event loop
+ * only.
  */
 final class RecordReader implements AutoCloseable {
 
-    /** One opened record: its real content type and plaintext, owned by the receiver. */
+    /** One opened record, or a run of application-data records: content type and plaintext (the receiver's). */
     static final class Opened {
         final byte contentType;
         final ByteBuf plaintext;
@@ -36,7 +52,14 @@ final class RecordReader implements AutoCloseable {
     private final int maxCiphertextLength;
     private RecordCipher cipher;
     private long sequence;
-    private ByteBuf cumulation;
+    /** The read being opened, reader index at its next record; records of it are opened in place. */
+    private ByteBuf input;
+    /** A record cut by the end of a read: its first bytes, completed from the following reads. */
+    private ByteBuf assembly;
+    /** A control record opened after a run of application data: returned by the next call. */
+    private Opened heldBack;
+    /** A record that failed after a run of application data: thrown by the next call. */
+    private TlsRecordException heldBackFailure;
 
     RecordReader(RecordCipher cipher, long readSequence, ByteBufAllocator alloc) {
         this.cipher = cipher;
@@ -49,16 +72,45 @@ final class RecordReader implements AutoCloseable {
 
     /** Takes ownership of {@code in}. */
     void add(ByteBuf in) {
-        if (cumulation == null) {
-            cumulation = in;
-        } else {
-            cumulation = ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(alloc, cumulation, in);
+        if (!in.isReadable()) {
+            in.release();
+            return;
         }
+        if (!isOwnedOutright(in)) {
+            // Opening in place writes into the buffer: only into memory nobody else reads.
+            ByteBuf own = alloc.buffer(in.readableBytes());
+            try {
+                own.writeBytes(in);
+            } finally {
+                in.release();
+            }
+            in = own;
+        }
+        if (input == null) {
+            input = in;
+        } else {
+            // Only while nothing is opened (during the takeover, or after stop()): rare, so simply merged.
+            input = ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(alloc, input, in);
+        }
+    }
+
+    /**
+     * A buffer we may decrypt where it lies: nobody else holds a counted reference, it is not a view of another
+     * buffer (slice, duplicate, composite) and not read-only. Netty's leak-tracking wrappers report the tracked
+     * buffer as {@code unwrap()}, like views do; they are package-private, hence the name test (one not
+     * recognised only costs a copy).
+     */
+    private static boolean isOwnedOutright(ByteBuf buf) {
+        ByteBuf b = buf;
+        while (b.unwrap() != null && b.getClass().getSimpleName().contains("LeakAware")) {
+            b = b.unwrap();
+        }
+        return buf.refCnt() == 1 && !buf.isReadOnly() && buf.nioBufferCount() == 1 && b.unwrap() == null;
     }
 
     /** Bytes received but not yet part of an opened record (a record cut short, if the stream ends now). */
     int bufferedBytes() {
-        return cumulation == null ? 0 : cumulation.readableBytes();
+        return (input == null ? 0 : input.readableBytes()) + (assembly == null ? 0 : assembly.readableBytes());
     }
 
     long sequence() {
@@ -66,17 +118,99 @@ final class RecordReader implements AutoCloseable {
     }
 
     /**
-     * The next record, opened; {@code null} until a whole record is buffered.
+     * The next opened record, or run of consecutive application-data records from one read (zero-length ones
+     * dropped); {@code null} until a whole record is buffered.
      *
      * @throws TlsRecordException with the alert to send: record_overflow, unexpected_message, decode_error or
      *                            bad_record_mac (a record that does not authenticate)
      */
     Opened next() throws TlsRecordException {
-        ByteBuf in = cumulation;
-        if (in == null || in.readableBytes() < TlsRecords.HEADER_LENGTH) {
+        for (;;) {
+            if (heldBack != null) {
+                Opened control = heldBack;
+                heldBack = null;
+                return control;
+            }
+            if (heldBackFailure != null) {
+                TlsRecordException failure = heldBackFailure;
+                heldBackFailure = null;
+                throw failure;
+            }
+            if (assembly != null) {
+                if (input == null || !fillAssembly()) {
+                    return null;
+                }
+                ByteBuf record = assembly;
+                assembly = null;
+                try {
+                    Opened opened = openRun(record);
+                    if (opened != null) {
+                        return opened;
+                    }
+                    continue; // a zero-length record
+                } finally {
+                    record.release();
+                }
+            }
+            if (input == null) {
+                return null;
+            }
+            Opened opened = openRun(input);
+            if (opened != null) {
+                if (!input.isReadable()) {
+                    // Released as soon as it is used up (the slices keep its memory): the connection may end
+                    // before another call.
+                    input.release();
+                    input = null;
+                }
+                return opened;
+            }
+            // No whole record left in the read: its tail (if any) waits for the next read in a buffer of its own.
+            ByteBuf in = input;
+            input = null;
+            try {
+                if (in.isReadable()) {
+                    int readable = in.readableBytes();
+                    int capacity = readable >= TlsRecords.HEADER_LENGTH
+                            ? checkHeader(in, in.readerIndex()) : TlsRecords.HEADER_LENGTH;
+                    assembly = alloc.buffer(capacity).writeBytes(in);
+                }
+            } finally {
+                in.release();
+            }
             return null;
         }
-        int start = in.readerIndex();
+    }
+
+    /** Copies bytes of {@link #input} into {@link #assembly}; whether it now holds a whole record. */
+    private boolean fillAssembly() throws TlsRecordException {
+        ByteBuf a = assembly;
+        ByteBuf in = input;
+        try {
+            if (a.readableBytes() < TlsRecords.HEADER_LENGTH) {
+                a.writeBytes(in, Math.min(TlsRecords.HEADER_LENGTH - a.readableBytes(), in.readableBytes()));
+                if (a.readableBytes() < TlsRecords.HEADER_LENGTH) {
+                    return false;
+                }
+            }
+            int recordLength = checkHeader(a, a.readerIndex());
+            int missing = recordLength - a.readableBytes();
+            a.ensureWritable(missing);
+            a.writeBytes(in, Math.min(missing, in.readableBytes()));
+            return a.readableBytes() == recordLength;
+        } finally {
+            if (!in.isReadable()) {
+                input = null;
+                in.release();
+            }
+        }
+    }
+
+    /**
+     * Checks the header at {@code start} (at least {@link TlsRecords#HEADER_LENGTH} readable bytes); returns the
+     * whole record's length.
+     */
+    private int checkHeader(ByteBuf in, int start) throws TlsRecordException {
         int outerType = in.getUnsignedByte(start);
         int length = in.getUnsignedShort(start + 3);
         if (in.getUnsignedByte(start + 1) != 3) {
@@ -92,40 +226,73 @@ final class RecordReader implements AutoCloseable {
             throw new TlsRecordException(TlsRecordException.RECORD_OVERFLOW,
                     "record length " + length + " (expected: <= " + maxCiphertextLength + ')');
         }
-        int recordLength = TlsRecords.HEADER_LENGTH + length;
-        if (in.readableBytes() < recordLength) {
-            return null;
-        }
-        ByteBuf plaintext = alloc.buffer(Math.max(cipher.maxOpenedLength(length), 0));
-        try {
-            ByteBuffer record = in.nioBuffer(start, recordLength);
-            ByteBuffer out = plaintext.nioBuffer(0, plaintext.capacity());
-            byte type = cipher.open(sequence, record, out);
-            plaintext.writerIndex(out.position());
+        return TlsRecords.HEADER_LENGTH + length;
+    }
+
+    /**
+     * Opens the whole records at {@code buf}'s reader index, in place: application data moved together into one
+     * run, returned as a retained slice, ended by the first control record (returned itself, or held back when
+     * a run precedes it) or failure (thrown, or held back when a run precedes it). {@code null} when no whole
+     * record carried any byte.
+     */
+    private Opened openRun(ByteBuf buf) throws TlsRecordException {
+        int runStart = -1;
+        int runEnd = -1;
+        while (buf.readableBytes() >= TlsRecords.HEADER_LENGTH) {
+            int start = buf.readerIndex();
+            int recordLength;
+            int outIndex = runStart < 0 ? start : runEnd;
+            byte type;
+            int length;
+            try {
+                recordLength = checkHeader(buf, start);
+                if (buf.readableBytes() < recordLength) {
+                    break;
+                }
+                // One view from the plaintext's place to the record's end: plaintext at 0, the record after it.
+                ByteBuffer region = buf.nioBuffer(outIndex, start + recordLength - outIndex);
+                ByteBuffer record = region.duplicate();
+                record.position(start - outIndex);
+                type = cipher.open(sequence, record, region);
+                length = region.position();
+            } catch (AEADBadTagException e) {
+                KtlsStats.GLOBAL.corruptRecord();
+                TlsRecordException failure = new TlsRecordException(TlsRecordException.BAD_RECORD_MAC,
+                        "record " + sequence + " failed authentication");
+                failure.initCause(e);
+                return failAfter(buf, runStart, runEnd, failure);
+            } catch (TlsRecordException e) {
+                KtlsStats.GLOBAL.corruptRecord();
+                return failAfter(buf, runStart, runEnd, e);
+            }
             sequence++;
-            in.skipBytes(recordLength);
-            if (!in.isReadable()) {
-                cumulation = null;
-                in.release();
+            buf.skipBytes(recordLength);
+            KtlsStats.GLOBAL.recordOpened(suite, length);
+            if (type == TlsRecords.APPLICATION_DATA) {
+                if (runStart < 0) {
+                    runStart = start;
+                }
+                runEnd = outIndex + length;
+                continue;
             }
-            KtlsStats.GLOBAL.recordOpened(suite, plaintext.readableBytes());
-            Opened opened = new Opened(type, plaintext);
-            plaintext = null;
-            return opened;
-        } catch (AEADBadTagException e) {
-            KtlsStats.GLOBAL.corruptRecord();
-            TlsRecordException failure = new TlsRecordException(TlsRecordException.BAD_RECORD_MAC,
-                    "record " + sequence + " failed authentication");
-            failure.initCause(e);
-            throw failure;
-        } catch (TlsRecordException e) {
-            KtlsStats.GLOBAL.corruptRecord();
-            throw e;
-        } finally {
-            if (plaintext != null) {
-                plaintext.release();
+            Opened control = new Opened(type, buf.retainedSlice(outIndex, length));
+            if (runEnd > runStart) {
+                heldBack = control;
+                break;
             }
+            return control;
         }
+        return runEnd > runStart
+                ? new Opened(TlsRecords.APPLICATION_DATA, buf.retainedSlice(runStart, runEnd - runStart)) : null;
+    }
+
+    private Opened failAfter(ByteBuf buf, int runStart, int runEnd, TlsRecordException failure)
+            throws TlsRecordException {
+        if (runEnd > runStart) {
+            heldBackFailure = failure;
+            return new Opened(TlsRecords.APPLICATION_DATA, buf.retainedSlice(runStart, runEnd - runStart));
+        }
+        throw failure;
     }
 
     /** TLS 1.3 KeyUpdate from the peer: the next record is the new key's record 0. */
@@ -139,10 +306,19 @@ final class RecordReader implements AutoCloseable {
     /** Releases the buffered bytes and zeroes the read key. Idempotent. */
     @Override
     public void close() {
-        if (cumulation != null) {
-            cumulation.release();
-            cumulation = null;
+        if (input != null) {
+            input.release();
+            input = null;
         }
+        if (assembly != null) {
+            assembly.release();
+            assembly = null;
+        }
+        if (heldBack != null) {
+            heldBack.plaintext.release();
+            heldBack = null;
+        }
+        heldBackFailure = null;
         if (cipher != null) {
             cipher.close();
             cipher = null;

@@ -222,10 +222,12 @@ final class RecordAead {
     /**
      * Decrypts and verifies {@code ciphertext} (tag included) into {@code out}; returns the plaintext length.
      * On a bad tag nothing stays in {@code out} and its position is restored. Direct memory goes through the
-     * {@link HeapStage}, where a bad tag leaves {@code out} untouched.
+     * {@link HeapStage}, where a bad tag leaves {@code out} untouched; so does a plaintext written into the same
+     * array before the ciphertext (a record opened in place and moved down), which the stage makes copy-safe
+     * whatever the provider does with overlapping arrays.
      */
     int decrypt(ByteBuffer ciphertext, ByteBuffer out) throws GeneralSecurityException {
-        if (!ciphertext.hasArray() || !out.hasArray()) {
+        if (!ciphertext.hasArray() || !out.hasArray() || shiftedOverlap(ciphertext, out)) {
             HeapStage stage = HeapStage.current();
             int length = ciphertext.remaining();
             ciphertext.get(stage.in, 0, length);
@@ -244,6 +246,12 @@ final class RecordAead {
             out.position(start);
             throw e;
         }
+    }
+
+    /** Whether {@code out} lies in {@code ciphertext}'s array at another offset (in place, moved down). */
+    private static boolean shiftedOverlap(ByteBuffer ciphertext, ByteBuffer out) {
+        return ciphertext.array() == out.array()
+               && ciphertext.arrayOffset() + ciphertext.position() != out.arrayOffset() + out.position();
     }
 
     /** A cleared scratch buffer with room for {@code length}. */

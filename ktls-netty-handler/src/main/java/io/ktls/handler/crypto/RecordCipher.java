@@ -136,7 +136,8 @@ public interface RecordCipher extends AutoCloseable {
      * <p>On success: {@code record}'s position moves past the record (any following bytes stay),
      * {@code plaintextOut} receives the content (TLS 1.3 padding and content type stripped) and its position
      * advances by the content length only. {@code plaintextOut} needs {@link #maxOpenedLength(int)} bytes of room;
-     * it may be the record's own memory at the ciphertext's position (in place). On failure no position moves
+     * it may be the record's own memory at the ciphertext's position or before it, down to the record's header
+     * (in place, moved down; the record is read before the plaintext is written). On failure no position moves
      * and no unauthenticated plaintext stays in {@code plaintextOut}.
      *
      * @return the content type: in TLS 1.3 the inner one, in TLS 1.2 the header's (alert, handshake or
