@@ -60,6 +60,12 @@ final class FileRegionReader {
         }
     }
 
+    /** The size of a {@link DefaultFileRegion}'s file now ({@code fstat}), or {@code Long.MAX_VALUE} if unknown. */
+    static long size(FileRegion region) throws IOException {
+        FileChannel channel = defaultRegionChannel(region);
+        return channel != null ? channel.size() : Long.MAX_VALUE;
+    }
+
     private static FileChannel defaultRegionChannel(FileRegion region) throws IOException {
         if (FILE_CHANNEL == null || region.getClass() != DefaultFileRegion.class) {
             return null;

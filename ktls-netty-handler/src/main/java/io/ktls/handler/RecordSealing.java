@@ -7,6 +7,8 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.FileRegion;
 
+import java.io.EOFException;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
@@ -33,6 +35,9 @@ final class RecordSealing implements AutoCloseable {
     /** The file region of the last file piece and its mapping (null: read it); released by {@link #close()}. */
     private FileRegion mappedRegion;
     private MappedFiles.Mapping mapping;
+    /** The region whose mapping the record being sealed was copied from, and the file offset it needs. */
+    private FileRegion mappedSource;
+    private long mappedSourceEnd;
 
     RecordSealing(RecordCipher cipher, ByteBufAllocator alloc) {
         this.cipher = cipher;
@@ -66,6 +71,7 @@ final class RecordSealing implements AutoCloseable {
                 ByteBuffer payload = gather(record, body);
                 c.seal(record.sequence, record.contentType, payload, header, body.nioBuffer(0, payloadLength),
                         trailer);
+                checkMappedSource();
                 body.writerIndex(payloadLength);
                 record.releasePlaintext();
                 KtlsStats.GLOBAL.sealedSeparate();
@@ -83,6 +89,7 @@ final class RecordSealing implements AutoCloseable {
             }
             record.state = OutboundRecord.State.SEALED;
         } catch (Throwable cause) {
+            mappedSource = null;
             if (body != null) {
                 body.release();
             }
@@ -153,7 +160,32 @@ final class RecordSealing implements AutoCloseable {
         if (position + piece.length > m.size()) {
             return null; // the file grew since it was mapped: pread sees the new bytes
         }
+        mappedSource = piece.file;
+        mappedSourceEnd = Math.max(mappedSourceEnd, position + piece.length);
         return m.slice(position, piece.length);
+    }
+
+    /**
+     * Bytes copied out of a mapping are only the file's if the file still covered them. A file truncated under
+     * its mapping makes the copy fault; up to JDK 21 the JVM skips the faulting copy and raises the
+     * {@code InternalError} only at a later transition out of compiled code, so the copy may already have
+     * produced a record of wrong bytes. Asking the file's size is such a transition (a native call), so a
+     * pending error surfaces here, inside {@link #seal}'s failure handling, and a truncation the fault did not
+     * reach is caught by the size itself. One {@code fstat} per mapped record.
+     */
+    private void checkMappedSource() throws IOException {
+        FileRegion source = mappedSource;
+        if (source == null) {
+            return;
+        }
+        long end = mappedSourceEnd;
+        mappedSource = null;
+        mappedSourceEnd = 0;
+        long size = FileRegionReader.size(source);
+        if (size < end) {
+            throw new EOFException("file truncated to " + size + " bytes while a record was read from its mapping"
+                    + " (the record needs bytes up to " + end + ')');
+        }
     }
 
     private void releaseMapping() {
