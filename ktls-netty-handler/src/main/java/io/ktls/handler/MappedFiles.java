@@ -51,7 +51,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *       neither works the cache is off.</li>
  *   <li>A file truncated while mapped makes the next read of the lost pages fail with an {@code InternalError}
  *       (SIGBUS, turned into an error by the JVM): the record fails and its connection closes, like a file read
- *       error.</li>
+ *       error. Up to JDK 21 the JVM reports such a fault late, after the faulting copy was skipped, so the
+ *       sealer checks the file's size after each mapped record (a native call, where the late error surfaces)
+ *       and never sends a record of bytes the file no longer holds.</li>
  * </ul>
  * System properties: {@value #ENABLED_PROPERTY} ({@code true} by default), {@value #MAX_BYTES_PROPERTY}.
  *
