@@ -15,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.io.EOFException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -31,6 +32,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A file truncated while the server sends it from a shared mapping: the reads of the lost pages fail (SIGBUS,
  * which the JVM turns into an {@code InternalError}), and that must end one connection cleanly, not the JVM.
+ * Which check sees the truncation first depends on timing: the fault itself, the size check after a mapped
+ * record, or a positional read meeting the end of the file ({@link EOFException} for the last two).
  * A 16 MiB {@link DefaultFileRegion} goes to a client that stops reading after about 1 MiB, so the server waits
  * for writability with most of the file still unread; the file is then cut to 64 KiB and the client resumes.
  * The server's write fails or its channel closes, the client gets less than the file and sees the connection
@@ -90,8 +93,8 @@ class TruncatedMappedFileTest {
                     "the client got the whole file from a truncated one: " + result);
             assertTrue(server.awaitClosedChildren(1, 10_000), "the server's channel is still open");
             assertFalse(write.isSuccess(), "the write of a truncated file succeeded");
-            assertTrue(causedBy(write.cause(), InternalError.class),
-                    "not the mapping's fault on the lost pages: " + write.cause());
+            assertTrue(causedBy(write.cause(), InternalError.class) || causedBy(write.cause(), EOFException.class),
+                    "the write failed for another reason than the lost file bytes: " + write.cause());
             assertFalse(server.exceptions.isEmpty(), "the server's pipeline never heard of the failure");
             // While the server still runs, every record handed to a sealer comes back and is accounted for.
             assertTrue(eventually(() -> KtlsMetric.global().recordsInFlight() == inFlightRecordsBefore),
