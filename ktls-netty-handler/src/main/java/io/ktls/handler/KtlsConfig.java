@@ -2,9 +2,15 @@ package io.ktls.handler;
 
 import io.ktls.handler.crypto.AeadProvider;
 import io.ktls.handler.crypto.AeadProviders;
+import io.ktls.handler.crypto.TlsCipherSuite;
 
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.EnumSet;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * The options of {@link KtlsHandler}: the module's one configuration class. Immutable; one instance may be
@@ -26,6 +32,10 @@ import java.util.Objects;
  *   <tr><td>{@link Builder#keyLogFile(Path)}</td><td>-</td><td>{@code null} (off)</td>
  *       <td>debugging only: appends NSS key-log lines (the {@code SSLKEYLOGFILE} format) so a capture can be
  *       decrypted; anyone who can read the file can read the traffic</td></tr>
+ *   <tr><td>{@link Builder#takeoverSuites(Collection)}</td><td>-</td><td>all nine {@link TlsCipherSuite}s</td>
+ *       <td>a connection that negotiates another suite keeps its record layer in {@code SslHandler} (BoringSSL);
+ *       narrow it where a Java AEAD is slower than BoringSSL's, such as ChaCha20-Poly1305 before JDK 20, which
+ *       has no intrinsic for it (0.46 GB/s against BoringSSL's 2.5 on JDK 17)</td></tr>
  * </table>
  */
 public final class KtlsConfig {
@@ -40,8 +50,10 @@ public final class KtlsConfig {
     private final int maxRecordsInFlight;
     private final Path keyLogFile;
     private final AeadProvider aeadProvider;
+    private final Set<TlsCipherSuite> takeoverSuites;
 
     private KtlsConfig(Builder builder) {
+        this.takeoverSuites = Collections.unmodifiableSet(EnumSet.copyOf(builder.takeoverSuites));
         this.aeadProvider = builder.aeadProvider;
         this.maxRecordPayloadBytes = builder.maxRecordPayloadBytes;
         this.offloadGroup = builder.offloadGroup;
@@ -83,13 +95,23 @@ public final class KtlsConfig {
         return aeadProvider;
     }
 
+    /**
+     * Suites whose record layer this handler takes over after the handshake; a connection that negotiates any
+     * other suite stays on {@code SslHandler} for its whole life (counted in {@link KtlsMetric#fallbacks()}).
+     */
+    public Set<TlsCipherSuite> takeoverSuites() {
+        return takeoverSuites;
+    }
+
     @Override
     public String toString() {
         return "KtlsConfig(maxRecordPayloadBytes: " + maxRecordPayloadBytes
                 + ", offloadGroup: " + (offloadGroup == null ? "none (inline)" : offloadGroup.workers() + " workers")
                 + ", maxRecordsInFlight: " + maxRecordsInFlight
                 + ", aeadProvider: " + (aeadProvider == null ? "preferred" : aeadProvider.name())
-                + ", keyLogFile: " + (keyLogFile == null ? "off" : keyLogFile) + ')';
+                + ", keyLogFile: " + (keyLogFile == null ? "off" : keyLogFile)
+                + ", takeoverSuites: " + (takeoverSuites.size() == TlsCipherSuite.values().length ? "all"
+                        : takeoverSuites.toString()) + ')';
     }
 
     /** Builds a {@link KtlsConfig}; every option starts at its documented default. */
@@ -99,6 +121,7 @@ public final class KtlsConfig {
         private int maxRecordsInFlight = 32;
         private Path keyLogFile;
         private AeadProvider aeadProvider;
+        private EnumSet<TlsCipherSuite> takeoverSuites = EnumSet.allOf(TlsCipherSuite.class);
 
         private Builder() {
         }
@@ -140,6 +163,26 @@ public final class KtlsConfig {
             return this;
         }
 
+        /**
+         * The suites whose record layer is taken over; default all of them. Any other negotiated suite stays on
+         * {@code SslHandler}. An empty set keeps every connection there (the handler then still accepts
+         * {@code FileRegion}s, copying them through {@code ChunkedWriteHandler}).
+         */
+        public Builder takeoverSuites(Collection<TlsCipherSuite> takeoverSuites) {
+            Objects.requireNonNull(takeoverSuites, "takeoverSuites");
+            EnumSet<TlsCipherSuite> suites = EnumSet.noneOf(TlsCipherSuite.class);
+            for (TlsCipherSuite suite : takeoverSuites) {
+                suites.add(Objects.requireNonNull(suite, "takeoverSuites contains null"));
+            }
+            this.takeoverSuites = suites;
+            return this;
+        }
+
+        /** Varargs form of {@link #takeoverSuites(Collection)}. */
+        public Builder takeoverSuites(TlsCipherSuite... takeoverSuites) {
+            return takeoverSuites(Arrays.asList(takeoverSuites));
+        }
+
         public KtlsConfig build() {
             return new KtlsConfig(this);
         }
@@ -153,12 +196,12 @@ public final class KtlsConfig {
         KtlsConfig that = (KtlsConfig) o;
         return maxRecordPayloadBytes == that.maxRecordPayloadBytes && maxRecordsInFlight == that.maxRecordsInFlight
                 && offloadGroup == that.offloadGroup && aeadProvider == that.aeadProvider
-                && Objects.equals(keyLogFile, that.keyLogFile);
+                && Objects.equals(keyLogFile, that.keyLogFile) && takeoverSuites.equals(that.takeoverSuites);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(maxRecordPayloadBytes, maxRecordsInFlight, System.identityHashCode(offloadGroup),
-                System.identityHashCode(aeadProvider), keyLogFile);
+                System.identityHashCode(aeadProvider), keyLogFile, takeoverSuites);
     }
 }

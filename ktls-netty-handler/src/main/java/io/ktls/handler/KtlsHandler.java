@@ -348,6 +348,9 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     private void takeOver(ChannelHandlerContext ctx) {
         ReferenceCountedOpenSslEngine engine = (ReferenceCountedOpenSslEngine) sslHandler.engine();
         TlsCipherSuite negotiated = EngineHandoff.supportedSuite(engine);
+        if (negotiated != null && !config.takeoverSuites().contains(negotiated)) {
+            negotiated = null; // implemented, but configured to stay on SslHandler
+        }
         EngineHandoff handoff = null;
         try {
             if (negotiated != null) {

@@ -22,6 +22,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
+import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -31,6 +33,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Client mode, fallbacks to SslHandler, ALPN and session details, and back-pressure from a stalled reader. */
@@ -253,8 +256,40 @@ class KtlsHandlerModesTest {
         assertFallbackCarriesAFile(serverContext, clientContext);
     }
 
+    @ParameterizedTest
+    @EnumSource(value = TlsCipherSuite.class,
+            names = {"TLS_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"})
+    void suiteLeftOutOfTakeoverSuitesStaysOnSslHandler(TlsCipherSuite suite) throws Exception {
+        TestTls tls = TestTls.get();
+        KtlsConfig config = KtlsConfig.builder()
+                .takeoverSuites(EnumSet.complementOf(EnumSet.of(suite)))
+                .build();
+        // The JDK client, because a BoringSSL client offers every TLS 1.3 suite whatever it is told.
+        KtlsHandler server = assertFallbackCarriesAFile(tls.server(suite), tls.client(SslProvider.JDK, suite), config);
+        assertEquals(suite.javaName(), server.session().getCipherSuite());
+    }
+
+    @Test
+    void takeoverSuitesAreCopiedAndRejectNull() {
+        EnumSet<TlsCipherSuite> suites = EnumSet.of(TlsCipherSuite.TLS_AES_128_GCM_SHA256);
+        KtlsConfig config = KtlsConfig.builder().takeoverSuites(suites).build();
+        suites.add(TlsCipherSuite.TLS_AES_256_GCM_SHA384);
+        assertEquals(EnumSet.of(TlsCipherSuite.TLS_AES_128_GCM_SHA256), config.takeoverSuites());
+        assertEquals(EnumSet.allOf(TlsCipherSuite.class), KtlsConfig.defaults().takeoverSuites());
+        assertThrows(NullPointerException.class,
+                () -> KtlsConfig.builder().takeoverSuites(Arrays.asList(TlsCipherSuite.TLS_AES_128_GCM_SHA256, null)));
+    }
+
     private void assertFallbackCarriesAFile(SslContext serverContext, SslContext clientContext) throws Exception {
+        assertFallbackCarriesAFile(serverContext, clientContext, KtlsConfig.defaults());
+    }
+
+    /** A file down and a message up through a connection that stays on SslHandler; returns the server's handler. */
+    private KtlsHandler assertFallbackCarriesAFile(SslContext serverContext, SslContext clientContext,
+                                                   KtlsConfig config) throws Exception {
         byte[] content = KtlsHandlerFramingTest.random(100_000);
+        byte[] message = KtlsHandlerFramingTest.random(40_000);
+        CompletableFuture<byte[]> uploaded = new CompletableFuture<>();
         Path file = dir.resolve("fallback.bin");
         Files.write(file, content);
         long fallbacksBefore = KtlsStats.GLOBAL.fallbacks();
@@ -262,7 +297,7 @@ class KtlsHandlerModesTest {
         CompletableFuture<byte[]> received = new CompletableFuture<>();
         try (Loopback loopback = new Loopback()) {
             loopback.serve(ch -> {
-                KtlsHandler ktls = new KtlsHandler(serverContext, KtlsConfig.defaults());
+                KtlsHandler ktls = new KtlsHandler(serverContext, config);
                 ch.pipeline().addLast(ktls, new ChannelInboundHandlerAdapter() {
                     @Override
                     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
@@ -271,7 +306,7 @@ class KtlsHandlerModesTest {
                             ctx.writeAndFlush(new DefaultFileRegion(file.toFile(), 0, content.length));
                         }
                     }
-                });
+                }, collect(message.length, uploaded));
             });
             Channel client = loopback.connect(ch -> ch.pipeline().addLast(
                     clientContext.newHandler(ch.alloc(), "localhost", loopback.port()), collect(content.length,
@@ -282,7 +317,10 @@ class KtlsHandlerModesTest {
             assertFalse(ktls.isRecordLayerActive(), "stayed on SslHandler");
             assertTrue(ktls.handshakeFuture().isSuccess());
             assertTrue(KtlsStats.GLOBAL.fallbacks() > fallbacksBefore, "fallback counted");
+            client.writeAndFlush(Unpooled.wrappedBuffer(message));
+            assertArrayEquals(message, uploaded.get(10, TimeUnit.SECONDS));
             client.close().sync();
+            return ktls;
         }
     }
 
