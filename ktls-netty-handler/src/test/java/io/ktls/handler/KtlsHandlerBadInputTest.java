@@ -314,6 +314,32 @@ class KtlsHandlerBadInputTest {
     }
 
     @Test
+    void helloRequestToAClientIsRefusedWithAWarningAndTheConnectionGoesOn() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshakeAsServer(TLS12)) {
+            assertFalse(peer.handler.session() == null, "handshake finished");
+            peer.sendRecord(TlsRecords.HANDSHAKE, new byte[] {TlsRecords.HELLO_REQUEST, 0, 0, 0});
+            assertArrayEquals(new byte[] {1, TlsRecords.NO_RENEGOTIATION}, peer.onlyAlert());
+            assertTrue(peer.server.isOpen());
+            peer.sendRecord(TlsRecords.APPLICATION_DATA, new byte[] {5, 6});
+            assertEquals(2, peer.events.received.readableBytes());
+            peer.server.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {7}));
+            List<TlsTestPeer.Record> records = peer.receive();
+            assertEquals(1, records.size());
+            assertArrayEquals(new byte[] {7}, records.get(0).payload, "the client still writes after refusing");
+            assertTrue(peer.events.exceptions.isEmpty(), String.valueOf(peer.events.exceptions));
+        }
+    }
+
+    @Test
+    void clientHelloToAClientGetsUnexpectedMessage() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshakeAsServer(TLS12)) {
+            peer.sendRecord(TlsRecords.HANDSHAKE, new byte[] {TlsRecords.CLIENT_HELLO, 0, 0, 2, 3, 3});
+            assertArrayEquals(new byte[] {2, TlsRecords.UNEXPECTED_MESSAGE}, peer.onlyAlert());
+            assertFalse(peer.events.exceptions.isEmpty());
+        }
+    }
+
+    @Test
     void keyUpdateRequestedByPeerIsAnsweredAndBothDirectionsMoveToNewKeys() throws Exception {
         try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
             peer.sendRecord(TlsRecords.HANDSHAKE, new byte[] {TlsRecords.KEY_UPDATE, 0, 0, 1, 1});

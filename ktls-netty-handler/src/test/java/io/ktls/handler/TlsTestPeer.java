@@ -9,7 +9,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 
@@ -29,6 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * A {@link KtlsHandler} server in an {@link EmbeddedChannel}, handshaken with a JDK {@code SslHandler} client in
  * another; then the test plays the client itself with the keys from the server's key-log file, so it can send
  * any record (bad tags, odd types, KeyUpdate) and decrypt whatever the server sends (data, alerts).
+ * {@link #handshakeAsServer} turns the roles round: the handler is a TLS 1.2 client and the test plays the
+ * server. Names below follow the default roles: "client" is the test's side, "server" the handler's.
  */
 final class TlsTestPeer implements AutoCloseable {
 
@@ -72,7 +74,9 @@ final class TlsTestPeer implements AutoCloseable {
     final TlsCipherSuite suite;
     final KtlsHandler handler;
     final Events events = new Events();
+    /** The handler's channel (a TLS client's when {@link #handlerIsClient}). */
     final EmbeddedChannel server;
+    private final boolean handlerIsClient;
     private final Path keyLog;
     private TrafficKeys clientKeys;
     private TrafficKeys serverKeys;
@@ -85,12 +89,43 @@ final class TlsTestPeer implements AutoCloseable {
     final ByteBuf receivedByClientSslHandler = Unpooled.buffer();
 
     private TlsTestPeer(TlsCipherSuite suite, KtlsConfig.Builder config, Consumer<KtlsHandler> tune) throws Exception {
+        this(suite, config, tune, false);
+    }
+
+    private TlsTestPeer(TlsCipherSuite suite, KtlsConfig.Builder config, Consumer<KtlsHandler> tune,
+                        boolean handlerIsClient) throws Exception {
         this.suite = suite;
+        this.handlerIsClient = handlerIsClient;
         this.keyLog = Files.createTempFile("ktls-test-keylog", ".txt");
-        SslContext serverContext = TestTls.get().server(suite);
-        handler = new KtlsHandler(serverContext, config.keyLogFile(keyLog).build());
+        KtlsConfig built = config.keyLogFile(keyLog).build();
+        handler = handlerIsClient
+                ? new KtlsHandler(TestTls.get().client(SslProvider.OPENSSL, suite), "localhost", 443, built)
+                : new KtlsHandler(TestTls.get().server(suite), built);
         tune.accept(handler);
         server = new EmbeddedChannel(handler, events);
+    }
+
+    /**
+     * A {@link KtlsHandler} client handshaken with a JDK server; the test then plays the server. TLS 1.2 only:
+     * a TLS 1.3 server sends tickets after the handshake, which would move the handler's read sequence.
+     */
+    static TlsTestPeer handshakeAsServer(TlsCipherSuite suite) throws Exception {
+        if (suite.isTls13()) {
+            throw new IllegalArgumentException("suite: " + suite + " (expected: a TLS 1.2 suite)");
+        }
+        TlsTestPeer peer = new TlsTestPeer(suite, KtlsConfig.builder(), h -> { }, true);
+        peer.runHandshake();
+        return peer;
+    }
+
+    private SslHandler jdkPeer() throws Exception {
+        if (!handlerIsClient) {
+            return TestTls.get().client(SslProvider.JDK, suite).newHandler(server.alloc(), "localhost", 443);
+        }
+        io.netty.pkitesting.X509Bundle cert = suite.name().contains("_RSA_") ? TestTls.get().rsa : TestTls.get().ecdsa;
+        return SslContextBuilder.forServer(cert.getKeyPair().getPrivate(), cert.getCertificatePath())
+                .sslProvider(SslProvider.JDK).protocols(TlsCipherSuite.TLS12).ciphers(List.of(suite.javaName()))
+                .build().newHandler(server.alloc());
     }
 
     static TlsTestPeer handshake(TlsCipherSuite suite) throws Exception {
@@ -114,25 +149,24 @@ final class TlsTestPeer implements AutoCloseable {
     }
 
     private void runHandshake() throws Exception {
-        SslContext clientContext = TestTls.get().client(SslProvider.JDK, suite);
-        SslHandler clientSsl = clientContext.newHandler(server.alloc(), "localhost", 443);
+        SslHandler clientSsl = jdkPeer();
         EmbeddedChannel client = new EmbeddedChannel(clientSsl);
-        byte[] clientRandom = null;
-        byte[] serverRandom = null;
+        byte[] jdkRandom = null;
+        byte[] handlerRandom = null;
         try {
             for (int round = 0; round < 50; round++) {
                 boolean moved = false;
                 ByteBuf b;
                 while ((b = client.readOutbound()) != null) {
-                    if (clientRandom == null) {
-                        clientRandom = ByteBufUtilCopy.copy(b, 11, 32);
+                    if (jdkRandom == null) {
+                        jdkRandom = ByteBufUtilCopy.copy(b, 11, 32);
                     }
                     server.writeInbound(b);
                     moved = true;
                 }
                 while ((b = server.readOutbound()) != null) {
-                    if (serverRandom == null) {
-                        serverRandom = ByteBufUtilCopy.copy(b, 11, 32);
+                    if (handlerRandom == null) {
+                        handlerRandom = ByteBufUtilCopy.copy(b, 11, 32);
                     }
                     client.writeInbound(b);
                     moved = true;
@@ -160,10 +194,13 @@ final class TlsTestPeer implements AutoCloseable {
             serverWrite = RecordCipher.create(serverKeys);
             clientSequence = 0;
         } else {
+            byte[] clientRandom = handlerIsClient ? handlerRandom : jdkRandom;
+            byte[] serverRandom = handlerIsClient ? jdkRandom : handlerRandom;
             try (Tls12KeyBlock block = Tls12KeyBlock.derive(suite, secret(lines, "CLIENT_RANDOM"), clientRandom,
                     serverRandom)) {
-                clientWrite = RecordCipher.create(block.clientWrite());
-                serverWrite = RecordCipher.create(block.serverWrite());
+                // "client" is the test's side: the JDK peer's keys, whichever role it played.
+                clientWrite = RecordCipher.create(handlerIsClient ? block.serverWrite() : block.clientWrite());
+                serverWrite = RecordCipher.create(handlerIsClient ? block.clientWrite() : block.serverWrite());
             }
             clientSequence = 1;
         }
