@@ -95,7 +95,7 @@ class LoopbackTransferTest {
             client.closeFuture().sync();
             server.close().sync();
         } finally {
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+            group.shutdownGracefully(100, 1000, TimeUnit.MILLISECONDS).sync();
         }
         PageRunAllocatorMetric metric = allocator.metric();
         try {

@@ -87,7 +87,7 @@ class ReclaimerTest {
             assertEquals(0, allocator.metric().reclaimFailureWakeups());
             assertEquals(0, allocator.metric().inFlightRuns());
         } finally {
-            loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+            loop.shutdownGracefully(100, 1000, TimeUnit.MILLISECONDS).sync();
         }
     }
 

@@ -32,6 +32,11 @@ import java.util.Set;
  *   <tr><td>{@link Builder#keyLogFile(Path)}</td><td>-</td><td>{@code null} (off)</td>
  *       <td>debugging only: appends NSS key-log lines (the {@code SSLKEYLOGFILE} format) so a capture can be
  *       decrypted; anyone who can read the file can read the traffic</td></tr>
+ *   <tr><td>{@link Builder#handshakeTimeoutMillis(long)}</td><td>milliseconds</td><td>10000</td>
+ *       <td>as {@code SslHandler}: a peer that does not finish the handshake in time is closed; 0 waits forever</td></tr>
+ *   <tr><td>{@link Builder#closeNotifyFlushTimeoutMillis(long)}</td><td>milliseconds</td><td>3000</td>
+ *       <td>as {@code SslHandler}: how long a close waits for the records before it and close_notify to be written
+ *       (a peer that stopped reading must not hold the channel open); 0 waits for them without a limit</td></tr>
  *   <tr><td>{@link Builder#takeoverSuites(Collection)}</td><td>-</td><td>all nine {@link TlsCipherSuite}s</td>
  *       <td>a connection that negotiates another suite keeps its record layer in {@code SslHandler} (BoringSSL);
  *       narrow it where a Java AEAD is slower than BoringSSL's, such as ChaCha20-Poly1305 before JDK 20, which
@@ -51,8 +56,12 @@ public final class KtlsConfig {
     private final Path keyLogFile;
     private final AeadProvider aeadProvider;
     private final Set<TlsCipherSuite> takeoverSuites;
+    private final long handshakeTimeoutMillis;
+    private final long closeNotifyFlushTimeoutMillis;
 
     private KtlsConfig(Builder builder) {
+        this.handshakeTimeoutMillis = builder.handshakeTimeoutMillis;
+        this.closeNotifyFlushTimeoutMillis = builder.closeNotifyFlushTimeoutMillis;
         this.takeoverSuites = Collections.unmodifiableSet(EnumSet.copyOf(builder.takeoverSuites));
         this.aeadProvider = builder.aeadProvider;
         this.maxRecordPayloadBytes = builder.maxRecordPayloadBytes;
@@ -95,6 +104,16 @@ public final class KtlsConfig {
         return aeadProvider;
     }
 
+    /** Milliseconds the handshake may take before the channel is closed; 0: no limit. */
+    public long handshakeTimeoutMillis() {
+        return handshakeTimeoutMillis;
+    }
+
+    /** Milliseconds a close waits for pending records and close_notify to be written; 0: no limit. */
+    public long closeNotifyFlushTimeoutMillis() {
+        return closeNotifyFlushTimeoutMillis;
+    }
+
     /**
      * Suites whose record layer this handler takes over after the handshake; a connection that negotiates any
      * other suite stays on {@code SslHandler} for its whole life (counted in {@link KtlsMetric#fallbacks()}).
@@ -110,6 +129,8 @@ public final class KtlsConfig {
                 + ", maxRecordsInFlight: " + maxRecordsInFlight
                 + ", aeadProvider: " + (aeadProvider == null ? "preferred" : aeadProvider.name())
                 + ", keyLogFile: " + (keyLogFile == null ? "off" : keyLogFile)
+                + ", handshakeTimeoutMillis: " + handshakeTimeoutMillis
+                + ", closeNotifyFlushTimeoutMillis: " + closeNotifyFlushTimeoutMillis
                 + ", takeoverSuites: " + (takeoverSuites.size() == TlsCipherSuite.values().length ? "all"
                         : takeoverSuites.toString()) + ')';
     }
@@ -122,6 +143,9 @@ public final class KtlsConfig {
         private Path keyLogFile;
         private AeadProvider aeadProvider;
         private EnumSet<TlsCipherSuite> takeoverSuites = EnumSet.allOf(TlsCipherSuite.class);
+        // SslHandler's own defaults, so that swapping it for KtlsHandler changes no timing.
+        private long handshakeTimeoutMillis = 10_000;
+        private long closeNotifyFlushTimeoutMillis = 3_000;
 
         private Builder() {
         }
@@ -163,6 +187,29 @@ public final class KtlsConfig {
             return this;
         }
 
+        /** Milliseconds the handshake may take, 0 for no limit; default 10000 (as {@code SslHandler}). */
+        public Builder handshakeTimeoutMillis(long handshakeTimeoutMillis) {
+            this.handshakeTimeoutMillis = checkTimeout("handshakeTimeoutMillis", handshakeTimeoutMillis);
+            return this;
+        }
+
+        /**
+         * Milliseconds a close waits for the records framed before it and close_notify to be written before it
+         * closes the connection anyway, 0 for no limit; default 3000 (as {@code SslHandler}).
+         */
+        public Builder closeNotifyFlushTimeoutMillis(long closeNotifyFlushTimeoutMillis) {
+            this.closeNotifyFlushTimeoutMillis = checkTimeout("closeNotifyFlushTimeoutMillis",
+                    closeNotifyFlushTimeoutMillis);
+            return this;
+        }
+
+        private static long checkTimeout(String name, long millis) {
+            if (millis < 0) {
+                throw new IllegalArgumentException(name + ": " + millis + " (expected: >= 0)");
+            }
+            return millis;
+        }
+
         /**
          * The suites whose record layer is taken over; default all of them. Any other negotiated suite stays on
          * {@code SslHandler}. An empty set keeps every connection there (the handler then still accepts
@@ -196,12 +243,15 @@ public final class KtlsConfig {
         KtlsConfig that = (KtlsConfig) o;
         return maxRecordPayloadBytes == that.maxRecordPayloadBytes && maxRecordsInFlight == that.maxRecordsInFlight
                 && offloadGroup == that.offloadGroup && aeadProvider == that.aeadProvider
-                && Objects.equals(keyLogFile, that.keyLogFile) && takeoverSuites.equals(that.takeoverSuites);
+                && Objects.equals(keyLogFile, that.keyLogFile) && takeoverSuites.equals(that.takeoverSuites)
+                && handshakeTimeoutMillis == that.handshakeTimeoutMillis
+                && closeNotifyFlushTimeoutMillis == that.closeNotifyFlushTimeoutMillis;
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(maxRecordPayloadBytes, maxRecordsInFlight, System.identityHashCode(offloadGroup),
-                System.identityHashCode(aeadProvider), keyLogFile, takeoverSuites);
+                System.identityHashCode(aeadProvider), keyLogFile, takeoverSuites, handshakeTimeoutMillis,
+                closeNotifyFlushTimeoutMillis);
     }
 }

@@ -41,8 +41,9 @@ import java.util.concurrent.TimeUnit;
  * Netty's {@link SslHandler}, then this handler takes over the record layer, seals records on the event loop or
  * on the workers of a {@link KtlsOffloadGroup}, and accepts {@link ByteBuf}, {@link FileRegion} (any) and
  * {@link ChunkedInput} writes. To the handlers after it, it behaves like {@code SslHandler}:
- * {@link #handshakeFuture()}, {@link #session()}, {@link #applicationProtocol()},
- * {@link SslHandshakeCompletionEvent} and {@link SslCloseCompletionEvent}, close_notify on close.
+ * {@link #handshakeFuture()}, {@link #sslCloseFuture()}, {@link #session()}, {@link #applicationProtocol()},
+ * {@link SslHandshakeCompletionEvent} and {@link SslCloseCompletionEvent}, close_notify on close, and the
+ * handshake and close_notify timeouts of {@link KtlsConfig}.
  *
  * <pre>{@code
  * KtlsOffloadGroup group = new KtlsOffloadGroup();                  // once per server, like an EventLoopGroup
@@ -91,14 +92,11 @@ import java.util.concurrent.TimeUnit;
  * that ends without close_notify is reported as an {@code SSLException} too.
  *
  * <p>Threads: everything runs on the channel's event loop, except sealing with an offload group (see
- * {@link OffloadRecordSealer}); the accessors ({@link #handshakeFuture()}, {@link #session()},
- * {@link #applicationProtocol()}, {@link #isRecordLayerActive()}) and {@link #closeOutbound()} may be called from
- * any thread. Key material is zeroed when the connection ends and never logged.
+ * {@link OffloadRecordSealer}); the accessors ({@link #handshakeFuture()}, {@link #sslCloseFuture()},
+ * {@link #session()}, {@link #applicationProtocol()}, {@link #isRecordLayerActive()}) and {@link #closeOutbound()}
+ * may be called from any thread. Key material is zeroed when the connection ends and never logged.
  */
 public final class KtlsHandler extends ChannelDuplexHandler {
-
-    /** Like SslHandler's default: how long a close waits for close_notify to be written before closing anyway. */
-    private static final long CLOSE_NOTIFY_FLUSH_TIMEOUT_MILLIS = 3000;
 
     private enum State { NEW, HANDSHAKING, ACTIVE, FALLBACK, CLOSED }
 
@@ -107,6 +105,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     private final int peerPort;
     private final KtlsConfig config;
     private final Promise<Channel> handshakePromise = ImmediateEventExecutor.INSTANCE.newPromise();
+    private final Promise<Channel> sslClosePromise = ImmediateEventExecutor.INSTANCE.newPromise();
     /** Package-private for tests: records per TLS 1.3 write key before a KeyUpdate. */
     long keyUpdateAfterRecords = OutboundRecordLayer.DEFAULT_KEY_UPDATE_AFTER_RECORDS;
     /** Package-private for tests: makes the sealer (null: inline, or offload when configured). */
@@ -169,6 +168,15 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     /** Completes when the handshake is done and the record layer has taken over (or fallen back). */
     public Future<Channel> handshakeFuture() {
         return handshakePromise;
+    }
+
+    /**
+     * Completes when the inbound side is closed, as {@code SslHandler.sslCloseFuture()}: successfully when the
+     * peer's close_notify arrives, with the cause when the connection ends any other way (a fatal alert, bad
+     * input, a stream cut without close_notify, or a channel closed before any of these).
+     */
+    public Future<Channel> sslCloseFuture() {
+        return sslClosePromise;
     }
 
     /** The negotiated session, a snapshot taken at the handshake; {@code null} before it. */
@@ -246,6 +254,8 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         // (start-TLS mode, session resumption checks), exactly as without us.
         sslHandler = peerHost == null ? sslContext.newHandler(ctx.alloc())
                 : sslContext.newHandler(ctx.alloc(), peerHost, peerPort);
+        sslHandler.setHandshakeTimeoutMillis(config.handshakeTimeoutMillis());
+        sslHandler.setCloseNotifyFlushTimeoutMillis(config.closeNotifyFlushTimeoutMillis());
         SSLEngine engine = sslHandler.engine();
         ChannelPipeline pipeline = ctx.pipeline();
         boolean canTakeOver = false;
@@ -319,6 +329,8 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             handshakePromise.tryFailure(closed);
             failQueuedWrites(closed);
         }
+        // Whatever the state: a closed channel's inbound is closed (a no-op when the close was reported above).
+        sslClosePromise.tryFailure(new ClosedChannelException());
         ctx.fireChannelInactive();
     }
 
@@ -338,9 +350,12 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             }
             return;
         }
-        if (evt instanceof SslCloseCompletionEvent && state != State.FALLBACK && state != State.HANDSHAKING) {
-            // From the SslHandler we removed (it reports "removed before SSLEngine was closed"): not the peer's.
-            return;
+        if (evt instanceof SslCloseCompletionEvent) {
+            if (state != State.FALLBACK && state != State.HANDSHAKING) {
+                // From the SslHandler we removed (it reports "removed before SSLEngine was closed"): not the peer's.
+                return;
+            }
+            completeSslClose((SslCloseCompletionEvent) evt);
         }
         ctx.fireUserEventTriggered(evt);
     }
@@ -610,14 +625,14 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     }
 
     private void scheduleForcedClose(ChannelHandlerContext ctx, ChannelPromise closed) {
-        if (closed.isDone()) {
+        if (closed.isDone() || config.closeNotifyFlushTimeoutMillis() == 0) {
             return;
         }
         ScheduledFuture<?> timeout = ctx.executor().schedule(() -> {
             if (!closed.isDone()) {
                 ctx.close(closed);
             }
-        }, CLOSE_NOTIFY_FLUSH_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+        }, config.closeNotifyFlushTimeoutMillis(), TimeUnit.MILLISECONDS);
         closed.addListener(f -> timeout.cancel(false));
     }
 
@@ -626,8 +641,18 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             return;
         }
         closeEventFired = true;
-        ctx.fireUserEventTriggered(cause == null ? SslCloseCompletionEvent.SUCCESS
-                : new SslCloseCompletionEvent(cause));
+        SslCloseCompletionEvent event = cause == null ? SslCloseCompletionEvent.SUCCESS
+                : new SslCloseCompletionEvent(cause);
+        completeSslClose(event);
+        ctx.fireUserEventTriggered(event);
+    }
+
+    private void completeSslClose(SslCloseCompletionEvent event) {
+        if (event.isSuccess()) {
+            sslClosePromise.trySuccess(ctx.channel());
+        } else {
+            sslClosePromise.tryFailure(event.cause());
+        }
     }
 
     /** Failures of the write side (kept off the public surface of the handler). */

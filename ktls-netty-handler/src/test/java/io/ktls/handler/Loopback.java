@@ -55,7 +55,7 @@ final class Loopback implements AutoCloseable {
         if (server != null) {
             server.close().sync();
         }
-        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
+        group.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).sync();
     }
 
     static ChannelHandler[] handlers(ChannelHandler... handlers) {

@@ -247,7 +247,7 @@ class ClientModeInteropTest extends InteropTestBase {
 
     @AfterAll
     void closeClients() throws InterruptedException {
-        clientGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
+        clientGroup.shutdownGracefully(100, 5000, TimeUnit.MILLISECONDS).sync();
         clientContexts.values().forEach(ReferenceCountUtil::release);
     }
 

@@ -121,7 +121,7 @@ final class InteropFixture implements AutoCloseable, ServerUnderTest.ServerResou
                 offloadGroup.shutdownGracefully().sync();
             }
         }
-        serverGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
+        serverGroup.shutdownGracefully(100, 5000, TimeUnit.MILLISECONDS).sync();
         synchronized (this) {
             if (pageRunAllocator != null) {
                 pageRunAllocator.close();

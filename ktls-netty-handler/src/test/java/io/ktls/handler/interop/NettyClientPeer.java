@@ -179,7 +179,7 @@ final class NettyClientPeer implements InteropPeer {
 
     @Override
     public void close() throws Exception {
-        group.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
+        group.shutdownGracefully(100, 5000, TimeUnit.MILLISECONDS).sync();
         contexts.values().forEach(ReferenceCountUtil::release);
     }
 }

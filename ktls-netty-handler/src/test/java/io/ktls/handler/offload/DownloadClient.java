@@ -110,7 +110,7 @@ final class DownloadClient implements AutoCloseable {
 
     @Override
     public void close() {
-        group.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
+        group.shutdownGracefully(100, 5000, TimeUnit.MILLISECONDS).syncUninterruptibly();
     }
 
     private static final class Reader extends ChannelInboundHandlerAdapter {

@@ -135,6 +135,6 @@ final class DownloadServer implements AutoCloseable {
     public void close() {
         serverChannel.close().syncUninterruptibly();
         children.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
-        group.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
+        group.shutdownGracefully(100, 5000, TimeUnit.MILLISECONDS).syncUninterruptibly();
     }
 }
