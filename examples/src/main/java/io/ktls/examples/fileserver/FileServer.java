@@ -92,7 +92,9 @@ public final class FileServer {
                         () -> statsJson(layer, resolved, counters)));
             }
         };
-        return new ServerLauncher(transport, options.host, options.port, security, initializer).run(System.out);
+        // The launcher gets the transport as asked for, so its log line can say when auto chose it.
+        return new ServerLauncher(options.transport, options.host, options.port, security, initializer)
+                .run(System.out);
     }
 
     static String statsJson(ConnectionSecurity security, Transport transport, ServerCounters counters) {
