@@ -54,7 +54,7 @@ final class IdleConnectionCloser extends ChannelDuplexHandler {
     private ChannelHandlerContext ctx;
     /** The event loop's clock, which its scheduled tasks follow too. */
     private Ticker ticker;
-    /** Set at the first start: a closer that stopped is not started again by a late channelActive. */
+    /** True from the first start or stop on: a stopped closer is not started again by a late channelActive. */
     private boolean started;
     private Future<?> check;
     private long lastActivityNanos;
