@@ -13,13 +13,16 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.stream.ChunkedWriteHandler;
 
 import java.io.IOException;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 
 /**
  * An HTTPS static file server: {@code java -jar ktls-file-server.jar [options]} (see
  * {@link FileServerOptions#USAGE}). The pipeline of a connection is
- * {@code tls -> HttpServerCodec -> [ChunkedWriteHandler] -> StaticFileHandler}, where the TLS handler
- * depends on {@code --mode} and {@code ChunkedWriteHandler} is only there in {@code sslhandler} mode.
+ * {@code [IdleConnectionCloser] -> tls -> HttpServerCodec -> [ChunkedWriteHandler] -> StaticFileHandler},
+ * where the TLS handler depends on {@code --mode}, {@code ChunkedWriteHandler} is only there in
+ * {@code sslhandler} mode, and {@link IdleConnectionCloser} is in front of everything (it must see the raw
+ * bytes, handshake included) unless {@code --idle-timeout 0}.
  *
  * <p>Output: one {@code listening on ...} line on stdout when ready; everything else (access log,
  * errors) on stderr. Exit status: 0 after SIGTERM/Ctrl-C, 1 when it cannot start, 2 for bad options.
@@ -65,17 +68,22 @@ public final class FileServer {
             return 1;
         }
         System.err.println("serving " + root.realRoot() + (options.mode.isTls() ? " with "
-                + options.tls() : ""));
+                + options.tls() : "") + ", idle timeout " + (options.idleTimeoutSeconds == 0 ? "off"
+                : options.idleTimeoutSeconds + " s"));
 
         ServerCounters counters = new ServerCounters();
         AccessLog accessLog = new AccessLog(System.err);
         Transport resolved = transport;
         ConnectionSecurity layer = security;
+        long idleTimeoutNanos = TimeUnit.SECONDS.toNanos(options.idleTimeoutSeconds);
         ChannelInitializer<Channel> initializer = new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
                 layer.addTo(ch.pipeline());
                 ChannelPipeline p = ch.pipeline();
+                if (idleTimeoutNanos > 0) {
+                    p.addFirst("idle", new IdleConnectionCloser(idleTimeoutNanos, counters.connectionsIdleClosed));
+                }
                 p.addLast("http", new HttpServerCodec());
                 if (!layer.mode().writesFileRegions()) {
                     p.addLast("chunked", new ChunkedWriteHandler());
@@ -84,7 +92,9 @@ public final class FileServer {
                         () -> statsJson(layer, resolved, counters)));
             }
         };
-        return new ServerLauncher(transport, options.host, options.port, security, initializer).run(System.out);
+        // The launcher gets the transport as asked for, so its log line can say when auto chose it.
+        return new ServerLauncher(options.transport, options.host, options.port, security, initializer)
+                .run(System.out);
     }
 
     static String statsJson(ConnectionSecurity security, Transport transport, ServerCounters counters) {

@@ -31,13 +31,18 @@ final class FileServerOptions {
             "                       sslhandler  Netty SslHandler + ChunkedWriteHandler",
             "                       plain     no TLS, DefaultFileRegion (sendfile)",
             "  --workers N          offload workers (default: number of cores)",
-            "  --transport T        auto|nio|epoll|io_uring (default: auto, the best available)",
+            "  --transport T        auto|nio|epoll|io_uring (default: auto: epoll, else io_uring, else nio)",
+            "  --idle-timeout SECONDS  close a connection after this long without a byte read or written",
+            "                       (default: 60; 0: never)",
             "  --protocols LIST     e.g. TLSv1.3,TLSv1.2 (default: the provider's)",
             "  --ciphers LIST       cipher suites, IANA or OpenSSL names (default: the provider's)",
             "  --help               print this text",
             "",
             "Prints 'listening on https://HOST:PORT/' (http:// in plain mode) when ready;",
             "GET /_stats returns the server's counters as JSON. SIGTERM or Ctrl-C stops it.");
+
+    /** A day: longer is a typo, or a wish for no timeout, which is 0. */
+    static final int MAX_IDLE_TIMEOUT_SECONDS = 86_400;
 
     Path root = Path.of("");
     String host = "127.0.0.1";
@@ -47,6 +52,8 @@ final class FileServerOptions {
     ServerMode mode = ServerMode.OFFLOAD;
     int workers = Runtime.getRuntime().availableProcessors();
     Transport transport = Transport.AUTO;
+    /** 0: connections may stay idle forever. */
+    int idleTimeoutSeconds = 60;
     List<String> protocols;
     List<String> ciphers;
     boolean help;
@@ -64,6 +71,7 @@ final class FileServerOptions {
                 case "--mode": o.mode = line.enumValue(ServerMode.class); break;
                 case "--workers": o.workers = line.intValue(1, 1024); break;
                 case "--transport": o.transport = line.enumValue(Transport.class); break;
+                case "--idle-timeout": o.idleTimeoutSeconds = line.intValue(0, MAX_IDLE_TIMEOUT_SECONDS); break;
                 case "--protocols": o.protocols = line.listValue(); break;
                 case "--ciphers": o.ciphers = line.listValue(); break;
                 case "--help": line.flag(); o.help = true; break;

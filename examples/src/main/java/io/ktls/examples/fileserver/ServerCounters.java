@@ -19,10 +19,13 @@ final class ServerCounters {
     /** File body bytes of completed responses. */
     final LongAdder fileBytesSent = new LongAdder();
     final LongAdder responsesFailed = new LongAdder();
+    /** Connections closed by {@code --idle-timeout}. */
+    final LongAdder connectionsIdleClosed = new LongAdder();
 
     void write(JsonWriter json) {
         json.field("connectionsOpen", connectionsOpen.sum())
                 .field("connectionsAccepted", connectionsAccepted.sum())
+                .field("connectionsIdleClosed", connectionsIdleClosed.sum())
                 .field("requests", requests.sum())
                 .field("responsesInFlight", responsesInFlight.sum())
                 .field("responsesFailed", responsesFailed.sum())

@@ -29,6 +29,8 @@ public final class ServerLauncher {
     private static final long QUIET_PERIOD_MILLIS = 100;
     private static final long SHUTDOWN_TIMEOUT_MILLIS = 5_000;
 
+    /** As given: {@code auto} or a concrete transport. */
+    private final Transport requestedTransport;
     private final Transport transport;
     private final String host;
     private final int port;
@@ -37,6 +39,7 @@ public final class ServerLauncher {
 
     public ServerLauncher(Transport transport, String host, int port, ConnectionSecurity security,
                           ChannelHandler childInitializer) {
+        this.requestedTransport = transport;
         this.transport = transport.resolve();
         this.host = host;
         this.port = port;
@@ -74,7 +77,8 @@ public final class ServerLauncher {
             }
             ShutdownSignals.install(listener::close);
             int boundPort = ((InetSocketAddress) listener.localAddress()).getPort();
-            System.err.println("transport " + transport + ", " + eventLoops + " event loops, "
+            System.err.println("transport " + transport
+                    + (requestedTransport == Transport.AUTO ? " (chosen by auto)" : "") + ", " + eventLoops + " event loops, "
                     + security.describe());
             announce.println("listening on " + security.mode().scheme() + "://" + hostForUrl(host) + ':'
                     + boundPort + '/');

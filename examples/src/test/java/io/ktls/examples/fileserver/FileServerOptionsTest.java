@@ -29,6 +29,7 @@ class FileServerOptionsTest {
         assertEquals(ServerMode.OFFLOAD, o.mode);
         assertEquals(Runtime.getRuntime().availableProcessors(), o.workers);
         assertEquals(Transport.AUTO, o.transport);
+        assertEquals(60, o.idleTimeoutSeconds);
         assertNull(o.cert);
         assertNull(o.protocols);
         assertNull(o.ciphers);
@@ -40,7 +41,7 @@ class FileServerOptionsTest {
         Path key = Files.writeString(dir.resolve("k.pem"), "x");
         FileServerOptions o = FileServerOptions.parse("--root", dir.toString(), "--host=::1", "--port", "0",
                 "--cert", cert.toString(), "--key=" + key, "--mode", "sslhandler", "--workers", "3",
-                "--transport", "io_uring", "--protocols", "TLSv1.3,TLSv1.2",
+                "--transport", "io_uring", "--idle-timeout", "5", "--protocols", "TLSv1.3,TLSv1.2",
                 "--ciphers", "TLS_AES_128_GCM_SHA256, ECDHE-RSA-AES128-GCM-SHA256");
         assertEquals(dir, o.root);
         assertEquals("::1", o.host);
@@ -50,6 +51,8 @@ class FileServerOptionsTest {
         assertEquals(ServerMode.SSLHANDLER, o.mode);
         assertEquals(3, o.workers);
         assertEquals(Transport.IO_URING, o.transport);
+        assertEquals(5, o.idleTimeoutSeconds);
+        assertEquals(0, FileServerOptions.parse("--idle-timeout=0").idleTimeoutSeconds);
         assertEquals(List.of("TLSv1.3", "TLSv1.2"), o.protocols);
         assertEquals(List.of("TLS_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"), o.ciphers);
         for (String mode : new String[] {"offload", "inline", "sslhandler", "plain"}) {
@@ -67,6 +70,8 @@ class FileServerOptionsTest {
         assertMessage("--mode: fast (expected one of: offload, inline, sslhandler, plain)", "--mode", "fast");
         assertMessage("--transport: kqueue (expected one of: auto, nio, epoll, io_uring)", "--transport", "kqueue");
         assertMessage("--workers: 0 (expected: 1..1024)", "--workers", "0");
+        assertMessage("--idle-timeout: -1 (expected: 0..86400)", "--idle-timeout", "-1");
+        assertMessage("--idle-timeout: not a number: 1m", "--idle-timeout", "1m");
         assertMessage("--root: not a directory: /nonexistent-dir", "--root", "/nonexistent-dir");
         assertMessage("--cert: not a readable file: /nonexistent", "--cert", "/nonexistent");
         assertMessage("--protocols: empty entry in list: TLSv1.3,", "--protocols", "TLSv1.3,");

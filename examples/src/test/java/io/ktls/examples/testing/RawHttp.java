@@ -3,6 +3,7 @@ package io.ktls.examples.testing;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -42,9 +43,25 @@ public final class RawHttp {
         }
     }
 
-    private static Socket open(String scheme, int port) throws IOException, GeneralSecurityException {
+    /** A connected socket to the server on loopback, TLS handshake done when {@code scheme} is https. */
+    public static Socket open(String scheme, int port) throws IOException, GeneralSecurityException {
+        return open(scheme, port, 0);
+    }
+
+    /**
+     * Like {@link #open(String, int)}, with the socket's receive buffer fixed at {@code receiveBufferBytes}
+     * (0: the kernel's default, which grows to tens of MB on loopback): a small one keeps what the server
+     * wrote in the server's buffers until this client reads it.
+     */
+    public static Socket open(String scheme, int port, int receiveBufferBytes)
+            throws IOException, GeneralSecurityException {
+        Socket tcp = new Socket();
+        if (receiveBufferBytes > 0) {
+            tcp.setReceiveBufferSize(receiveBufferBytes); // before connect: it sets the window scale
+        }
+        tcp.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
         if (scheme.equals("http")) {
-            return new Socket("127.0.0.1", port);
+            return tcp;
         }
         SSLContext context = SSLContext.getInstance("TLS");
         context.init(null, new TrustManager[] {new X509TrustManager() {
@@ -61,7 +78,7 @@ public final class RawHttp {
                 return new X509Certificate[0];
             }
         }}, null);
-        SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", port);
+        SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(tcp, "127.0.0.1", port, true);
         socket.startHandshake();
         return socket;
     }
