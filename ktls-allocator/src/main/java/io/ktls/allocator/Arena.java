@@ -144,7 +144,7 @@ final class Arena {
             if (first == null) {
                 first = buf;
             } else {
-                list.cache.pushRefilled(list, buf);
+                list.cache.pushFree(list, buf);
             }
         }
         return first;
