@@ -698,7 +698,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         public long depotBytes() {
             long sum = 0;
             for (Arena a : arenas) {
-                sum += a.depotBytes;
+                sum += a.depotBytes();
             }
             return sum;
         }
