@@ -16,9 +16,9 @@ import java.lang.invoke.VarHandle;
  *       see it, so a reader never sees a region reallocated but not yet released. The buffer object itself is
  *       not written, so the releasing thread does not wait for its cache line (the owner wrote it last) before
  *       its next atomic operation. Ring full (the owner is far behind): count, then push on {@link #top} with one
- *       CAS, as before the ring existed.</li>
+ *       CAS, linking through {@link PageRunBuf#next}.</li>
  *   <li><b>Take</b> (owner on a miss): under {@link #drainLock} (a try-lock: a busy lock means another thread
- *       is draining, and the owner refills from the arena instead of waiting), read the slots from {@link #head}
+ *       is draining, and the owner goes on to the stack and the arena instead of waiting), read the slots from {@link #head}
  *       up to {@link #tail} in order, stopping at the first slot claimed but not yet stored; clear them, then
  *       publish the new head with release semantics (a releaser reuses a slot only after it has read that head,
  *       so it never finds it occupied). The stack is taken whole with {@code getAndSet(null)}: only whole-stack
@@ -259,8 +259,11 @@ final class ReturnStack extends ReturnStackDrainerFields {
 
     /** Regions other threads returned that nobody has taken yet (approximate while frees race). */
     long pending() {
-        long ring = (long) TAIL.getAcquire(this) - (long) HEAD.getAcquire(this);
-        long stack = (long) STACK_RELEASES.getAcquire(this) - (long) DRAINED.getAcquire(this);
+        // Taken counts first: each never exceeds its released count, so neither difference is negative.
+        long taken = (long) HEAD.getAcquire(this);
+        long ring = (long) TAIL.getAcquire(this) - taken;
+        long drainedFromStack = (long) DRAINED.getAcquire(this);
+        long stack = (long) STACK_RELEASES.getAcquire(this) - drainedFromStack;
         return Math.max(0, ring + stack);
     }
 }
