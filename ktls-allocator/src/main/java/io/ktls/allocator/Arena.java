@@ -361,6 +361,23 @@ final class Arena {
         return regions;
     }
 
+    /**
+     * Parks {@code count} whole runs of {@code pages} pages, linked through {@link PageRunBuf#next} from
+     * {@code head} to {@code tail}, in the depot in O(1): a cache spilling what it took back beyond its bound.
+     * Their {@code home} is left as it is; every refill sets it again. Returns false, having done nothing, when the
+     * depot does not take runs (disabled, or the arena is closing); the caller then frees them one by one.
+     */
+    synchronized boolean parkRuns(PageRunBuf head, PageRunBuf tail, int count, int pages) {
+        if (!depotEnabled || closed) {
+            return false;
+        }
+        tail.next = depot[pages];
+        depot[pages] = head;
+        depotCount[pages] += count;
+        DEPOT_BYTES.setRelease(this, depotBytes + (long) count * pages * PageRunAllocator.PAGE_BYTES);
+        return true;
+    }
+
     /** Frees a region that was allocated uncached (large run or fallback page) and counts the release. */
     synchronized void freeUncached(PageRunBuf buf) {
         if (buf.origin == PageRunBuf.ORIGIN_FALLBACK) {

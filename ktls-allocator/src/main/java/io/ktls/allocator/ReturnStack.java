@@ -133,6 +133,8 @@ final class ReturnStack extends ReturnStackDrainerFields {
         assert keep >= 1 : "keep " + keep;
         PageRunBuf first = null;
         PageRunBuf spill = null;
+        PageRunBuf spillTail = null;
+        int spilled = 0;
         long kept = 0;
         if (ring != null && lockRing(false)) {
             try {
@@ -155,6 +157,7 @@ final class ReturnStack extends ReturnStackDrainerFields {
                     } else {
                         buf.next = spill;
                         spill = buf;
+                        spillTail = spilled++ == 0 ? buf : spillTail;
                     }
                 }
                 HEAD.setRelease(this, h);
@@ -177,6 +180,7 @@ final class ReturnStack extends ReturnStackDrainerFields {
                 } else {
                     node.next = spill;
                     spill = node;
+                    spillTail = spilled++ == 0 ? node : spillTail;
                 }
                 stacked++;
                 node = next;
@@ -184,7 +188,11 @@ final class ReturnStack extends ReturnStackDrainerFields {
             DRAINED.getAndAdd(this, stacked);
         }
         if (spill != null) {
-            arena.freeChain(spill);
+            // Runs of one size go to the depot whole, in O(1): the next refill that needs them takes them back.
+            int pages = list.sizeClass - PageRunAllocator.FRAGMENT_CLASSES + 1;
+            if (pages < 1 || !arena.parkRuns(spill, spillTail, spilled, pages)) {
+                arena.freeChain(spill);
+            }
         }
         return first;
     }
