@@ -93,10 +93,22 @@ class ReturnRingTest {
             // The oldest return comes first (the ring is taken in order), and the bound holds after the take.
             assertEquals(run(returned.get(0)).offset, run(first).offset);
             assertTrue(allocator.metric().cachedBytes() <= BOUND, "cached " + allocator.metric().cachedBytes());
-            assertEquals(SLOTS - 1 - BOUND / 16384, allocator.metric().depotBytes() / 16384);
+            long parked = SLOTS - 1 - BOUND / 16384;
+            assertEquals(parked, allocator.metric().depotBytes() / 16384);
+            Arena arena = allocator.currentArena();
+            assertEquals(parked * 4, arena.depotPages());
+            // The parked runs serve the next refill: the four cached ones first, then one refill from the depot.
+            List<ByteBuf> again = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                again.add(allocator.directBuffer(16384));
+            }
+            assertTrue(arena.depotPages() < parked * 4, "depot pages " + arena.depotPages());
             first.release();
             kept.forEach(ByteBuf::release);
+            again.forEach(ByteBuf::release);
             assertEquals(0, allocator.metric().inFlightRuns());
+            allocator.trimCurrentThreadCache();
+            assertEquals((long) arena.slabCount() * 256, arena.freePages() + arena.depotPages());
         } finally {
             allocator.close();
         }
