@@ -69,8 +69,9 @@ final class Arena {
     private final int[] depotCount;
     private final int[] depotLowWater;
     /**
-     * Bytes parked in the depot; written under the lock with release semantics (a plain store on x86: a volatile
-     * write here, once per parked run, fenced every spill and refill), read by metrics with {@link #depotBytes()}.
+     * Bytes parked in the depot: written under the lock with release semantics, a plain store on x86 (as a
+     * volatile it cost a fence per parked or refilled run), read by metrics without the lock through
+     * {@link #depotBytes()}.
      */
     private long depotBytes;
 
