@@ -1,5 +1,7 @@
 package io.ktls.allocator;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
@@ -33,6 +35,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * them without the lock. The list of caches is copy-on-write: threads join rarely, metrics iterate it often.
  */
 final class Arena {
+    private static final VarHandle DEPOT_BYTES;
+
+    static {
+        try {
+            DEPOT_BYTES = MethodHandles.lookup().findVarHandle(Arena.class, "depotBytes", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private static final int ID_BITS = 21;
     private static final long ID_MASK = (1L << ID_BITS) - 1;
 
@@ -56,7 +68,12 @@ final class Arena {
     private final PageRunBuf[] depot;
     private final int[] depotCount;
     private final int[] depotLowWater;
-    volatile long depotBytes;
+    /**
+     * Bytes parked in the depot: written under the lock with release semantics, a plain store on x86 (as a
+     * volatile it cost a fence per parked or refilled run), read by metrics without the lock through
+     * {@link #depotBytes()}.
+     */
+    private long depotBytes;
 
     /** Multi-page runs are not attempted before this time (nanoClock); guarded by this, read without it. */
     private volatile long runRetryNotBeforeNanos;
@@ -144,7 +161,7 @@ final class Arena {
             if (first == null) {
                 first = buf;
             } else {
-                list.cache.pushRefilled(list, buf);
+                list.cache.pushFree(list, buf);
             }
         }
         return first;
@@ -345,6 +362,23 @@ final class Arena {
         return regions;
     }
 
+    /**
+     * Parks {@code count} whole runs of {@code pages} pages, linked through {@link PageRunBuf#next} from
+     * {@code head} to {@code tail}, in the depot in O(1): a cache spilling what it took back beyond its bound.
+     * Their {@code home} is left as it is; every refill sets it again. Returns false, having done nothing, when the
+     * depot does not take runs (disabled, or the arena is closing); the caller then frees them one by one.
+     */
+    synchronized boolean parkRuns(PageRunBuf head, PageRunBuf tail, int count, int pages) {
+        if (!depotEnabled || closed) {
+            return false;
+        }
+        tail.next = depot[pages];
+        depot[pages] = head;
+        depotCount[pages] += count;
+        DEPOT_BYTES.setRelease(this, depotBytes + (long) count * pages * PageRunAllocator.PAGE_BYTES);
+        return true;
+    }
+
     /** Frees a region that was allocated uncached (large run or fallback page) and counts the release. */
     synchronized void freeUncached(PageRunBuf buf) {
         if (buf.origin == PageRunBuf.ORIGIN_FALLBACK) {
@@ -364,7 +398,7 @@ final class Arena {
             buf.next = depot[buf.pages];
             depot[buf.pages] = buf;
             depotCount[buf.pages]++;
-            depotBytes += buf.regionBytes;
+            DEPOT_BYTES.setRelease(this, depotBytes + buf.regionBytes);
         } else {
             freeRunLocked(buf.slab, buf.firstPage, buf.pages);
             // The object goes with its region: runs are carved anew on the next refill.
@@ -383,7 +417,7 @@ final class Arena {
         if (count < depotLowWater[pages]) {
             depotLowWater[pages] = count;
         }
-        depotBytes -= buf.regionBytes;
+        DEPOT_BYTES.setRelease(this, depotBytes - buf.regionBytes);
         return buf;
     }
 
@@ -455,6 +489,11 @@ final class Arena {
     }
 
     // ---- views for metrics and tests -----------------------------------------------------------------------
+
+    /** Any thread, without the lock: bytes parked in the depot. */
+    long depotBytes() {
+        return (long) DEPOT_BYTES.getAcquire(this);
+    }
 
     synchronized int largestFreeRunPages() {
         return freeRuns.isEmpty() ? 0 : (int) (freeRuns.last() >>> (2 * ID_BITS));

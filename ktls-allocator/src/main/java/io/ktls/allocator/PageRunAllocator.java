@@ -33,8 +33,8 @@ import javax.management.StandardMBean;
  * <pre>
  *  thread A (event loop)            thread B (offload worker)
  *  ┌──────────────────────┐         release(buf of A) ──────────┐
- *  │ RunCache A           │                                      │ CAS push
- *  │  64 B .. 2 KiB frags │  ◄── getAndSet, on a miss ── return stack of A's list
+ *  │ RunCache A           │                                      │ claim a slot (CAS)
+ *  │  64 B .. 2 KiB frags │  ◄── on a miss, in order ──── return ring of A's list
  *  │  1 .. 16 page runs   │
  *  └──────┬───────────────┘
  *         │ refill / spill (arena lock, batched)
@@ -60,8 +60,8 @@ import javax.management.StandardMBean;
  *
  * <h2>Release</h2>
  * A buffer released on the thread that allocated it goes back on that thread's cache; released anywhere else,
- * it is pushed on the return stack of its origin cache (one CAS, no lock) and taken back by the owner on its
- * next miss, page_pool style. Nothing is ever freed into a different arena.
+ * it is stored in the return ring of its origin cache (one CAS to claim a slot, no lock; a linked stack when the
+ * ring is full) and taken back by the owner on its next miss, page_pool style. Nothing is ever freed into a different arena.
  *
  * <p>Threads: the allocator is shared by all threads; per-thread state lives in {@link RunCache}, shared state in
  * {@link Arena} (behind its lock) and in atomic counters.
@@ -698,7 +698,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         public long depotBytes() {
             long sum = 0;
             for (Arena a : arenas) {
-                sum += a.depotBytes;
+                sum += a.depotBytes();
             }
             return sum;
         }

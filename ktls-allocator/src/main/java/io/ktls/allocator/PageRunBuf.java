@@ -45,7 +45,7 @@ final class PageRunBuf extends AbstractReferenceCountedByteBuf {
     int firstPage;
     int pages;
     FragmentPage fragmentPage;
-    /** Where the buffer goes when released: its cache's return stack, or null for the arena or unpooled. */
+    /** Where the buffer goes when released: its cache's return path, or null for the arena or unpooled. */
     ReturnStack home;
     Arena arena;
     byte origin;
@@ -54,7 +54,7 @@ final class PageRunBuf extends AbstractReferenceCountedByteBuf {
     /** Current capacity, at most {@link #regionBytes}. */
     private int length;
 
-    /** Link in a free list, a return stack or a fragment page; null while the buffer is in use. */
+    /** Link in a free list, a return stack or a fragment page; null while the buffer is in use or in a return ring. */
     PageRunBuf next;
 
     PageRunBuf(PageRunAllocator allocator) {

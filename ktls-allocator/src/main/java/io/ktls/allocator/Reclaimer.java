@@ -14,7 +14,7 @@ import java.util.concurrent.locks.LockSupport;
  * <ol>
  *   <li>caches whose owner terminated or closed: their returned regions, and (owner terminated) their private
  *       lists, go back to the arena; a cache with nothing left in flight is retired;</li>
- *   <li>after a failure: the return stacks of all caches are drained into the arena, so returned runs can
+ *   <li>after a failure: the return rings and stacks of all caches are drained into the arena, so returned runs can
  *       coalesce, and every cache holding free regions is asked to trim;</li>
  *   <li>caches that did not allocate since the previous pass are asked to trim too. A trim runs on the cache's
  *       event loop through {@code execute()}, or on its owner thread at its next cache miss;</li>

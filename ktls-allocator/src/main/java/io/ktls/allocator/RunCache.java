@@ -12,9 +12,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <h2>Protocol</h2>
  * <ul>
- *   <li><b>Allocate</b> (owner): pop the private list; if empty, take the whole {@link ReturnStack} of the class
- *       and keep as much of it as the bound allows (the rest goes to the arena); if that is empty too, refill a
- *       batch from the arena under its lock.</li>
+ *   <li><b>Allocate</b> (owner): pop the private list; if empty, take everything other threads returned through
+ *       the class's {@link ReturnStack} and keep as much of it as the bound allows (the rest goes to the arena);
+ *       if nothing was returned, refill a batch from the arena under its lock.</li>
  *   <li><b>Free on the owner thread</b>: push on the private list, or give the region to the arena when the bound
  *       would be exceeded.</li>
  *   <li><b>Free on any other thread</b>: through the class's {@link ReturnStack}, the only part of a cache other
@@ -112,15 +112,14 @@ final class RunCache {
             trimRequested = false;
             trim();
         }
-        PageRunBuf buf = list.returns.takeAll();
+        // One more than the bound allows to cache: the first goes to the caller.
+        long keep = (maxCachedBytes - cachedBytes) / list.regionBytes + 1;
+        PageRunBuf buf = list.returns.take(keep);
         if (buf != null) {
-            adopt(list, buf.next);
-            list.returns.countDrained(1);
-            buf.next = null;
             list.countAllocation();
             return buf;
         }
-        long room = (maxCachedBytes - cachedBytes) / list.regionBytes;
+        long room = keep - 1;
         int batch = (int) Math.max(1, Math.min(list.refillCount, room + 1));
         buf = arena.refill(list, batch, (int) Math.max(1, Math.min(Integer.MAX_VALUE, room + 1)));
         if (buf != null) {
@@ -130,29 +129,8 @@ final class RunCache {
         return buf;
     }
 
-    /** Keeps as much of a returned chain as the bound allows, gives the rest to the arena. */
-    private void adopt(FreeList list, PageRunBuf chain) {
-        long room = (maxCachedBytes - cachedBytes) / list.regionBytes;
-        PageRunBuf tail = null;
-        PageRunBuf node = chain;
-        int kept = 0;
-        while (node != null && kept < room) {
-            tail = node;
-            node = node.next;
-            kept++;
-        }
-        if (tail != null) {
-            tail.next = list.head;
-            list.head = chain;
-            list.count += kept;
-            addCachedBytes((long) kept * list.regionBytes);
-        }
-        int spilled = node != null ? arena.freeChain(node) : 0;
-        list.returns.countDrained(kept + spilled);
-    }
-
-    /** Pushes refilled regions on the private list (owner, called by the arena under its lock). */
-    void pushRefilled(FreeList list, PageRunBuf buf) {
+    /** Owner: pushes a region refilled by the arena or returned by another thread on the private list. */
+    void pushFree(FreeList list, PageRunBuf buf) {
         buf.next = list.head;
         list.head = buf;
         list.count++;
@@ -176,21 +154,13 @@ final class RunCache {
             }
             list.head = null;
             list.count = 0;
-            PageRunBuf returned = list.returns.takeAll();
-            int taken = 0;
-            while (returned != null) {
-                PageRunBuf next = returned.next;
-                returned.next = chain;
-                chain = returned;
-                returned = next;
-                taken++;
-            }
-            list.returns.countDrained(taken);
-            regions += taken;
         }
         addCachedBytes(-bytes);
         if (chain != null) {
             arena.freeChain(chain);
+        }
+        for (FreeList list : lists) {
+            regions += list.returns.drainToArena();
         }
         return regions;
     }
@@ -199,12 +169,7 @@ final class RunCache {
     int drainReturned() {
         int regions = 0;
         for (FreeList list : lists) {
-            PageRunBuf chain = list.returns.takeAll();
-            if (chain != null) {
-                int n = arena.freeChain(chain);
-                list.returns.countDrained(n);
-                regions += n;
-            }
+            regions += list.returns.drainToArena();
         }
         return regions;
     }
@@ -260,7 +225,8 @@ final class RunCache {
             this.sizeClass = sizeClass;
             this.regionBytes = regionBytes;
             this.refillCount = refillCount;
-            this.returns = new ReturnStack(this, cache.arena, cache.owner, cache.maxCachedBytes == 0);
+            this.returns = new ReturnStack(this, cache.arena, cache.owner, cache.maxCachedBytes == 0,
+                    ReturnStack.ringSlots(cache.maxCachedBytes, regionBytes));
         }
 
         void countAllocation() {

@@ -27,11 +27,11 @@ import java.util.concurrent.TimeUnit;
  * Workload: a producer thread allocates 16 KiB direct buffers and hands them to a consumer thread in batches of
  * 64 (as an event loop hands records to an offload worker, or a worker hands sealed records back); the consumer
  * releases them. Every buffer is freed on a thread other than the one that allocated it, so this measures the
- * way home: return stacks here, MPSC queues in Netty's pooled allocator, shared magazines in the adaptive one.
+ * way home: return rings here, MPSC queues in Netty's pooled allocator, shared magazines in the adaptive one.
  * Batches keep the hand-off queue itself out of the measurement (one buffer at a time swings 3-7x run to run).
  *
  * <p>Score: buffers per second (each method's figure; the consumer's is the hand-off rate). Good: at least twice
- * Netty's {@code AdaptiveByteBufAllocator} (8-12 M/s here), with retained memory ({@code retainedBytes}, the
+ * Netty's {@code AdaptiveByteBufAllocator} (8 to 25 M/s here, with load), with retained memory ({@code retainedBytes}, the
  * allocator's own {@code usedDirectMemory} at the end of each iteration) near what is in flight (up to six
  * batches, 6 MiB) plus the configured cache bound (1 MiB per thread by default for the page-run allocator, whose
  * {@code cachedBytes} is reported too). JMH sums these {@code EVENTS} counters over the measurement iterations:
@@ -85,7 +85,7 @@ public class HandoffBenchmark {
     @AuxCounters(AuxCounters.Type.EVENTS)
     public static class Retained {
         public long retainedBytes;
-        /** Page-run allocator only: bytes in thread caches and return stacks, to compare with the cache bound. */
+        /** Page-run allocator only: bytes in thread caches and return rings, to compare with the cache bound. */
         public long cachedBytes;
         int sample;
     }
