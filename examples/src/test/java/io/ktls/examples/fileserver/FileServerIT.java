@@ -69,24 +69,7 @@ class FileServerIT {
 
     @AfterAll
     static void stopServers() throws Exception {
-        List<String> problems = new ArrayList<>();
-        for (Map.Entry<String, ServerProcess> e : SERVERS.entrySet()) {
-            ServerProcess server = e.getValue();
-            int status = server.terminate();
-            if (status != 0) {
-                problems.add(e.getKey() + ": exit status " + status);
-            }
-            if (server.isAlive()) {
-                problems.add(e.getKey() + ": still running after SIGTERM");
-            }
-            if (!server.leakReports().isEmpty()) {
-                problems.add(e.getKey() + ": leaks " + server.leakReports());
-            }
-            if (!server.stdoutAfterFirstLine().isEmpty()) {
-                problems.add(e.getKey() + ": more than one line on stdout: " + server.stdoutAfterFirstLine());
-            }
-        }
-        SERVERS.clear();
+        List<String> problems = ServerProcess.stopAll(SERVERS);
         if (!problems.isEmpty()) {
             fail(String.join("\n", problems));
         }

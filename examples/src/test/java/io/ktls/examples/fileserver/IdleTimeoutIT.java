@@ -19,7 +19,6 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -68,18 +67,7 @@ class IdleTimeoutIT {
 
     @AfterAll
     static void stopServers() throws Exception {
-        List<String> problems = new ArrayList<>();
-        for (Map.Entry<String, ServerProcess> e : SERVERS.entrySet()) {
-            ServerProcess server = e.getValue();
-            int status = server.terminate();
-            if (status != 0) {
-                problems.add(e.getKey() + ": exit status " + status);
-            }
-            if (!server.leakReports().isEmpty()) {
-                problems.add(e.getKey() + ": leaks " + server.leakReports());
-            }
-        }
-        SERVERS.clear();
+        List<String> problems = ServerProcess.stopAll(SERVERS);
         if (!problems.isEmpty()) {
             fail(String.join("\n", problems));
         }

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -186,6 +187,33 @@ public final class ServerProcess implements AutoCloseable {
         }
         stdoutPump.join(5_000);
         return process.exitValue();
+    }
+
+    /**
+     * Stops each server with SIGTERM and lists what a clean shutdown must not show: an exit status other than
+     * 0, a process still alive, a leak report, or more than the one {@code listening on} line on stdout.
+     * Empties {@code servers}; an empty list means every server stopped cleanly.
+     */
+    public static List<String> stopAll(Map<String, ServerProcess> servers) throws InterruptedException {
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<String, ServerProcess> e : servers.entrySet()) {
+            ServerProcess server = e.getValue();
+            int status = server.terminate();
+            if (status != 0) {
+                problems.add(e.getKey() + ": exit status " + status);
+            }
+            if (server.isAlive()) {
+                problems.add(e.getKey() + ": still running after SIGTERM");
+            }
+            if (!server.leakReports().isEmpty()) {
+                problems.add(e.getKey() + ": leaks " + server.leakReports());
+            }
+            if (!server.stdoutAfterFirstLine().isEmpty()) {
+                problems.add(e.getKey() + ": more than one line on stdout: " + server.stdoutAfterFirstLine());
+            }
+        }
+        servers.clear();
+        return problems;
     }
 
     @Override
