@@ -1,16 +1,14 @@
 package io.ktls.handler.interop;
 
-import org.junit.jupiter.api.Assumptions;
-
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * Finds an external peer's executable on the {@code PATH}. A missing peer skips its tests on a developer's
- * machine but fails them when {@code CI=true}, where {@code .ci/install-peers} must have installed it: the
- * interop proof must never pass by running nothing.
+ * Finds an external peer's executable on the {@code PATH}. A missing peer fails its tests: README's test
+ * command installs every peer first ({@code .ci/install-peers}), and the interop proof must never pass by
+ * running nothing.
  */
 final class PeerBinary {
 
@@ -31,18 +29,9 @@ final class PeerBinary {
         return Optional.empty();
     }
 
-    /** The executable's path; a test failure on CI or a skipped test elsewhere when it is not installed. */
+    /** The executable's path; a test failure when it is not installed. */
     static String require(String name, String debianPackage) {
-        Optional<Path> found = find(name);
-        if (found.isPresent()) {
-            return found.get().toString();
-        }
-        String message = name + " is not installed (Debian package " + debianPackage
-                + "; .ci/install-peers installs it)";
-        if ("true".equals(System.getenv("CI"))) {
-            throw new AssertionError(message + ": the interop suite must not skip a peer on CI");
-        }
-        Assumptions.abort(message);
-        throw new AssertionError("unreachable");
+        return find(name).map(Path::toString).orElseThrow(() -> new AssertionError(name
+                + " is not installed (Debian package " + debianPackage + "; run .ci/install-peers)"));
     }
 }
