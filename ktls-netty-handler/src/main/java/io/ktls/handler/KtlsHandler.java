@@ -329,8 +329,10 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             handshakePromise.tryFailure(closed);
             failQueuedWrites(closed);
         }
-        // Whatever the state: a closed channel's inbound is closed (a no-op when the close was reported above).
-        sslClosePromise.tryFailure(new ClosedChannelException());
+        // Whatever the state: a closed channel's inbound is closed (usually reported above already).
+        if (!sslClosePromise.isDone()) {
+            sslClosePromise.tryFailure(new ClosedChannelException());
+        }
         ctx.fireChannelInactive();
     }
 

@@ -226,10 +226,20 @@ public final class KtlsOffloadGroup implements AutoCloseable {
         return name + "(workers: " + workers.length + (isShuttingDown() ? ", shutting down)" : ")");
     }
 
+    /** Once per worker, at its end; the last one terminates the group, even if a late error interrupts it. */
     private void workerEnded() {
-        if (liveWorkers.decrementAndGet() == 0) {
-            liveGroups.remove(metric);
-            terminationFuture.setSuccess(null);
+        if (liveWorkers.decrementAndGet() != 0) {
+            return;
+        }
+        for (;;) {
+            try {
+                liveGroups.remove(metric);
+                terminationFuture.trySuccess(null);
+                return;
+            } catch (Throwable t) {
+                // See Worker.run: an error the JVM delivers late can land here too; both steps are idempotent.
+                logger.warn("{} caught an error while terminating; retrying", name, t);
+            }
         }
     }
 
@@ -307,11 +317,18 @@ public final class KtlsOffloadGroup implements AutoCloseable {
         }
 
         void run() {
-            try {
-                loop();
-            } finally {
-                workerEnded();
+            for (;;) {
+                try {
+                    loop();
+                    break;
+                } catch (Throwable t) {
+                    // Raised between tasks, not by one: before JDK 22 the JVM reports a fault in a copy from a
+                    // truncated mapped file late, anywhere on this thread. Ending the worker would strand every
+                    // connection pinned to it, so it carries on.
+                    logger.warn("{} caught an error outside any task; the worker carries on", thread.getName(), t);
+                }
             }
+            workerEnded();
         }
 
         private void loop() {

@@ -38,6 +38,16 @@ final class RecordSealing implements AutoCloseable {
     /** The region whose mapping the record being sealed was copied from, and the file offset it needs. */
     private FileRegion mappedSource;
     private long mappedSourceEnd;
+    /** The size of {@link #mappedRegion}'s file at the last check, and when ({@link System#nanoTime()}). */
+    private long checkedFileSize = -1;
+    private long checkedAtNanos;
+
+    /**
+     * How long a size check of the mapped file stands for the next copy out of it. Sealing a record takes a few
+     * microseconds, so back-to-back records reuse the check made after the previous one (one {@code fstat} per
+     * record, as before), and a truncation can only fault a copy that starts within this time of a check.
+     */
+    private static final long SIZE_CHECK_VALID_NANOS = 50_000;
 
     RecordSealing(RecordCipher cipher, ByteBufAllocator alloc) {
         this.cipher = cipher;
@@ -146,9 +156,10 @@ final class RecordSealing implements AutoCloseable {
      * The file piece's bytes in a shared mapping of its file, or {@code null} to read them. Consecutive records
      * mostly come from one region, so the mapping is looked up once per region.
      */
-    private ByteBuffer mapped(OutboundRecord.Piece piece) {
+    private ByteBuffer mapped(OutboundRecord.Piece piece) throws IOException {
         if (piece.file != mappedRegion) {
             releaseMapping();
+            checkedFileSize = -1;
             mappedRegion = piece.file;
             mapping = MappedFiles.SHARED.acquire(FileRegionReader.fileOf(piece.file));
         }
@@ -160,18 +171,31 @@ final class RecordSealing implements AutoCloseable {
         if (position + piece.length > m.size()) {
             return null; // the file grew since it was mapped: pread sees the new bytes
         }
+        long end = position + piece.length;
+        long now = System.nanoTime();
+        if (end > checkedFileSize || now - checkedAtNanos > SIZE_CHECK_VALID_NANOS) {
+            // Before touching the pages: a copy from pages the file no longer has faults, and before JDK 22 the
+            // JVM reports that fault late, at an arbitrary later point of this thread (see checkMappedSource).
+            checkedFileSize = FileRegionReader.size(piece.file);
+            checkedAtNanos = now;
+            if (end > checkedFileSize) {
+                throw new EOFException("file truncated to " + checkedFileSize + " bytes before a record was read"
+                        + " from its mapping (the record needs bytes up to " + end + ')');
+            }
+        }
         mappedSource = piece.file;
-        mappedSourceEnd = Math.max(mappedSourceEnd, position + piece.length);
+        mappedSourceEnd = Math.max(mappedSourceEnd, end);
         return m.slice(position, piece.length);
     }
 
     /**
-     * Bytes copied out of a mapping are only the file's if the file still covered them. A file truncated under
-     * its mapping makes the copy fault; up to JDK 21 the JVM skips the faulting copy and raises the
-     * {@code InternalError} only at a later transition out of compiled code, so the copy may already have
-     * produced a record of wrong bytes. Asking the file's size is such a transition (a native call), so a
-     * pending error surfaces here, inside {@link #seal}'s failure handling, and a truncation the fault did not
-     * reach is caught by the size itself. One {@code fstat} per mapped record.
+     * Bytes copied out of a mapping are only the file's if the file still covered them. The size is checked
+     * before a copy (see {@link #mapped}), which keeps a truncated file's lost pages from being touched at all in
+     * all but a race of microseconds; this check after the copy catches that race. In the race the copy faults:
+     * from JDK 22 the copy throws an {@code InternalError} at once, inside {@link #seal}'s failure handling; up to
+     * JDK 21 the JVM skips the faulting copy and raises the error only later, at a call into the VM that may come
+     * long after (the offload workers survive it, see {@code KtlsOffloadGroup}); either way this size check fails
+     * the record before wrong bytes go out. One {@code fstat} per mapped record.
      */
     private void checkMappedSource() throws IOException {
         FileRegion source = mappedSource;
@@ -182,6 +206,10 @@ final class RecordSealing implements AutoCloseable {
         mappedSource = null;
         mappedSourceEnd = 0;
         long size = FileRegionReader.size(source);
+        if (source == mappedRegion) {
+            checkedFileSize = size;
+            checkedAtNanos = System.nanoTime();
+        }
         if (size < end) {
             throw new EOFException("file truncated to " + size + " bytes while a record was read from its mapping"
                     + " (the record needs bytes up to " + end + ')');

@@ -12,6 +12,7 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
+import io.netty.pkitesting.X509Bundle;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -122,7 +123,7 @@ final class TlsTestPeer implements AutoCloseable {
         if (!handlerIsClient) {
             return TestTls.get().client(SslProvider.JDK, suite).newHandler(server.alloc(), "localhost", 443);
         }
-        io.netty.pkitesting.X509Bundle cert = suite.name().contains("_RSA_") ? TestTls.get().rsa : TestTls.get().ecdsa;
+        X509Bundle cert = suite.name().contains("_RSA_") ? TestTls.get().rsa : TestTls.get().ecdsa;
         return SslContextBuilder.forServer(cert.getKeyPair().getPrivate(), cert.getCertificatePath())
                 .sslProvider(SslProvider.JDK).protocols(TlsCipherSuite.TLS12).ciphers(List.of(suite.javaName()))
                 .build().newHandler(server.alloc());
