@@ -29,7 +29,7 @@ final class PendingWrite {
     long readerOffset;
     /** For a ChunkedInput: the chunk being framed, owned here until framed. */
     ByteBuf chunk;
-    /** A direct, unshared buffer we own outright: its records may be sealed in place. */
+    /** A direct buffer whose memory is its own and ours alone: its records may be sealed in place. */
     final boolean sealableInPlace;
     private boolean done;
 
@@ -52,25 +52,13 @@ final class PendingWrite {
     }
 
     /**
-     * A buffer we may encrypt where it lies: nobody else holds a counted reference (refCnt 1), it is not a
-     * view of another buffer (slice, duplicate, composite), not read-only, and direct (what the socket wants).
+     * A buffer we may encrypt where it lies: direct (what the socket wants) and of memory that provably belongs to
+     * it alone ({@link ExclusiveMemory}: made by an allocator we know, not a view, held by nobody else). Memory
+     * the caller may read again (a wrapped cached {@code ByteBuffer}, a raw address, a mapped file) gets a fresh
+     * body run instead.
      */
     static boolean isOwnedOutright(ByteBuf buf) {
-        return buf.refCnt() == 1 && !buf.isReadOnly() && buf.isDirect() && buf.nioBufferCount() == 1
-                && unwrapLeakTracking(buf).unwrap() == null;
-    }
-
-    /**
-     * The buffer under Netty's leak-tracking wrappers, which report the tracked buffer as {@code unwrap()} just
-     * as slices and duplicates report their parent. The wrappers are package-private, hence the name test;
-     * a wrapper we fail to recognise only costs an in-place seal, never correctness.
-     */
-    private static ByteBuf unwrapLeakTracking(ByteBuf buf) {
-        ByteBuf b = buf;
-        while (b.unwrap() != null && b.getClass().getSimpleName().contains("LeakAware")) {
-            b = b.unwrap();
-        }
-        return b;
+        return buf.isDirect() && ExclusiveMemory.isExclusive(buf);
     }
 
     boolean isChunked() {

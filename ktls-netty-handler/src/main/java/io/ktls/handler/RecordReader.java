@@ -27,8 +27,9 @@ import java.nio.ByteBuffer;
  * Only a record cut by the end of a read is copied, once, into a buffer of exactly its length (the assembly),
  * which is then opened in place like a read. A control record (alert, handshake) ends a run: the run is
  * returned first, the control record at the next call, and nothing after it is opened before that call (a
- * KeyUpdate changes the key). A buffer that is not ours alone (shared, a view, read-only, composite) is copied
- * once when added.
+ * KeyUpdate changes the key). A buffer whose memory is not provably its own and ours alone (shared, a view,
+ * read-only, composite, or over memory somebody else keeps, see {@link ExclusiveMemory}) is copied once when
+ * added.
  *
  * <p>Ownership: the input and assembly buffers are ours until {@link #close()}; each {@link Opened#plaintext} is
  * a retained slice owned by the receiver (it keeps the read buffer's memory alive until released). Event loop
@@ -95,17 +96,12 @@ final class RecordReader implements AutoCloseable {
     }
 
     /**
-     * A buffer we may decrypt where it lies: nobody else holds a counted reference, it is not a view of another
-     * buffer (slice, duplicate, composite) and not read-only. Netty's leak-tracking wrappers report the tracked
-     * buffer as {@code unwrap()}, like views do; they are package-private, hence the name test (one not
-     * recognised only costs a copy).
+     * A buffer we may decrypt where it lies: memory that provably belongs to it alone ({@link ExclusiveMemory}:
+     * made by an allocator we know, not a view, held by nobody else), in one NIO buffer. What a transport reads
+     * into comes from the channel's allocator and qualifies; a buffer over somebody else's memory is copied.
      */
     private static boolean isOwnedOutright(ByteBuf buf) {
-        ByteBuf b = buf;
-        while (b.unwrap() != null && b.getClass().getSimpleName().contains("LeakAware")) {
-            b = b.unwrap();
-        }
-        return buf.refCnt() == 1 && !buf.isReadOnly() && buf.nioBufferCount() == 1 && b.unwrap() == null;
+        return ExclusiveMemory.isExclusive(buf);
     }
 
     /** Bytes received but not yet part of an opened record (a record cut short, if the stream ends now). */

@@ -26,6 +26,11 @@ import java.nio.ByteBuffer;
  * <p>Threads: owns the write {@link RecordCipher}, which only the sealing thread touches (the event loop for
  * {@link InlineRecordSealer}, the pinned worker for {@link OffloadRecordSealer}); a KeyUpdate record carries the
  * next cipher, swapped in right after that record is sealed, so the swap follows the records' submission order.
+ *
+ * <p>Failure: the first record that fails (crypto, file, anything) closes the write cipher for good, and every
+ * record after it fails unsealed. Its sequence number may be spent, and after a failed KeyUpdate the old key
+ * would otherwise seal records numbered from 0 for the new key, repeating nonces; the connection is closing
+ * anyway. Both sealers go through here, so inline and offloaded sealing behave alike.
  */
 final class RecordSealing implements AutoCloseable {
 
@@ -35,9 +40,16 @@ final class RecordSealing implements AutoCloseable {
     /** The file region of the last file piece and its mapping (null: read it); released by {@link #close()}. */
     private FileRegion mappedRegion;
     private MappedFiles.Mapping mapping;
-    /** The region whose mapping the record being sealed was copied from, and the file offset it needs. */
-    private FileRegion mappedSource;
-    private long mappedSourceEnd;
+    /**
+     * The regions whose mappings the record being sealed was copied from, and for each the file offset its
+     * pieces reach: a record may end one file and begin the next, and each piece is checked against its own
+     * file. {@link #mappedSourceCount} entries are in use, mostly one.
+     */
+    private FileRegion[] mappedSources = new FileRegion[2];
+    private long[] mappedSourceEnds = new long[2];
+    private int mappedSourceCount;
+    /** The first seal failure: from then on nothing is sealed (the write cipher is already closed). */
+    private Throwable poisonedBy;
     /** The size of {@link #mappedRegion}'s file at the last check, and when ({@link System#nanoTime()}). */
     private long checkedFileSize = -1;
     private long checkedAtNanos;
@@ -62,7 +74,10 @@ final class RecordSealing implements AutoCloseable {
         try {
             RecordCipher c = cipher;
             if (c == null) {
-                throw new IllegalStateException("write keys closed");
+                throw poisonedBy != null
+                        ? new IllegalStateException("write direction failed at an earlier record: nothing more is"
+                                + " sealed", poisonedBy)
+                        : new IllegalStateException("write keys closed");
             }
             int payloadLength = record.payloadLength;
             int headerLength = c.headerLength();
@@ -99,7 +114,7 @@ final class RecordSealing implements AutoCloseable {
             }
             record.state = OutboundRecord.State.SEALED;
         } catch (Throwable cause) {
-            mappedSource = null;
+            clearMappedSources();
             if (body != null) {
                 body.release();
             }
@@ -107,7 +122,15 @@ final class RecordSealing implements AutoCloseable {
             if (record.nextCipher != null) {
                 record.nextCipher.close();
             }
-            KtlsStats.GLOBAL.cryptoFailure();
+            if (cipher != null) {
+                // The record's sequence number may be spent (the cipher may have run), and a failed KeyUpdate would
+                // leave the old key to seal records numbered for the new one, repeating that key's nonces: no
+                // record of this connection is sealed after a failure. The connection closes on this record.
+                poisonedBy = cause;
+                cipher.close();
+                cipher = null;
+                KtlsStats.GLOBAL.cryptoFailure();
+            }
             record.failure = cause;
             record.state = OutboundRecord.State.FAILED;
         } finally {
@@ -125,17 +148,25 @@ final class RecordSealing implements AutoCloseable {
         if (record.pieces.size() == 1) {
             OutboundRecord.Piece piece = record.pieces.get(0);
             if (piece.buffer != null) {
-                return piece.buffer.nioBuffer();
-            }
-            ByteBuffer mapped = mapped(piece);
-            if (mapped != null) {
-                return mapped;
+                ByteBuffer view = nioView(piece.buffer);
+                if (view != null) {
+                    return view;
+                }
+            } else {
+                ByteBuffer mapped = mapped(piece);
+                if (mapped != null) {
+                    return mapped;
+                }
             }
         }
         ByteBuffer target = body.nioBuffer(0, record.payloadLength);
         for (OutboundRecord.Piece piece : record.pieces) {
             if (piece.buffer != null) {
-                target.put(piece.buffer.nioBuffer());
+                ByteBuf buf = piece.buffer;
+                // getBytes, not nioBuffer(): it works for every buffer (see nioView).
+                int end = target.position() + buf.readableBytes();
+                buf.getBytes(buf.readerIndex(), target.duplicate().limit(end));
+                target.position(end);
             } else {
                 ByteBuffer mapped = mapped(piece);
                 if (mapped != null) {
@@ -150,6 +181,22 @@ final class RecordSealing implements AutoCloseable {
         }
         target.flip();
         return target;
+    }
+
+    /**
+     * The buffer's readable bytes as one {@code ByteBuffer} over its memory, or {@code null} to copy them with
+     * {@code getBytes}: a buffer over a raw address ({@code Unpooled.wrappedBuffer(address, size, false)}) can
+     * only make one through a JDK constructor that may be closed to Netty, and a composite may span several.
+     */
+    private static ByteBuffer nioView(ByteBuf buf) {
+        if (buf.nioBufferCount() != 1) {
+            return null;
+        }
+        try {
+            return buf.nioBuffer();
+        } catch (UnsupportedOperationException e) {
+            return null;
+        }
     }
 
     /**
@@ -183,8 +230,7 @@ final class RecordSealing implements AutoCloseable {
                         + " from its mapping (the record needs bytes up to " + end + ')');
             }
         }
-        mappedSource = piece.file;
-        mappedSourceEnd = Math.max(mappedSourceEnd, end);
+        addMappedSource(piece.file, end);
         return m.slice(position, piece.length);
     }
 
@@ -195,25 +241,52 @@ final class RecordSealing implements AutoCloseable {
      * from JDK 22 the copy throws an {@code InternalError} at once, inside {@link #seal}'s failure handling; up to
      * JDK 21 the JVM skips the faulting copy and raises the error only later, at a call into the VM that may come
      * long after (the offload workers survive it, see {@code KtlsOffloadGroup}); either way this size check fails
-     * the record before wrong bytes go out. One {@code fstat} per mapped record.
+     * the record before wrong bytes go out. Each mapped piece is held against its own file (a record may carry the
+     * tail of one file and the head of the next): one {@code fstat} per file a mapped record copied from.
      */
     private void checkMappedSource() throws IOException {
-        FileRegion source = mappedSource;
-        if (source == null) {
+        int count = mappedSourceCount;
+        if (count == 0) {
             return;
         }
-        long end = mappedSourceEnd;
-        mappedSource = null;
-        mappedSourceEnd = 0;
-        long size = FileRegionReader.size(source);
-        if (source == mappedRegion) {
-            checkedFileSize = size;
-            checkedAtNanos = System.nanoTime();
+        try {
+            for (int i = 0; i < count; i++) {
+                FileRegion source = mappedSources[i];
+                long end = mappedSourceEnds[i];
+                long size = FileRegionReader.size(source);
+                if (source == mappedRegion) {
+                    checkedFileSize = size;
+                    checkedAtNanos = System.nanoTime();
+                }
+                if (size < end) {
+                    throw new EOFException("file truncated to " + size + " bytes while a record was read from its"
+                            + " mapping (the record needs bytes up to " + end + ')');
+                }
+            }
+        } finally {
+            clearMappedSources();
         }
-        if (size < end) {
-            throw new EOFException("file truncated to " + size + " bytes while a record was read from its mapping"
-                    + " (the record needs bytes up to " + end + ')');
+    }
+
+    /** Notes that the record being sealed copied bytes up to file offset {@code end} out of {@code region}. */
+    private void addMappedSource(FileRegion region, long end) {
+        int count = mappedSourceCount;
+        if (count > 0 && mappedSources[count - 1] == region) {
+            mappedSourceEnds[count - 1] = Math.max(mappedSourceEnds[count - 1], end);
+            return;
         }
+        if (count == mappedSources.length) {
+            mappedSources = java.util.Arrays.copyOf(mappedSources, count * 2);
+            mappedSourceEnds = java.util.Arrays.copyOf(mappedSourceEnds, count * 2);
+        }
+        mappedSources[count] = region;
+        mappedSourceEnds[count] = end;
+        mappedSourceCount = count + 1;
+    }
+
+    private void clearMappedSources() {
+        java.util.Arrays.fill(mappedSources, 0, mappedSourceCount, null);
+        mappedSourceCount = 0;
     }
 
     private void releaseMapping() {
