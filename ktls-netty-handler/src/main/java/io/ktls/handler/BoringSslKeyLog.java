@@ -6,6 +6,7 @@ import io.netty.internal.tcnative.KeyLogCallback;
 import io.netty.internal.tcnative.SSLContext;
 
 import java.lang.reflect.Field;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Map;
 import java.util.WeakHashMap;
@@ -29,19 +30,17 @@ final class BoringSslKeyLog {
 
     /** Receives the key-log lines of one connection. */
     interface Sink {
-        /** @param line {@code LABEL <client_random hex> <secret hex>}, ASCII; the callee owns it (and zeroes it) */
+        /**
+         * @param line {@code LABEL <client_random hex> <secret hex>}, ASCII; valid during the call only (zeroed
+         *             after it): copy what is needed
+         */
         void keyLogLine(byte[] line);
     }
 
     private static final Map<Long, Sink> SINKS = new ConcurrentHashMap<>();
     private static final Map<ReferenceCountedOpenSslContext, Boolean> INSTALLED =
             Collections.synchronizedMap(new WeakHashMap<>());
-    private static final KeyLogCallback DISPATCH = (ssl, line) -> {
-        Sink sink = SINKS.get(ssl);
-        if (sink != null) {
-            sink.keyLogLine(line);
-        }
-    };
+    private static final KeyLogCallback DISPATCH = BoringSslKeyLog::dispatch;
     private static final Field CTX_FIELD = ctxField();
 
     private BoringSslKeyLog() {
@@ -77,6 +76,22 @@ final class BoringSslKeyLog {
     /** Stops routing lines of {@code sslPointer}; BoringSSL may reuse the address for a later connection. */
     static void unregister(long sslPointer, Sink sink) {
         SINKS.remove(sslPointer, sink);
+    }
+
+    /**
+     * Hands one line BoringSSL logged for the connection {@code ssl} to its sink, then zeroes it: the line is a
+     * fresh array from tcnative, ours alone, and carries a secret in hex whether or not a sink wanted it (a
+     * connection whose handshake ended, or one of the context that is not ours).
+     */
+    static void dispatch(long ssl, byte[] line) {
+        try {
+            Sink sink = SINKS.get(ssl);
+            if (sink != null) {
+                sink.keyLogLine(line);
+            }
+        } finally {
+            Arrays.fill(line, (byte) 0);
+        }
     }
 
     private static Field ctxField() {

@@ -392,10 +392,9 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         TrafficKeys readKeys = null;
         try (EngineHandoff h = handoff) {
             if (negotiated.isTls13()) {
-                TrafficKeys client = TrafficKeys.tls13(negotiated, h.clientSecret);
-                TrafficKeys server = TrafficKeys.tls13(negotiated, h.serverSecret);
-                writeKeys = h.server ? server : client;
-                readKeys = h.server ? client : server;
+                TrafficKeys[] keys = TrafficKeys.tls13Directions(negotiated, h.clientSecret, h.serverSecret);
+                writeKeys = h.server ? keys[1] : keys[0];
+                readKeys = h.server ? keys[0] : keys[1];
             } else {
                 try (Tls12KeyBlock block = Tls12KeyBlock.derive(negotiated, h.masterSecret, h.clientRandom,
                         h.serverRandom)) {

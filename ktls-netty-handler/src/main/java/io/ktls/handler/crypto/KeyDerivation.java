@@ -16,7 +16,9 @@ import java.util.Arrays;
  *       {@code A(i) = HMAC(secret, A(i-1))}.</li>
  * </ul>
  * Both run once per connection or per KeyUpdate, never per record, so they favour clarity over allocation.
- * Every intermediate block derived from the secret is zeroed before returning.
+ * Every intermediate block derived from the secret is zeroed before returning, the output too when the
+ * derivation fails halfway, and the {@link Mac} is re-keyed with a throwaway key once done, so the provider's
+ * padded copy of the secret does not outlive the call.
  */
 final class KeyDerivation {
 
@@ -49,13 +51,19 @@ final class KeyDerivation {
 
     /** RFC 5869 section 2.3 HKDF-Expand with {@code secret} as the pseudorandom key. */
     static byte[] hkdfExpand(String hmacAlgorithm, byte[] prk, byte[] info, int length) {
-        Mac mac = newMac(hmacAlgorithm, prk);
+        return hkdfExpand(newMac(hmacAlgorithm), prk, info, length);
+    }
+
+    /** HKDF-Expand with {@code mac}, an uninitialised HMAC this call keys with {@code prk}. */
+    static byte[] hkdfExpand(Mac mac, byte[] prk, byte[] info, int length) {
         int hashLength = mac.getMacLength();
         if (length > 255 * hashLength) {
             throw new IllegalArgumentException("length: " + length + " (expected: <= " + 255 * hashLength + ")");
         }
+        init(mac, prk);
         byte[] out = new byte[length];
         byte[] t = new byte[0];
+        boolean done = false;
         try {
             int written = 0;
             for (int counter = 1; written < length; counter++) {
@@ -68,9 +76,14 @@ final class KeyDerivation {
                 System.arraycopy(t, 0, out, written, n);
                 written += n;
             }
+            done = true;
             return out;
         } finally {
             Arrays.fill(t, (byte) 0);
+            if (!done) {
+                Arrays.fill(out, (byte) 0);
+            }
+            scrub(mac);
         }
     }
 
@@ -81,10 +94,12 @@ final class KeyDerivation {
         System.arraycopy(labelBytes, 0, labelAndSeed, 0, labelBytes.length);
         System.arraycopy(seed, 0, labelAndSeed, labelBytes.length, seed.length);
 
-        Mac mac = newMac(hmacAlgorithm, secret);
+        Mac mac = newMac(hmacAlgorithm);
+        init(mac, secret);
         byte[] out = new byte[length];
         byte[] a = labelAndSeed;
         byte[] block = null;
+        boolean done = false;
         try {
             int written = 0;
             while (written < length) {
@@ -101,22 +116,48 @@ final class KeyDerivation {
                 written += n;
                 Arrays.fill(block, (byte) 0);
             }
+            done = true;
             return out;
         } finally {
             if (a != labelAndSeed) {
                 Arrays.fill(a, (byte) 0);
             }
+            if (block != null) {
+                Arrays.fill(block, (byte) 0);
+            }
+            if (!done) {
+                Arrays.fill(out, (byte) 0);
+            }
+            scrub(mac);
         }
     }
 
-    private static Mac newMac(String hmacAlgorithm, byte[] secret) {
-        RecordKey key = new RecordKey(hmacAlgorithm, secret.clone());
+    private static Mac newMac(String hmacAlgorithm) {
         try {
-            Mac mac = Mac.getInstance(hmacAlgorithm);
-            mac.init(key);
-            return mac;
+            return Mac.getInstance(hmacAlgorithm);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException(hmacAlgorithm + " unavailable", e);
+        }
+    }
+
+    /**
+     * Re-keys {@code mac} with a throwaway all-zero key: the provider keeps the secret's padded key (and the
+     * hash states derived from it) inside the {@code Mac} until it is re-keyed or collected.
+     */
+    private static void scrub(Mac mac) {
+        try {
+            init(mac, new byte[mac.getMacLength()]);
+        } catch (RuntimeException e) {
+            // A provider that refuses the zero key keeps the old one until collected: nothing more we can do.
+        }
+    }
+
+    private static void init(Mac mac, byte[] secret) {
+        RecordKey key = new RecordKey(mac.getAlgorithm(), secret.clone());
+        try {
+            mac.init(key);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(mac.getAlgorithm() + " refused its key", e);
         } finally {
             key.destroy();
         }

@@ -263,11 +263,26 @@ final class RecordAead {
         return scratch;
     }
 
+    /**
+     * Zeroes our copies of the key, IV and nonce, and re-keys the provider's {@link Cipher} with a throwaway
+     * all-zero key: the provider keeps its own copy of the last key (and, for AES, its round keys) inside the
+     * cipher object, out of our reach, for as long as that object lives. Decrypt mode, so that no provider
+     * refuses the init as a repeated encryption nonce. Idempotent.
+     */
     void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
+        Arrays.fill(nonce, (byte) 0);
+        RecordKey throwaway = new RecordKey(algorithm.keyAlgorithm(), new byte[key.length()]);
+        try {
+            cipher.init(Cipher.DECRYPT_MODE, throwaway, spec(nonce));
+        } catch (GeneralSecurityException | RuntimeException e) {
+            // A provider that refuses the zero key keeps the traffic key until it is collected, as before.
+        }
         key.destroy();
         Arrays.fill(iv, (byte) 0);
-        Arrays.fill(nonce, (byte) 0);
     }
 
     boolean isClosed() {

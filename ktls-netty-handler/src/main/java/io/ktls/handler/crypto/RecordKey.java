@@ -10,7 +10,9 @@ import java.util.Arrays;
  * <p>What zeroing reaches: this object's array. What it cannot reach: the copies a JCE provider makes when a
  * {@link javax.crypto.Cipher} or {@link javax.crypto.Mac} is initialised ({@link #getEncoded()} hands out a clone,
  * SunJCE's AES keeps the last key and its round keys inside the cipher object, HMAC keeps its padded key). Those
- * live as long as the provider object; we drop our references on close and let the collector have them.
+ * live as long as the provider object, so its owners re-key it with a throwaway all-zero key when done with it
+ * ({@code RecordAead.close()}, {@link KeyDerivation}), which overwrites the provider's copies in place; the
+ * {@code getEncoded()} clones the provider took are its own to drop.
  *
  * <p>Not thread-safe beyond what its users guarantee: it is read by the thread that owns the cipher using it and
  * destroyed by the same owner on close.
@@ -57,6 +59,11 @@ final class RecordKey implements SecretKey {
     @Override
     public boolean isDestroyed() {
         return destroyed;
+    }
+
+    /** Key length in bytes. */
+    int length() {
+        return bytes.length;
     }
 
     /** The very array this key zeroes, for tests that prove the zeroing. */

@@ -58,16 +58,28 @@ public final class Tls12KeyBlock implements AutoCloseable {
         int ivLength = suite.ivLength();
         byte[] block = KeyDerivation.tls12Prf(suite.hmacAlgorithm(), masterSecret, KEY_EXPANSION_LABEL, seed,
                                               2 * keyLength + 2 * ivLength);
+        byte[][] parts = new byte[4][];
+        boolean done = false;
         try {
             int offset = 0;
-            byte[] clientKey = Arrays.copyOfRange(block, offset, offset += keyLength);
-            byte[] serverKey = Arrays.copyOfRange(block, offset, offset += keyLength);
-            byte[] clientIv = Arrays.copyOfRange(block, offset, offset += ivLength);
-            byte[] serverIv = Arrays.copyOfRange(block, offset, offset + ivLength);
-            return new Tls12KeyBlock(TrafficKeys.tls12(suite, clientKey, clientIv),
-                                     TrafficKeys.tls12(suite, serverKey, serverIv));
+            byte[] clientKey = parts[0] = Arrays.copyOfRange(block, offset, offset += keyLength);
+            byte[] serverKey = parts[1] = Arrays.copyOfRange(block, offset, offset += keyLength);
+            byte[] clientIv = parts[2] = Arrays.copyOfRange(block, offset, offset += ivLength);
+            byte[] serverIv = parts[3] = Arrays.copyOfRange(block, offset, offset + ivLength);
+            Tls12KeyBlock keys = new Tls12KeyBlock(TrafficKeys.tls12(suite, clientKey, clientIv),
+                                                   TrafficKeys.tls12(suite, serverKey, serverIv));
+            done = true;
+            return keys;
         } finally {
             Arrays.fill(block, (byte) 0);
+            if (!done) {
+                // A failure halfway (out of memory): what was cut from the block is zeroed too.
+                for (byte[] part : parts) {
+                    if (part != null) {
+                        Arrays.fill(part, (byte) 0);
+                    }
+                }
+            }
         }
     }
 

@@ -48,6 +48,53 @@ public final class TrafficKeys implements AutoCloseable {
      * @param trafficSecret {@link TlsCipherSuite#hashLength()} bytes; copied, the caller zeroes its array
      */
     public static TrafficKeys tls13(TlsCipherSuite suite, byte[] trafficSecret) {
+        checkTls13(suite, trafficSecret);
+        return tls13(suite, trafficSecret, KeyDerivation::hkdfExpandLabel);
+    }
+
+    /** One {@code HKDF-Expand-Label} step; tests make one fail to prove what a failure leaves behind. */
+    @FunctionalInterface
+    interface LabelExpansion {
+        byte[] expand(String hmacAlgorithm, byte[] secret, String label, byte[] context, int length);
+    }
+
+    static TrafficKeys tls13(TlsCipherSuite suite, byte[] trafficSecret, LabelExpansion expansion) {
+        String hmac = suite.hmacAlgorithm();
+        byte[] key = expansion.expand(hmac, trafficSecret, KEY_LABEL, EMPTY_CONTEXT, suite.keyLength());
+        byte[] iv;
+        try {
+            iv = expansion.expand(hmac, trafficSecret, IV_LABEL, EMPTY_CONTEXT, suite.ivLength());
+        } catch (RuntimeException | Error e) {
+            Arrays.fill(key, (byte) 0); // derived, never handed out: nobody else would zero it
+            throw e;
+        }
+        return new TrafficKeys(suite, key, iv, trafficSecret.clone());
+    }
+
+    /**
+     * The keys of both directions of a TLS 1.3 connection from its two application traffic secrets:
+     * {@code [client, server]}. A failure halfway closes what was already derived: no key is left unzeroed.
+     */
+    public static TrafficKeys[] tls13Directions(TlsCipherSuite suite, byte[] clientSecret, byte[] serverSecret) {
+        return tls13Directions(suite, clientSecret, serverSecret, KeyDerivation::hkdfExpandLabel);
+    }
+
+    static TrafficKeys[] tls13Directions(TlsCipherSuite suite, byte[] clientSecret, byte[] serverSecret,
+                                         LabelExpansion expansion) {
+        checkTls13(suite, clientSecret);
+        checkTls13(suite, serverSecret);
+        TrafficKeys client = tls13(suite, clientSecret, expansion);
+        TrafficKeys server;
+        try {
+            server = tls13(suite, serverSecret, expansion);
+        } catch (RuntimeException | Error e) {
+            client.close();
+            throw e;
+        }
+        return new TrafficKeys[] {client, server};
+    }
+
+    private static void checkTls13(TlsCipherSuite suite, byte[] trafficSecret) {
         Objects.requireNonNull(suite, "suite");
         Objects.requireNonNull(trafficSecret, "trafficSecret");
         if (!suite.isTls13()) {
@@ -57,10 +104,6 @@ public final class TrafficKeys implements AutoCloseable {
             throw new IllegalArgumentException("trafficSecret: " + trafficSecret.length + " bytes (expected: "
                                                + suite.hashLength() + " for " + suite + ")");
         }
-        String hmac = suite.hmacAlgorithm();
-        byte[] key = KeyDerivation.hkdfExpandLabel(hmac, trafficSecret, KEY_LABEL, EMPTY_CONTEXT, suite.keyLength());
-        byte[] iv = KeyDerivation.hkdfExpandLabel(hmac, trafficSecret, IV_LABEL, EMPTY_CONTEXT, suite.ivLength());
-        return new TrafficKeys(suite, key, iv, trafficSecret.clone());
     }
 
     /**
