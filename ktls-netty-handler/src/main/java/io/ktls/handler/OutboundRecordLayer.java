@@ -372,8 +372,9 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
      * KeyUpdate at the key's record limit; TLS 1.2 fails the connection at 2^64 - 1.
      */
     private boolean sequenceAvailable() {
-        if (writeKeys != null && Long.compareUnsigned(nextSequence, keyUpdateAfterRecords) >= 0) {
-            frameKeyUpdate(false);
+        if (writeKeys != null && Long.compareUnsigned(nextSequence, keyUpdateAfterRecords) >= 0
+                && !frameKeyUpdate(false)) {
+            return false;
         }
         if (nextSequence == -1L) {
             SSLException cause = new SSLException("write sequence number exhausted (2^64 - 1 records)");
@@ -384,14 +385,25 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         return true;
     }
 
-    private void frameKeyUpdate(boolean requestPeerUpdate) {
-        TrafficKeys next = writeKeys.nextGeneration();
+    /**
+     * Frames a KeyUpdate carrying the next generation's cipher; false when that cipher cannot be made: then the
+     * layer has failed (no record may follow on a key due for replacement, and an exception must not escape a
+     * flush with writes left pending).
+     */
+    private boolean frameKeyUpdate(boolean requestPeerUpdate) {
+        TrafficKeys next = null;
         RecordCipher nextCipher;
         try {
+            next = writeKeys.nextGeneration();
             nextCipher = RecordCipher.create(suite, next, provider);
         } catch (RuntimeException e) {
-            next.close();
-            throw e;
+            if (next != null) {
+                next.close();
+            }
+            SSLException cause = new SSLException("KeyUpdate failed: no cipher for the next write keys", e);
+            fail(cause);
+            listener.recordLayerFailed(cause);
+            return false;
         }
         writeKeys.close();
         writeKeys = next;
@@ -399,6 +411,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         message.writeByte(TlsRecords.KEY_UPDATE).writeMedium(1).writeByte(requestPeerUpdate ? 1 : 0);
         submit(OutboundRecord.control(nextSequence, TlsRecords.HANDSHAKE, message, nextCipher));
         nextSequence = 0;
+        return true;
     }
 
     private void frameAlert(byte level, byte description, ChannelPromise promise) {

@@ -68,6 +68,18 @@ class SealFailurePoisonsDirectionTest {
         }
     }
 
+    @ParameterizedTest(name = "offload={0}")
+    @ValueSource(booleans = {false, true})
+    void keyUpdateWhoseCipherCannotBeMadeEndsTheConnection(boolean offload) throws Exception {
+        SealLoggingAeadProvider provider = SealLoggingAeadProvider.failingKeyUpdateCipher();
+        List<SealLoggingAeadProvider.Seal> log = runUntilClosed(provider, offload, 4);
+        assertTrue(provider.cipherRefused(), "the KeyUpdate's cipher was never asked for: " + log);
+        Set<String> nonces = new HashSet<>();
+        for (SealLoggingAeadProvider.Seal seal : log) {
+            assertTrue(nonces.add(seal.key + '/' + seal.nonce), "nonce used twice with one key: " + log);
+        }
+    }
+
     private static void assertNothingSealedAfterTheFailure(List<SealLoggingAeadProvider.Seal> log) {
         int failure = -1;
         for (int i = 0; i < log.size(); i++) {

@@ -53,23 +53,39 @@ final class SealLoggingAeadProvider implements AeadProvider {
 
     private final int failAt;
     private final boolean failKeyUpdate;
+    private final boolean failCipherAfterFirstSeal;
     private final List<Seal> log = new ArrayList<>();
     private int encryptions;
     private boolean failed;
 
-    private SealLoggingAeadProvider(int failAt, boolean failKeyUpdate) {
+    private SealLoggingAeadProvider(int failAt, boolean failKeyUpdate, boolean failCipherAfterFirstSeal) {
         this.failAt = failAt;
         this.failKeyUpdate = failKeyUpdate;
+        this.failCipherAfterFirstSeal = failCipherAfterFirstSeal;
+    }
+
+    /**
+     * Seals every record, but refuses to make a cipher once one record was sealed: the cipher of the first
+     * KeyUpdate cannot be created. Logs nothing as failed: {@link #cipherRefused()} tells.
+     */
+    static SealLoggingAeadProvider failingKeyUpdateCipher() {
+        return new SealLoggingAeadProvider(-1, false, true);
+    }
+
+    private boolean cipherRefused;
+
+    synchronized boolean cipherRefused() {
+        return cipherRefused;
     }
 
     /** Fails the {@code n}-th encryption (1-based) of this provider's ciphers. */
     static SealLoggingAeadProvider failingEncryption(int n) {
-        return new SealLoggingAeadProvider(n, false);
+        return new SealLoggingAeadProvider(n, false, false);
     }
 
     /** Fails the first encryption of a TLS 1.3 KeyUpdate record (handshake type 24 inside content type 22). */
     static SealLoggingAeadProvider failingKeyUpdate() {
-        return new SealLoggingAeadProvider(-1, true);
+        return new SealLoggingAeadProvider(-1, true, false);
     }
 
     synchronized List<Seal> log() {
@@ -97,6 +113,12 @@ final class SealLoggingAeadProvider implements AeadProvider {
 
     @Override
     public Cipher newCipher(AeadAlgorithm aead) throws GeneralSecurityException {
+        synchronized (this) {
+            if (failCipherAfterFirstSeal && encryptions > 0) {
+                cipherRefused = true;
+                throw new ProviderException(MESSAGE + " (no cipher)");
+            }
+        }
         Cipher real = AeadProviders.sunJce().newCipher(aead);
         return new Cipher(new LoggingSpi(real), real.getProvider(), real.getAlgorithm()) {
         };
