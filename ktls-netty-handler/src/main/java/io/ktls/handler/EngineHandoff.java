@@ -105,6 +105,7 @@ final class EngineHandoff implements AutoCloseable {
             byte[] clientRandom = SSL.getClientRandom(ssl);
             byte[] serverRandom = SSL.getServerRandom(ssl);
             if (master == null || clientRandom == null || serverRandom == null) {
+                zero(master); // staying on SslHandler: the copy we were handed goes now
                 return null;
             }
             return new EngineHandoff(suite, server, session, alpn, null, null, master, clientRandom, serverRandom,

@@ -16,6 +16,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslProvider;
+import io.netty.util.ResourceLeakDetector;
 import io.netty.util.internal.PlatformDependent;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -107,8 +108,10 @@ class InPlaceSealingOwnershipTest {
             ByteBufAllocator[] allocators = {
                 PooledByteBufAllocator.DEFAULT, new PooledByteBufAllocator(false), UnpooledByteBufAllocator.DEFAULT,
                 new UnpooledByteBufAllocator(true, true), new AdaptiveByteBufAllocator(), pageRuns};
+            int leakTracked = 0;
             for (ByteBufAllocator alloc : allocators) {
                 ByteBuf buf = alloc.directBuffer(LENGTH);
+                leakTracked += buf.unwrap() != null ? 1 : 0;
                 try {
                     assertTrue(PendingWrite.isOwnedOutright(buf), alloc + " made " + buf.getClass().getName()
                             + " (unwrapped: " + (buf.unwrap() == null ? "-" : buf.unwrap().getClass().getName()) + ')');
@@ -124,6 +127,9 @@ class InPlaceSealingOwnershipTest {
                 ByteBuf heap = alloc.heapBuffer(64);
                 assertFalse(PendingWrite.isOwnedOutright(heap), "heap buffer of " + alloc + " (the socket wants direct)");
                 heap.release();
+            }
+            if (ResourceLeakDetector.getLevel() == ResourceLeakDetector.Level.PARANOID) {
+                assertTrue(leakTracked > 0, "no buffer came wrapped by the leak detector: its wrappers went untested");
             }
         } finally {
             pageRuns.close();
