@@ -10,6 +10,7 @@ import io.netty.channel.FileRegion;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 
 /**
  * The sealing work of one connection's write direction: gathers a record's plaintext, encrypts it and builds
@@ -276,8 +277,8 @@ final class RecordSealing implements AutoCloseable {
             return;
         }
         if (count == mappedSources.length) {
-            mappedSources = java.util.Arrays.copyOf(mappedSources, count * 2);
-            mappedSourceEnds = java.util.Arrays.copyOf(mappedSourceEnds, count * 2);
+            mappedSources = Arrays.copyOf(mappedSources, count * 2);
+            mappedSourceEnds = Arrays.copyOf(mappedSourceEnds, count * 2);
         }
         mappedSources[count] = region;
         mappedSourceEnds[count] = end;
@@ -285,7 +286,7 @@ final class RecordSealing implements AutoCloseable {
     }
 
     private void clearMappedSources() {
-        java.util.Arrays.fill(mappedSources, 0, mappedSourceCount, null);
+        Arrays.fill(mappedSources, 0, mappedSourceCount, null);
         mappedSourceCount = 0;
     }
 
