@@ -141,6 +141,13 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     private boolean closeEventFired;
     private boolean failed;
     private boolean closeRequested;
+    /**
+     * The close under way behind a final record (our fatal alert or close_notify): done once the channel closes
+     * after that record is written, or at the close_notify flush timeout. A {@code close()} asked for meanwhile
+     * (typically by the application in {@code exceptionCaught}) joins it: closing at once would drop that record
+     * and the ones before it (with an offload worker, or behind a slow socket). Null when none.
+     */
+    private ChannelPromise closing;
     /** The session is counted in the active gauges (from the takeover until released). */
     private boolean sessionCounted;
     /** Application data fired since the last channelReadComplete (else, without auto-read, ask for more). */
@@ -578,6 +585,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             closeRequested = true;
             // Answer with our close_notify (after our pending data), then close, as SslHandler does.
             ChannelPromise closed = ctx.newPromise();
+            closing = closed;
             outbound.closeOutbound(ctx.newPromise().addListener(f -> closeOnce(ctx, closed)));
             scheduleForcedClose(ctx, closed);
         }
@@ -612,6 +620,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         inbound.stop();
         ChannelPromise alertWritten = ctx.newPromise();
         ChannelPromise closed = ctx.newPromise();
+        closing = closed;
         alertWritten.addListener(f -> closeOnce(ctx, closed));
         outbound.fatalAlert(alertDescription, cause, alertWritten);
         scheduleForcedClose(ctx, closed);
@@ -725,16 +734,33 @@ public final class KtlsHandler extends ChannelDuplexHandler {
 
     @Override
     public void close(ChannelHandlerContext ctx, ChannelPromise promise) throws Exception {
+        if (state == State.ACTIVE && closing != null && !closing.isDone()) {
+            // Our fatal alert or close_notify is still being sealed or written: this close joins that one.
+            if (!promise.isVoid()) {
+                closing.addListener(f -> cascade(f, promise));
+            }
+            return;
+        }
         if (state != State.ACTIVE || closeRequested || failed) {
             ctx.close(promise);
             return;
         }
         closeRequested = true;
+        ChannelPromise closed = promise.unvoid();
+        closing = closed;
         ChannelPromise notifySent = ctx.newPromise();
-        notifySent.addListener(f -> closeOnce(ctx, promise));
+        notifySent.addListener(f -> closeOnce(ctx, closed));
         outbound.flush();
         outbound.closeOutbound(notifySent);
-        scheduleForcedClose(ctx, promise);
+        scheduleForcedClose(ctx, closed);
+    }
+
+    private static void cascade(Future<?> from, ChannelPromise to) {
+        if (from.isSuccess()) {
+            to.trySuccess();
+        } else {
+            to.tryFailure(from.cause());
+        }
     }
 
     // ---------------------------------------------------------------- teardown
