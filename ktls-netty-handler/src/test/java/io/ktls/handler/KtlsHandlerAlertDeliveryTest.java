@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.ByteArrayOutputStream;
@@ -33,7 +34,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -213,6 +216,83 @@ class KtlsHandlerAlertDeliveryTest {
         assertAllRunsBack();
     }
 
+    /**
+     * The alert cannot be written to a peer that stopped reading (the socket is full of earlier records): the
+     * close the application asks for in {@code exceptionCaught} waits for it no longer than the close_notify
+     * flush timeout, in both modes.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Mode.class)
+    void aPeerThatStopsReadingIsClosedAtTheFlushTimeout(Mode mode) throws Exception {
+        long timeoutMillis = 500;
+        Path keyLog = Files.createTempFile(dir, "keylog", ".txt");
+        KtlsConfig.Builder config = KtlsConfig.builder().keyLogFile(keyLog).closeNotifyFlushTimeoutMillis(timeoutMillis);
+        if (mode == Mode.OFFLOAD) {
+            config.offloadGroup(offloadGroup);
+        }
+        KtlsConfig built = config.build();
+        io.netty.handler.ssl.SslContext serverContext = TestTls.get().server(SUITE);
+        CompletableFuture<io.netty.channel.Channel> serverChannel = new CompletableFuture<>();
+        AtomicLong errorNanos = new AtomicLong();
+        CompletableFuture<Long> closedNanos = new CompletableFuture<>();
+        ByteBuf chunk = io.netty.buffer.Unpooled.directBuffer(1 << 20).writeZero(1 << 20);
+        try (Loopback loopback = new Loopback()) {
+            loopback.serve(ch -> {
+                ch.config().setAllocator(allocator);
+                ch.closeFuture().addListener(f -> closedNanos.complete(System.nanoTime()));
+                serverChannel.complete(ch);
+                ch.pipeline().addLast(new KtlsHandler(serverContext, built), new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        ReferenceCountUtil.release(msg);
+                        for (int i = 0; i < 64; i++) { // 64 MiB: far more than the socket buffers hold
+                            ctx.write(chunk.retainedDuplicate());
+                        }
+                        ctx.flush();
+                    }
+
+                    @Override
+                    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                        errorNanos.compareAndSet(0, System.nanoTime());
+                        ctx.close();
+                    }
+                });
+            });
+            try (ScriptedClient client = new ScriptedClient(loopback.port())) {
+                client.handshake();
+                Sealer sealer = client.sealer(keyLog);
+                client.sendFinishedWith(sealer.seal(TlsRecords.APPLICATION_DATA, new byte[] {'G'}));
+                awaitSocketFull(serverChannel.get(10, TimeUnit.SECONDS));
+                client.send(Misbehaviour.FORGED_RECORD.bytes(sealer));
+                long closed = closedNanos.get(10, TimeUnit.SECONDS);
+                long waitedMillis = TimeUnit.NANOSECONDS.toMillis(closed - errorNanos.get());
+                assertTrue(errorNanos.get() != 0, "the server saw the forged record");
+                assertTrue(waitedMillis >= timeoutMillis - 100 && waitedMillis < timeoutMillis + 2000,
+                        "closed " + waitedMillis + " ms after the error (timeout " + timeoutMillis + " ms)");
+            }
+        } finally {
+            chunk.release();
+        }
+        assertAllRunsBack();
+    }
+
+    /** Waits until records wait in the channel's outbound buffer: the socket takes no more. */
+    private static void awaitSocketFull(io.netty.channel.Channel channel) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        long pending = 0;
+        while (System.nanoTime() < deadline) {
+            pending = channel.eventLoop().submit(() -> {
+                io.netty.channel.ChannelOutboundBuffer buffer = channel.unsafe().outboundBuffer();
+                return buffer == null ? 0L : buffer.totalPendingWriteBytes();
+            }).get();
+            if (pending >= 256 * 1024) {
+                return;
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError("the socket never filled up: " + pending + " bytes waiting");
+    }
+
     private static void assertAllRunsBack() throws InterruptedException {
         PageRunAllocatorMetric metric = allocator.metric();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
@@ -350,7 +430,7 @@ class KtlsHandlerAlertDeliveryTest {
             return bytes.toByteArray();
         }
 
-        private void send(byte[] bytes) throws IOException {
+        void send(byte[] bytes) throws IOException {
             if (bytes.length > 0) {
                 out.write(bytes);
                 out.flush();
