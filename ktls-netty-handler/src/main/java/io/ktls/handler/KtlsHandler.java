@@ -145,7 +145,8 @@ public final class KtlsHandler extends ChannelDuplexHandler {
      * The close under way behind a final record (our fatal alert or close_notify): done once the channel closes
      * after that record is written, or at the close_notify flush timeout. A {@code close()} asked for meanwhile
      * (typically by the application in {@code exceptionCaught}) joins it: closing at once would drop that record
-     * and the ones before it (with an offload worker, or behind a slow socket). Null when none.
+     * and the ones before it (with an offload worker, or behind a slow socket). Null when none. With a zero
+     * close_notify flush timeout, a repeated close closes at once.
      */
     private ChannelPromise closing;
     /** The session is counted in the active gauges (from the takeover until released). */
@@ -734,8 +735,12 @@ public final class KtlsHandler extends ChannelDuplexHandler {
 
     @Override
     public void close(ChannelHandlerContext ctx, ChannelPromise promise) throws Exception {
-        if (state == State.ACTIVE && closing != null && !closing.isDone()) {
-            // Our fatal alert or close_notify is still being sealed or written: this close joins that one.
+        if (state == State.ACTIVE && closing != null && !closing.isDone()
+                && (config.closeNotifyFlushTimeoutMillis() > 0 || !closeRequested)) {
+            // Our fatal alert or close_notify is still being sealed or written: closing now would cut it off,
+            // with the records before it, so this close joins that one (which the flush timeout bounds). With
+            // no timeout, a repeated close is how the application gives up on a peer that does not read.
+            closeRequested = true;
             if (!promise.isVoid()) {
                 closing.addListener(f -> cascade(f, promise));
             }
