@@ -100,6 +100,9 @@ public final class KtlsHandler extends ChannelDuplexHandler {
 
     private enum State { NEW, HANDSHAKING, ACTIVE, FALLBACK, CLOSED }
 
+    /** RFC 8446 section 6: internal_error(80), the alert for a failure of ours while reading. */
+    private static final byte INTERNAL_ERROR = 80;
+
     private final SslContext sslContext;
     private final String peerHost;
     private final int peerPort;
@@ -566,6 +569,11 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             inbound.process();
         } catch (TlsRecordException e) {
             abort(ctx, e.alertDescription(), e);
+        } catch (RuntimeException e) {
+            // Our own failure while reading (an AEAD provider that breaks, a key we cannot derive), not the
+            // peer's input: the connection ends as on bad input, with internal_error, rather than the exception
+            // escaping channelRead and the connection going on with its inbound side half done.
+            abort(ctx, INTERNAL_ERROR, new SSLException("reading the peer's records failed", e));
         } finally {
             processingInbound = false;
         }
