@@ -88,8 +88,10 @@ import java.util.concurrent.TimeUnit;
  *
  * <h2>Errors</h2>
  * Bad input gets the TLS alert it calls for (sealed with our write key, after the records already framed),
- * an {@link SSLException} to {@code exceptionCaught}, and a closed channel; every buffer is released. A stream
- * that ends without close_notify is reported as an {@code SSLException} too.
+ * an {@link SSLException} to {@code exceptionCaught}, and a closed channel; every buffer is released. The channel
+ * closes once the alert is written, whether records are sealed inline or on a worker; a {@code close()} asked for
+ * meanwhile (from {@code exceptionCaught}, say) waits for it too, bounded by the close_notify flush timeout. A
+ * stream that ends without close_notify is reported as an {@code SSLException} too.
  *
  * <p>Threads: everything runs on the channel's event loop, except sealing with an offload group (see
  * {@link OffloadRecordSealer}); the accessors ({@link #handshakeFuture()}, {@link #sslCloseFuture()},

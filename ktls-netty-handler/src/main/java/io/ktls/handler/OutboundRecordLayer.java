@@ -193,7 +193,8 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
 
     /**
      * Sends a fatal alert right after the records already framed and stops: queued writes fail, nothing else is
-     * framed. {@code promise} completes when the alert is written.
+     * framed. {@code promise} completes when the alert is written; after close_notify (no alert may follow it),
+     * when close_notify is written.
      */
     void fatalAlert(byte description, Throwable cause, ChannelPromise promise) {
         if (failure != null) {
