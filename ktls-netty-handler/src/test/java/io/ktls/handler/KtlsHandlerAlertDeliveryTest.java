@@ -49,8 +49,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A scripted TLS 1.3 client over a real socket misbehaves right after its Finished (in the same TCP write), and
  * must see, in order, whatever the mode (inline sealing or an offload group) and whether or not the application
- * closes the channel on the error: the session tickets written at the takeover, the specific fatal alert, then
- * an orderly EOF (not a reset). Nothing leaks: every page run the server allocated is back.
+ * closes the channel on the error: the session tickets written at the takeover, the data the server wrote during
+ * the handshake (framed at the takeover), the specific fatal alert, then an orderly EOF (not a reset). Nothing leaks: every page run the server allocated is back.
  *
  * <p>The client's handshake runs in a JDK {@code SslHandler} in an {@link EmbeddedChannel} whose bytes the test
  * carries over the socket; the application keys come from the server's key log, so the test can seal any record
@@ -61,6 +61,7 @@ class KtlsHandlerAlertDeliveryTest {
 
     private static final TlsCipherSuite SUITE = TlsCipherSuite.TLS_AES_128_GCM_SHA256;
     private static final long READ_TIMEOUT_MILLIS = 10_000;
+    private static final byte[] EARLY_DATA = "written before the handshake".getBytes(StandardCharsets.US_ASCII);
 
     private static KtlsOffloadGroup offloadGroup;
     private static PageRunAllocator allocator;
@@ -155,8 +156,9 @@ class KtlsHandlerAlertDeliveryTest {
     }
 
     @AfterAll
-    static void stopGroup() {
+    static void stopGroupAndAllocator() {
         offloadGroup.close();
+        allocator.close();
     }
 
     @ParameterizedTest(name = "{0} {1}, application closes on error: {2}")
@@ -176,6 +178,13 @@ class KtlsHandlerAlertDeliveryTest {
                 ch.config().setAllocator(allocator);
                 ch.pipeline().addLast(new KtlsHandler(serverContext, built),
                         new ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void channelActive(ChannelHandlerContext ctx) {
+                                // Queued during the handshake, framed at the takeover (on the worker if offloaded).
+                                ctx.writeAndFlush(io.netty.buffer.Unpooled.copiedBuffer(EARLY_DATA));
+                                ctx.fireChannelActive();
+                            }
+
                             @Override
                             public void channelRead(ChannelHandlerContext ctx, Object msg) {
                                 ReferenceCountUtil.release(msg);
@@ -198,13 +207,16 @@ class KtlsHandlerAlertDeliveryTest {
             }
             assertNull(received.failure, () -> "the stream ended in error after " + received.describe()
                     + ": " + received.failure);
-            assertTrue(received.records.size() >= 2, () -> "tickets and an alert: " + received.describe());
-            int alertIndex = received.records.size() - 1;
-            for (int i = 0; i < alertIndex; i++) {
+            assertTrue(received.records.size() >= 3, () -> "tickets, data and an alert: " + received.describe());
+            int dataIndex = received.records.size() - 2;
+            for (int i = 0; i < dataIndex; i++) {
                 byte[] payload = received.records.get(i).payload;
                 assertEquals(TlsRecords.HANDSHAKE, received.records.get(i).type, received.describe());
                 assertEquals(TlsRecords.NEW_SESSION_TICKET, payload[0], received.describe());
             }
+            assertEquals(TlsRecords.APPLICATION_DATA, received.records.get(dataIndex).type, received.describe());
+            assertArrayEquals(EARLY_DATA, received.records.get(dataIndex).payload, "the data framed at the takeover");
+            int alertIndex = dataIndex + 1;
             assertEquals(TlsRecords.ALERT, received.records.get(alertIndex).type, received.describe());
             assertArrayEquals(new byte[] {TlsRecords.ALERT_FATAL, misbehaviour.alert},
                     received.records.get(alertIndex).payload, received.describe());
@@ -313,7 +325,8 @@ class KtlsHandlerAlertDeliveryTest {
             StringBuilder s = new StringBuilder("[");
             for (TlsTestPeer.Record r : records) {
                 s.append(r.type == TlsRecords.ALERT ? "alert " + HexFormat.of().formatHex(r.payload)
-                        : r.type == TlsRecords.HANDSHAKE ? "handshake(" + r.payload[0] + ")" : "type " + r.type);
+                        : r.type == TlsRecords.HANDSHAKE ? "handshake(" + r.payload[0] + ")"
+                        : "type " + r.type + " (" + r.payload.length + " bytes)");
                 s.append(", ");
             }
             return s.append(eof ? "EOF" : failure != null ? failure.toString() : "no end").append(']').toString();
