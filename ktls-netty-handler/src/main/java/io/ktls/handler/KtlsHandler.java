@@ -253,6 +253,11 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         return outbound == null ? -1 : outbound.nextSequence();
     }
 
+    /** For tests: bytes of the peer's records buffered and not processed yet. */
+    int bufferedInboundBytes() {
+        return inbound == null ? 0 : inbound.bufferedBytes();
+    }
+
     /** For tests: records framed and not yet written to the socket. */
     int unacknowledgedRecords() {
         return outbound == null ? 0 : outbound.unacknowledgedRecords();
@@ -535,6 +540,12 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             case ACTIVE:
                 if (!(msg instanceof ByteBuf)) {
                     ctx.fireChannelRead(msg);
+                    return;
+                }
+                if (failed || closeNotifyReceived) {
+                    // Nothing more is processed: buffering it until the close would only let a peer that keeps
+                    // sending (and perhaps stops reading our alert) grow our memory for the whole flush timeout.
+                    ReferenceCountUtil.release(msg);
                     return;
                 }
                 inbound.add((ByteBuf) msg);

@@ -57,6 +57,35 @@ class KtlsHandlerPendingCloseTest {
     }
 
     @Test
+    void bytesArrivingWhileTheAlertIsPendingAreDroppedNotBuffered() throws Exception {
+        try (TlsTestPeer peer = peerWithHeldSealer(KtlsConfig.builder())) {
+            peer.send(forgedRecord());
+            assertTrue(peer.server.isOpen(), "the alert is still being sealed");
+            int buffered = peer.handler.bufferedInboundBytes(); // the forged record, at most
+            ByteBuf flood = Unpooled.directBuffer(64 * 1024).writeZero(64 * 1024);
+            peer.send(flood);
+            assertEquals(0, flood.refCnt());
+            assertEquals(buffered, peer.handler.bufferedInboundBytes(), "nothing more is read after a fatal error");
+            SEALER[0].completeAll();
+            assertArrayEquals(new byte[] {TlsRecords.ALERT_FATAL, TlsRecords.BAD_RECORD_MAC}, peer.onlyAlert());
+        }
+    }
+
+    @Test
+    void bytesArrivingAfterThePeersCloseNotifyAreDroppedNotBuffered() throws Exception {
+        try (TlsTestPeer peer = peerWithHeldSealer(KtlsConfig.builder())) {
+            peer.sendRecord(TlsRecords.ALERT, new byte[] {TlsRecords.ALERT_WARNING, TlsRecords.CLOSE_NOTIFY});
+            assertTrue(peer.server.isOpen(), "our close_notify is still being sealed");
+            peer.sendRecord(TlsRecords.APPLICATION_DATA, new byte[1000]);
+            assertEquals(0, peer.handler.bufferedInboundBytes(), "nothing is read after close_notify");
+            assertEquals(0, peer.events.received.readableBytes());
+            SEALER[0].completeAll();
+            assertArrayEquals(new byte[] {TlsRecords.ALERT_WARNING, TlsRecords.CLOSE_NOTIFY}, peer.onlyAlert());
+            assertFalse(peer.server.isOpen());
+        }
+    }
+
+    @Test
     void badInputAfterCloseNotifyWasFramedClosesAfterIt() throws Exception {
         try (TlsTestPeer peer = peerWithHeldSealer(KtlsConfig.builder())) {
             peer.server.write(Unpooled.wrappedBuffer(new byte[] {4, 5}));
