@@ -61,6 +61,8 @@ class KtlsHandlerAlertDeliveryTest {
 
     private static final TlsCipherSuite SUITE = TlsCipherSuite.TLS_AES_128_GCM_SHA256;
     private static final long READ_TIMEOUT_MILLIS = 10_000;
+    /** RFC 8446 section 6: illegal_parameter(47), which {@link TlsRecords} does not name. */
+    private static final byte ILLEGAL_PARAMETER = 47;
     private static final byte[] EARLY_DATA = "written before the handshake".getBytes(StandardCharsets.US_ASCII);
 
     private static KtlsOffloadGroup offloadGroup;
@@ -100,7 +102,7 @@ class KtlsHandlerAlertDeliveryTest {
                 return record;
             }
         },
-        BAD_KEY_UPDATE_REQUEST(InboundRecordLayerAlerts.ILLEGAL_PARAMETER) {
+        BAD_KEY_UPDATE_REQUEST(ILLEGAL_PARAMETER) {
             @Override
             byte[] bytes(Sealer client) {
                 return client.seal(TlsRecords.HANDSHAKE, new byte[] {TlsRecords.KEY_UPDATE, 0, 0, 1, 2});
@@ -125,11 +127,6 @@ class KtlsHandlerAlertDeliveryTest {
         }
 
         abstract byte[] bytes(Sealer client);
-    }
-
-    /** Alert codes the inbound layer uses that {@link TlsRecords} does not name. */
-    static final class InboundRecordLayerAlerts {
-        static final byte ILLEGAL_PARAMETER = 47;
     }
 
     /** Seals records as the client, with consecutive sequence numbers. */
