@@ -88,8 +88,10 @@ import java.util.concurrent.TimeUnit;
  *
  * <h2>Errors</h2>
  * Bad input gets the TLS alert it calls for (sealed with our write key, after the records already framed),
- * an {@link SSLException} to {@code exceptionCaught}, and a closed channel; every buffer is released. A stream
- * that ends without close_notify is reported as an {@code SSLException} too.
+ * an {@link SSLException} to {@code exceptionCaught}, and a closed channel; every buffer is released. The channel
+ * closes once the alert is written, whether records are sealed inline or on a worker; a {@code close()} asked for
+ * meanwhile (from {@code exceptionCaught}, say) waits for it too, bounded by the close_notify flush timeout. A
+ * stream that ends without close_notify is reported as an {@code SSLException} too.
  *
  * <p>Threads: everything runs on the channel's event loop, except sealing with an offload group (see
  * {@link OffloadRecordSealer}); the accessors ({@link #handshakeFuture()}, {@link #sslCloseFuture()},
@@ -99,6 +101,9 @@ import java.util.concurrent.TimeUnit;
 public final class KtlsHandler extends ChannelDuplexHandler {
 
     private enum State { NEW, HANDSHAKING, ACTIVE, FALLBACK, CLOSED }
+
+    /** RFC 8446 section 6: internal_error(80), the alert for a failure of ours while reading. */
+    private static final byte INTERNAL_ERROR = 80;
 
     private final SslContext sslContext;
     private final String peerHost;
@@ -141,6 +146,14 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     private boolean closeEventFired;
     private boolean failed;
     private boolean closeRequested;
+    /**
+     * The close under way behind a final record (our fatal alert or close_notify): done once the channel closes
+     * after that record is written, or at the close_notify flush timeout. A {@code close()} asked for meanwhile
+     * (typically by the application in {@code exceptionCaught}) joins it: closing at once would drop that record
+     * and the ones before it (with an offload worker, or behind a slow socket). Null when none. With a zero
+     * close_notify flush timeout, a repeated close closes at once.
+     */
+    private ChannelPromise closing;
     /** The session is counted in the active gauges (from the takeover until released). */
     private boolean sessionCounted;
     /** Application data fired since the last channelReadComplete (else, without auto-read, ask for more). */
@@ -238,6 +251,11 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     /** For tests: the next write sequence number of the record layer, or -1 before the takeover. */
     long writeSequence() {
         return outbound == null ? -1 : outbound.nextSequence();
+    }
+
+    /** For tests: bytes of the peer's records buffered and not processed yet. */
+    int bufferedInboundBytes() {
+        return inbound == null ? 0 : inbound.bufferedBytes();
     }
 
     /** For tests: records framed and not yet written to the socket. */
@@ -523,6 +541,12 @@ public final class KtlsHandler extends ChannelDuplexHandler {
                     ctx.fireChannelRead(msg);
                     return;
                 }
+                if (failed || closeNotifyReceived) {
+                    // Nothing more is processed: buffering it until the close would only let a peer that keeps
+                    // sending (and perhaps stops reading our alert) grow our memory for the whole flush timeout.
+                    ReferenceCountUtil.release(msg);
+                    return;
+                }
                 inbound.add((ByteBuf) msg);
                 if (!takingOver) {
                     processInbound(ctx);
@@ -557,6 +581,11 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             inbound.process();
         } catch (TlsRecordException e) {
             abort(ctx, e.alertDescription(), e);
+        } catch (RuntimeException e) {
+            // Our own failure while reading (an AEAD provider that breaks, a key we cannot derive), not the
+            // peer's input: the connection ends as on bad input, with internal_error, rather than the exception
+            // escaping channelRead and the connection going on with its inbound side half done.
+            abort(ctx, INTERNAL_ERROR, new SSLException("reading the peer's records failed", e));
         } finally {
             processingInbound = false;
         }
@@ -577,6 +606,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             closeRequested = true;
             // Answer with our close_notify (after our pending data), then close, as SslHandler does.
             ChannelPromise closed = ctx.newPromise();
+            closing = closed;
             outbound.closeOutbound(ctx.newPromise().addListener(f -> closeOnce(ctx, closed)));
             scheduleForcedClose(ctx, closed);
         }
@@ -611,6 +641,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         inbound.stop();
         ChannelPromise alertWritten = ctx.newPromise();
         ChannelPromise closed = ctx.newPromise();
+        closing = closed;
         alertWritten.addListener(f -> closeOnce(ctx, closed));
         outbound.fatalAlert(alertDescription, cause, alertWritten);
         scheduleForcedClose(ctx, closed);
@@ -724,16 +755,37 @@ public final class KtlsHandler extends ChannelDuplexHandler {
 
     @Override
     public void close(ChannelHandlerContext ctx, ChannelPromise promise) throws Exception {
+        if (state == State.ACTIVE && closing != null && !closing.isDone()
+                && (config.closeNotifyFlushTimeoutMillis() > 0 || !closeRequested)) {
+            // Our fatal alert or close_notify is still being sealed or written: closing now would cut it off,
+            // with the records before it, so this close joins that one (which the flush timeout bounds). With
+            // no timeout, a repeated close is how the application gives up on a peer that does not read.
+            closeRequested = true;
+            if (!promise.isVoid()) {
+                closing.addListener(f -> cascade(f, promise));
+            }
+            return;
+        }
         if (state != State.ACTIVE || closeRequested || failed) {
             ctx.close(promise);
             return;
         }
         closeRequested = true;
+        ChannelPromise closed = promise.unvoid();
+        closing = closed;
         ChannelPromise notifySent = ctx.newPromise();
-        notifySent.addListener(f -> closeOnce(ctx, promise));
+        notifySent.addListener(f -> closeOnce(ctx, closed));
         outbound.flush();
         outbound.closeOutbound(notifySent);
-        scheduleForcedClose(ctx, promise);
+        scheduleForcedClose(ctx, closed);
+    }
+
+    private static void cascade(Future<?> from, ChannelPromise to) {
+        if (from.isSuccess()) {
+            to.trySuccess();
+        } else {
+            to.tryFailure(from.cause());
+        }
     }
 
     // ---------------------------------------------------------------- teardown

@@ -193,23 +193,42 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
 
     /**
      * Sends a fatal alert right after the records already framed and stops: queued writes fail, nothing else is
-     * framed. {@code promise} completes when the alert is written.
+     * framed. {@code promise} completes when the alert is written; after close_notify (no alert may follow it),
+     * when close_notify is written.
      */
     void fatalAlert(byte description, Throwable cause, ChannelPromise promise) {
-        if (failure != null || outboundClosed) {
+        if (failure != null) {
             promise.trySuccess();
+            return;
+        }
+        if (outboundClosed) {
+            // close_notify is framed and nothing may follow it: done once it (and what precedes it) is written,
+            // not now, or the close waiting on this would drop records still being sealed.
+            completeAfterFramedRecords(promise);
             return;
         }
         failPending(cause);
         if (closeNotifyPromise != null) {
-            // A close was waiting for queued data that will never go: the fatal alert replaces close_notify.
-            closeNotifyPromise.tryFailure(cause);
+            // A close was waiting for queued data that will never go: the fatal alert replaces close_notify. Its
+            // promise fails once the alert is written, so the close waiting on it does not cut the alert off.
+            ChannelPromise replaced = closeNotifyPromise;
             closeNotifyPromise = null;
+            promise.addListener(f -> replaced.tryFailure(cause));
         }
         frameAlert(TlsRecords.ALERT_FATAL, description, promise);
         outboundClosed = true;
         sealer.dispatch();
         writeReadyPrefix();
+    }
+
+    /** Completes {@code promise} with the write of the last record framed (now if none is pending). */
+    private void completeAfterFramedRecords(ChannelPromise promise) {
+        OutboundRecord last = inFlight.peekLast() != null ? inFlight.peekLast() : lastUnacknowledged;
+        if (last == null) {
+            promise.trySuccess();
+        } else {
+            last.completes.add(new PendingWrite(null, promise));
+        }
     }
 
     /** A warning alert in sequence with the data (TLS 1.2 no_renegotiation). */
