@@ -65,8 +65,10 @@ import javax.management.StandardMBean;
  * it is stored in the return ring of its origin cache (one CAS to claim a slot, no lock; a linked stack when the
  * ring is full) and taken back by the owner on its next miss, page_pool style. Nothing is ever freed into a different arena.
  *
- * <p>Threads: the allocator is shared by all threads; per-thread state lives in {@link RunCache}, shared state in
- * {@link Arena} (behind its lock) and in atomic counters.
+ * <p>Threads: the allocator is shared by all threads; per-thread state lives in {@link RunCache} (event loops and
+ * {@code FastThreadLocalThread}s only, see {@link Builder#cacheAllThreads(boolean)}; other threads allocate from an
+ * arena directly), shared state in {@link Arena} (behind its lock) and in atomic counters. Metrics that sum over
+ * caches read around the retire seqlock, so a cache retiring meanwhile is counted exactly once.
  */
 public final class PageRunAllocator extends AbstractByteBufAllocator
         implements ByteBufAllocatorMetricProvider, AutoCloseable {

@@ -215,8 +215,8 @@ final class ReturnStack extends ReturnStackDrainerFields {
                 long t = (long) TAIL.getAcquire(this);
                 for (; h < t; h++) {
                     PageRunBuf buf = (PageRunBuf) SLOT.getAcquire(slots, (int) h & mask);
-                    while (buf == null && complete) {
-                        Thread.onSpinWait();
+                    for (int spins = 0; buf == null && complete; spins++) {
+                        backOff(spins);
                         buf = (PageRunBuf) SLOT.getAcquire(slots, (int) h & mask);
                     }
                     if (buf == null) {
@@ -246,13 +246,26 @@ final class ReturnStack extends ReturnStackDrainerFields {
 
     /** Takes the drain lock; {@code wait}: spin until it is free (closed caches only), else give up at once. */
     private boolean lockRing(boolean wait) {
-        while (!DRAIN_LOCK.compareAndSet(this, 0, 1)) {
+        for (int spins = 0; !DRAIN_LOCK.compareAndSet(this, 0, 1); spins++) {
             if (!wait) {
                 return false;
             }
-            Thread.onSpinWait();
+            backOff(spins);
         }
         return true;
+    }
+
+    /**
+     * A complete drain waits for another thread's next few instructions (a store after its claim, or the end of
+     * its drain): spin briefly, then yield, so a releaser descheduled between claim and store gets the CPU back
+     * instead of being spun against.
+     */
+    private static void backOff(int spins) {
+        if (spins < 64) {
+            Thread.onSpinWait();
+        } else {
+            Thread.yield();
+        }
     }
 
     /** Any thread: takes the whole overflow stack; the caller gives it to the arena. */

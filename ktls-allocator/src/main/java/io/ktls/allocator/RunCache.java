@@ -84,13 +84,19 @@ final class RunCache {
 
     RunCache(Arena arena, Thread owner, EventExecutor executor, long maxCachedBytes, int[] regionBytesByClass,
              int[] refillCountByClass) {
+        this(arena, owner, executor, maxCachedBytes, regionBytesByClass, refillCountByClass, 0);
+    }
+
+    /** {@code ringSlots}: slots of every return ring, or 0 for the size the bound implies (model-checking tests). */
+    RunCache(Arena arena, Thread owner, EventExecutor executor, long maxCachedBytes, int[] regionBytesByClass,
+             int[] refillCountByClass, int ringSlots) {
         this.arena = arena;
         this.owner = owner;
         this.executor = executor;
         this.maxCachedBytes = maxCachedBytes;
         lists = new FreeList[regionBytesByClass.length];
         for (int i = 0; i < lists.length; i++) {
-            lists[i] = new FreeList(this, i, regionBytesByClass[i], refillCountByClass[i]);
+            lists[i] = new FreeList(this, i, regionBytesByClass[i], refillCountByClass[i], ringSlots);
         }
     }
 
@@ -310,13 +316,13 @@ final class RunCache {
         /** Allocations that had to go to the arena (a subset of allocations). */
         final AtomicLong arenaAllocations = new AtomicLong();
 
-        FreeList(RunCache cache, int sizeClass, int regionBytes, int refillCount) {
+        FreeList(RunCache cache, int sizeClass, int regionBytes, int refillCount, int ringSlots) {
             this.cache = cache;
             this.sizeClass = sizeClass;
             this.regionBytes = regionBytes;
             this.refillCount = refillCount;
             this.returns = new ReturnStack(this, cache.arena, cache.owner, cache.maxCachedBytes == 0,
-                    ReturnStack.ringSlots(cache.maxCachedBytes, regionBytes));
+                    ringSlots > 0 ? ringSlots : ReturnStack.ringSlots(cache.maxCachedBytes, regionBytes));
         }
 
         void countAllocation() {
