@@ -130,8 +130,13 @@ class ThreadKindsTest {
         assertEquals(0, m.cachedBytes());
         assertEquals(0, m.inFlightRuns());
         assertEquals(40_000, m.arenaAllocations());
-        // Everything went back: no more than a slab per arena is held for the next burst.
-        assertTrue(m.reservedBytes() <= 2L << 20, "reserved " + m.reservedBytes());
+        // Everything went back: threads growing an arena at once may each have reserved a slab (the reservation
+        // is made outside the arena lock), and a reclaim pass keeps one empty slab per arena for the next burst.
+        assertTrue(m.reservedBytes() <= 8L << 20, "reserved " + m.reservedBytes());
+        for (Arena arena : allocator.arenas()) {
+            arena.reclaimer.pass(false, false);
+        }
+        assertTrue(m.reservedBytes() <= 2L << 20, "reserved after a reclaim pass " + m.reservedBytes());
     }
 
     @Test
