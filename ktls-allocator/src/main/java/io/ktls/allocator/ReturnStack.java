@@ -30,7 +30,9 @@ import java.lang.invoke.VarHandle;
  *       follows its write of the flag, sees the claim: nothing is stranded.</li>
  * </ul>
  * A lost CAS race costs a retry, nothing else; no thread ever blocks, except a complete drain of a closed cache,
- * which spins for the few instructions between another releaser's claim and its store.
+ * which waits for the few instructions between another releaser's claim and its store (spinning briefly, then
+ * yielding so a descheduled releaser gets the CPU back). The reclaim thread also drains the ring of an idle open
+ * cache; that drain, like the owner's take, skips a ring another thread is draining and never waits.
  *
  * <p>Layout: three groups of fields separated by padding (HotSpot lays out superclass fields first): fields
  * fixed at construction and the releasers' {@link #tail}, {@link #top} and counter; then the drainers'
