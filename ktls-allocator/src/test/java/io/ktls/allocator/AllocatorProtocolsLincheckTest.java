@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
  * parked or held by exactly one party, and a run freed twice would throw (the arena checks its boundary tags).
  *
  * <p>Quick mode (default test run): {@value #QUICK_INVOCATIONS} interleavings per scenario. Long mode:
- * {@code -Dktls.lincheck.invocations=20000} (see docs/allocator.md); the tag {@code lincheck} runs them alone.
+ * {@code -Dktls.lincheck.invocations=2000} (see docs/allocator.md); the tag {@code lincheck} runs them alone.
  */
 @Tag("lincheck")
 class AllocatorProtocolsLincheckTest {
