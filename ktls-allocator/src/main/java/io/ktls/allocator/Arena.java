@@ -2,6 +2,7 @@ package io.ktls.allocator;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
@@ -26,13 +27,29 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>Free: merge with the free neighbour runs found through the slab's boundary tags, insert the union.</li>
  * </ol>
  *
- * <h2>Rate limit</h2>
- * After a multi-page run could not be found, further attempts for multi-page runs are skipped until
- * {@code runRetryIntervalNanos} has passed (as FreeBSD's {@code lastallocfail}); the caller falls back to single
- * pages, and the reclaim thread is woken to bring cached regions home.
+ * <h2>Growth</h2>
+ * A search that misses first coalesces the depot, then asks for a new slab. The slab's memory is reserved from the
+ * JVM <em>outside</em> the arena lock ({@link #addSlab()}): {@code ByteBuffer.allocateDirect} near the JVM's limit
+ * runs the garbage collector and sleeps, and no other thread of the arena (an event loop freeing or allocating a
+ * cached size) may wait behind the lock for that. The caller then takes the lock again and retries its search;
+ * two threads growing at once reserve two slabs at most (both within {@code maxMemoryBytes}), and an extra empty
+ * slab is returned by the reclaim thread.
+ *
+ * <h2>Back-off (rate limit)</h2>
+ * After a search for n pages failed (no free run, no slab), the slow steps of later searches for n pages or more
+ * (coalescing the depot, reserving a slab) are skipped until {@code runRetryIntervalNanos} has passed, as
+ * FreeBSD's {@code lastallocfail}, and the reclaim thread is woken to bring cached regions home. The back-off
+ * never refuses memory that is there: the free-run index is always searched (one {@code ceiling}), smaller sizes
+ * are not affected, and callers that cannot fall back to single pages (transport reads, capacity growth) never
+ * back off.
+ *
+ * <h2>Double frees</h2>
+ * Every run freed or parked is checked against its boundary tags ({@link Slab#isUsed}); a run freed twice throws
+ * {@link IllegalStateException} naming its slab and pages, and leaves the arena as it was.
  *
  * <p>Threads: all structures are guarded by {@code this} (the arena lock); counters are volatile so metrics can read
- * them without the lock. The list of caches is copy-on-write: threads join rarely, metrics iterate it often.
+ * them without the lock. The list of caches is copy-on-write: caches join rarely (event loops and fast thread-local
+ * threads only), metrics iterate it often.
  */
 final class Arena {
     private static final VarHandle DEPOT_BYTES;
@@ -75,9 +92,18 @@ final class Arena {
      */
     private long depotBytes;
 
-    /** Multi-page runs are not attempted before this time (nanoClock); guarded by this, read without it. */
-    private volatile long runRetryNotBeforeNanos;
-    private volatile boolean backingOff;
+    /**
+     * Per run size in pages: the slow steps of a search for that size are skipped before this time (nanoClock);
+     * 0 when not backing off. Guarded by this.
+     */
+    private final long[] retryNotBeforeNanosByPages;
+    /** Whether any size is backing off: spares the array read on the common path. Guarded by this. */
+    private boolean backingOff;
+    /**
+     * Set by a search that missed when a new slab may help (within the memory limit, not closing); read by the same
+     * thread before it leaves the lock. Guarded by this.
+     */
+    private boolean missWantsSlab;
 
     // Counters, written under the lock.
     volatile long runFailures;
@@ -95,11 +121,13 @@ final class Arena {
     final AtomicLong retiredLocalReleases = new AtomicLong();
     final AtomicLong retiredRemoteReleases = new AtomicLong();
 
-    Arena(PageRunAllocator parent, int index, int slabPages, int cachedRunPages, boolean depotEnabled) {
+    Arena(PageRunAllocator parent, int index, int slabPages, int maxRunPages, int cachedRunPages,
+          boolean depotEnabled) {
         this.parent = parent;
         this.index = index;
         this.slabPages = slabPages;
         this.depotEnabled = depotEnabled;
+        retryNotBeforeNanosByPages = new long[maxRunPages + 1];
         depot = new PageRunBuf[cachedRunPages + 1];
         depotCount = new int[cachedRunPages + 1];
         depotLowWater = new int[cachedRunPages + 1];
@@ -116,18 +144,62 @@ final class Arena {
      * Allocates a run for a caller that does not cache it (regions above the cached sizes, fallback pages).
      * Returns null when no run can be had.
      */
-    synchronized PageRunBuf allocateUncached(int pages, byte origin) {
-        PageRunBuf buf = allocateRunLocked(pages, true);
-        if (buf != null) {
-            buf.origin = origin;
-            if (origin == PageRunBuf.ORIGIN_FALLBACK) {
-                fallbackPageAllocations++;
-            } else {
-                uncachedAllocations++;
-                uncachedBytesInFlight += buf.regionBytes;
+    PageRunBuf allocateUncached(int pages, byte origin) {
+        return allocateUncached(pages, origin, true);
+    }
+
+    /**
+     * As {@link #allocateUncached(int, byte)}; {@code mayBackOff} is false for callers that cannot fall back to
+     * single pages, which always get a full attempt.
+     */
+    PageRunBuf allocateUncached(int pages, byte origin, boolean mayBackOff) {
+        for (;;) {
+            synchronized (this) {
+                PageRunBuf buf = allocateRunLocked(pages, true, mayBackOff);
+                if (buf != null) {
+                    countUncachedLocked(buf, origin);
+                    return buf;
+                }
+                if (!missWantsSlab) {
+                    return null;
+                }
+            }
+            if (!addSlab()) {
+                failed(pages);
+                return null;
             }
         }
-        return buf;
+    }
+
+    /** A fragment of {@code sizeClass} for a thread without a cache; null when no page can be had. */
+    PageRunBuf allocateFragmentUncached(int sizeClass) {
+        for (;;) {
+            synchronized (this) {
+                PageRunBuf buf = allocateFragmentLocked(sizeClass, true);
+                if (buf != null) {
+                    buf.home = null;
+                    countUncachedLocked(buf, PageRunBuf.ORIGIN_ARENA);
+                    return buf;
+                }
+                if (!missWantsSlab) {
+                    return null;
+                }
+            }
+            if (!addSlab()) {
+                failed(1);
+                return null;
+            }
+        }
+    }
+
+    private void countUncachedLocked(PageRunBuf buf, byte origin) {
+        buf.origin = origin;
+        if (origin == PageRunBuf.ORIGIN_FALLBACK) {
+            fallbackPageAllocations++;
+        } else {
+            uncachedAllocations++;
+            uncachedBytesInFlight += buf.regionBytes;
+        }
     }
 
     /**
@@ -136,7 +208,22 @@ final class Arena {
      * the cache bound allows and the lock is amortised over more of them). The first is returned for the caller
      * to hand out, the others go on the private list. Returns null when not even one was available.
      */
-    synchronized PageRunBuf refill(RunCache.FreeList list, int count, int depotCount) {
+    PageRunBuf refill(RunCache.FreeList list, int count, int depotCount, boolean mayBackOff) {
+        for (;;) {
+            synchronized (this) {
+                PageRunBuf first = refillLocked(list, count, depotCount, mayBackOff);
+                if (first != null || !missWantsSlab) {
+                    return first;
+                }
+            }
+            if (!addSlab()) {
+                failed(Math.max(1, list.sizeClass - PageRunAllocator.FRAGMENT_CLASSES + 1));
+                return null;
+            }
+        }
+    }
+
+    private PageRunBuf refillLocked(RunCache.FreeList list, int count, int depotCount, boolean mayBackOff) {
         PageRunBuf first = null;
         boolean fragments = list.sizeClass < PageRunAllocator.FRAGMENT_CLASSES;
         int pages = list.sizeClass - PageRunAllocator.FRAGMENT_CLASSES + 1;
@@ -151,7 +238,7 @@ final class Arena {
                 buf = takeFromDepotLocked(pages);
                 limit = Math.max(limit, depotCount);
             } else {
-                buf = allocateRunLocked(pages, needed);
+                buf = allocateRunLocked(pages, needed, mayBackOff);
             }
             if (buf == null) {
                 break;
@@ -167,8 +254,8 @@ final class Arena {
         return first;
     }
 
-    private PageRunBuf allocateRunLocked(int pages, boolean needed) {
-        int[] run = findRunLocked(pages, needed);
+    private PageRunBuf allocateRunLocked(int pages, boolean needed, boolean mayBackOff) {
+        int[] run = findRunLocked(pages, needed, mayBackOff);
         if (run == null) {
             return null;
         }
@@ -178,35 +265,35 @@ final class Arena {
     }
 
     /**
-     * Returns {slabId, firstPage} of a run now marked used, or null. When the run is {@code needed} (not an extra
-     * for a refill batch), a failure is counted, starts the back-off and wakes the reclaim thread.
+     * Returns {slabId, firstPage} of a run now marked used, or null. An extra run for a refill batch
+     * ({@code needed} false) is only taken from the free runs. For a needed run, a miss coalesces the depot, then
+     * sets {@link #missWantsSlab} when a new slab may help (the caller reserves one outside the lock and retries),
+     * or else counts the failure, starts this size's back-off and wakes the reclaim thread. While the size backs off
+     * and the caller may fall back ({@code mayBackOff}), the slow steps are skipped.
      */
-    private int[] findRunLocked(int pages, boolean needed) {
-        if (pages > 1 && backingOff) {
-            if (parent.nanoTime() - runRetryNotBeforeNanos < 0) {
-                runAttemptsSkipped++;
-                return null;
-            }
-            backingOff = false;
-        }
-        Long key = freeRuns.ceiling((long) pages << (2 * ID_BITS));
-        if (key == null && flushDepotsLocked(Integer.MAX_VALUE, true) > 0) {
-            key = freeRuns.ceiling((long) pages << (2 * ID_BITS));
-        }
-        if (key == null && reserveSlabLocked()) {
-            key = freeRuns.ceiling((long) pages << (2 * ID_BITS));
-        }
+    private int[] findRunLocked(int pages, boolean needed, boolean mayBackOff) {
+        missWantsSlab = false;
+        long ceiling = (long) pages << (2 * ID_BITS);
+        Long key = freeRuns.ceiling(ceiling);
         if (key == null) {
             if (!needed) {
                 return null;
             }
-            if (pages > 1) {
-                runFailures++;
-                runRetryNotBeforeNanos = parent.nanoTime() + parent.runRetryIntervalNanos;
-                backingOff = true;
+            if (mayBackOff && isBackingOffLocked(pages)) {
+                runAttemptsSkipped++;
+                return null;
             }
-            reclaimer.wake();
-            return null;
+            if (flushDepotsLocked(Integer.MAX_VALUE, true) > 0) {
+                key = freeRuns.ceiling(ceiling);
+            }
+            if (key == null) {
+                if (!closed && parent.hasRoomFor((long) slabPages * PageRunAllocator.PAGE_BYTES)) {
+                    missWantsSlab = true;
+                } else {
+                    failedLocked(pages);
+                }
+                return null;
+            }
         }
         freeRuns.remove(key);
         int runPages = (int) (key >>> (2 * ID_BITS));
@@ -222,33 +309,89 @@ final class Arena {
         return new int[] {slabId, firstPage};
     }
 
-    private boolean reserveSlabLocked() {
-        if (closed || !parent.reserveMemory((long) slabPages * PageRunAllocator.PAGE_BYTES)) {
+    private boolean isBackingOffLocked(int pages) {
+        if (!backingOff || pages <= 1) {
             return false;
         }
-        int id = slabs.indexOf(null);
-        if (id < 0) {
-            id = slabs.size();
-            slabs.add(null);
-        }
-        Slab slab;
-        try {
-            slab = new Slab(id, slabPages);
-        } catch (OutOfMemoryError e) {
-            parent.unreserveMemory((long) slabPages * PageRunAllocator.PAGE_BYTES);
-            throw e;
-        }
-        slabs.set(id, slab);
-        freeRuns.add(key(slabPages, id, 0));
-        slabsReserved++;
-        return true;
+        long notBefore = retryNotBeforeNanosByPages[Math.min(pages, retryNotBeforeNanosByPages.length - 1)];
+        return notBefore != 0 && parent.nanoTime() - notBefore < 0;
     }
 
+    /** Any thread, without the lock: counts a failed search for {@code pages} (see {@link #failedLocked}). */
+    private synchronized void failed(int pages) {
+        failedLocked(pages);
+    }
+
+    /**
+     * A needed run of {@code pages} could not be had: count it, back off this size and every larger one (a larger
+     * run cannot be found where this one was not), and wake the reclaim thread.
+     */
+    private void failedLocked(int pages) {
+        if (pages > 1) {
+            runFailures++;
+            long notBefore = parent.nanoTime() + parent.runRetryIntervalNanos;
+            notBefore = notBefore == 0 ? 1 : notBefore; // 0 means "not backing off"
+            for (int p = pages; p < retryNotBeforeNanosByPages.length; p++) {
+                retryNotBeforeNanosByPages[p] = notBefore;
+            }
+            backingOff = true;
+        }
+        reclaimer.wake();
+    }
+
+    /**
+     * Any thread, without the arena lock: reserves a slab of memory within the limit, allocates it from the JVM
+     * (which may run the garbage collector and sleep: no lock is held), then adds it under the lock. Returns false
+     * when the limit is reached, the JVM has no direct memory left (counted as a failure by the caller, so the
+     * back-off spares the JVM repeated waits) or the arena closed meanwhile.
+     */
+    boolean addSlab() {
+        long bytes = (long) slabPages * PageRunAllocator.PAGE_BYTES;
+        if (!parent.reserveMemory(bytes)) {
+            return false;
+        }
+        ByteBuffer reservation;
+        try {
+            reservation = parent.slabMemory(slabPages + 1);
+        } catch (OutOfMemoryError e) {
+            parent.unreserveMemory(bytes);
+            return false;
+        }
+        synchronized (this) {
+            if (!closed) {
+                int id = slabs.indexOf(null);
+                if (id < 0) {
+                    id = slabs.size();
+                    slabs.add(null);
+                }
+                Slab slab = new Slab(id, slabPages, reservation);
+                slabs.set(id, slab);
+                freeRuns.add(key(slabPages, id, 0));
+                slabsReserved++;
+                return true;
+            }
+        }
+        DirectMemory.free(reservation);
+        parent.unreserveMemory(bytes);
+        return false;
+    }
+
+    private static IllegalStateException doubleFree(Slab slab, int firstPage, int pages, String state) {
+        return new IllegalStateException("run freed twice or not in use: slab " + slab.id + ", pages " + firstPage
+                + ".." + (firstPage + pages - 1) + " (" + pages + " pages), " + state);
+    }
+
+    /** Frees a run in use; refuses (throws, changing nothing) a run whose tags do not say so. */
     private void freeRunLocked(Slab slab, int firstPage, int pages) {
+        if (!slab.isUsed(firstPage, pages)) {
+            throw doubleFree(slab, firstPage, pages, slab.describeTags(firstPage, pages));
+        }
         slab.freePages += pages;
+        slab.clearTags(firstPage, pages);
         if (firstPage > 0) {
             int left = slab.tag(firstPage - 1);
             if (left > 0) {
+                slab.clearTags(firstPage - left, left);
                 firstPage -= left;
                 freeRuns.remove(key(left, slab.id, firstPage));
                 pages += left;
@@ -258,6 +401,7 @@ final class Arena {
         if (end < slab.pages) {
             int right = slab.tag(end);
             if (right > 0) {
+                slab.clearTags(end, right);
                 freeRuns.remove(key(right, slab.id, end));
                 pages += right;
             }
@@ -282,7 +426,7 @@ final class Arena {
     private PageRunBuf allocateFragmentLocked(int sizeClass, boolean needed) {
         FragmentPage page = partialPages[sizeClass];
         if (page == null) {
-            int[] run = findRunLocked(1, needed);
+            int[] run = findRunLocked(1, needed, false);
             if (run == null) {
                 return null;
             }
@@ -303,8 +447,8 @@ final class Arena {
 
     private void freeFragmentLocked(PageRunBuf buf) {
         FragmentPage page = buf.fragmentPage;
+        page.push(buf); // throws, changing nothing, when the fragment is already free
         buf.home = null;
-        page.push(buf);
         if (!page.inPartialList) {
             linkPartial(page);
         }
@@ -372,6 +516,15 @@ final class Arena {
         if (!depotEnabled || closed) {
             return false;
         }
+        // One pass over the chain: each run must be in use (a run parked twice would link the depot into a loop).
+        for (PageRunBuf buf = head; buf != null; buf = buf.next) {
+            if (!buf.slab.isUsed(buf.firstPage, buf.pages)) {
+                throw doubleFree(buf.slab, buf.firstPage, buf.pages, buf.slab.describeTags(buf.firstPage, buf.pages));
+            }
+        }
+        for (PageRunBuf buf = head; buf != null; buf = buf.next) {
+            buf.slab.markParked(buf.firstPage, buf.pages);
+        }
         tail.next = depot[pages];
         depot[pages] = head;
         depotCount[pages] += count;
@@ -394,6 +547,10 @@ final class Arena {
         if (buf.isFragment()) {
             freeFragmentLocked(buf);
         } else if (buf.home != null && depotEnabled && !closed) {
+            if (!buf.slab.isUsed(buf.firstPage, buf.pages)) {
+                throw doubleFree(buf.slab, buf.firstPage, buf.pages, buf.slab.describeTags(buf.firstPage, buf.pages));
+            }
+            buf.slab.markParked(buf.firstPage, buf.pages);
             buf.home = null;
             buf.next = depot[buf.pages];
             depot[buf.pages] = buf;
@@ -401,8 +558,8 @@ final class Arena {
             DEPOT_BYTES.setRelease(this, depotBytes + buf.regionBytes);
         } else {
             freeRunLocked(buf.slab, buf.firstPage, buf.pages);
-            // The object goes with its region: runs are carved anew on the next refill.
-            buf.slab = null;
+            // The object goes with its region: runs are carved anew on the next refill. The binding stays, so a
+            // stale second free is refused by the tags with the run's coordinates.
             buf.home = null;
         }
     }
@@ -413,6 +570,9 @@ final class Arena {
         PageRunBuf buf = depot[pages];
         depot[pages] = buf.next;
         buf.next = null;
+        assert buf.slab.isParked(buf.firstPage, buf.pages) : "depot run of slab " + buf.slab.id + " at page "
+                + buf.firstPage + ": " + buf.slab.describeTags(buf.firstPage, buf.pages);
+        buf.slab.markUsed(buf.firstPage, buf.pages);
         int count = --depotCount[pages];
         if (count < depotLowWater[pages]) {
             depotLowWater[pages] = count;
@@ -432,7 +592,6 @@ final class Arena {
             for (int i = 0; i < n; i++) {
                 PageRunBuf buf = takeFromDepotLocked(pages);
                 freeRunLocked(buf.slab, buf.firstPage, buf.pages);
-                buf.slab = null;
             }
             flushed += n;
             depotLowWater[pages] = depotCount[pages];

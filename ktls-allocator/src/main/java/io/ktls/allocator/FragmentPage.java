@@ -6,6 +6,8 @@ package io.ktls.allocator;
  * can go back to its slab as a whole when every fragment is free again.
  *
  * <p>Threads: guarded by the owning arena's lock, like {@link Slab}.
+ *
+ * <p>A bit per fragment records which are free, so a fragment freed twice is refused with its coordinates.
  */
 final class FragmentPage {
     final Slab slab;
@@ -31,7 +33,21 @@ final class FragmentPage {
         this.fragments = PageRunAllocator.PAGE_BYTES / fragmentBytes;
     }
 
+    /** Bit i set: fragment i is on {@link #free}. A page has at most 64 fragments (4 KiB of 64 B). */
+    private long freeBits;
+
+    int indexOf(PageRunBuf buf) {
+        return (buf.offset - page * PageRunAllocator.PAGE_BYTES) / fragmentBytes;
+    }
+
+    /** Takes back a free fragment; a fragment already free is refused before it can link the stack into a loop. */
     void push(PageRunBuf buf) {
+        long bit = 1L << indexOf(buf);
+        if ((freeBits & bit) != 0) {
+            throw new IllegalStateException("fragment freed twice: slab " + slab.id + ", page " + page + ", fragment "
+                    + indexOf(buf) + " of " + fragmentBytes + " bytes");
+        }
+        freeBits |= bit;
         buf.next = free;
         free = buf;
         freeCount++;
@@ -42,6 +58,7 @@ final class FragmentPage {
         free = buf.next;
         buf.next = null;
         freeCount--;
+        freeBits &= ~(1L << indexOf(buf));
         return buf;
     }
 }

@@ -6,6 +6,7 @@ import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.UnpooledHeapByteBuf;
 import io.netty.util.concurrent.FastThreadLocal;
+import io.netty.util.concurrent.FastThreadLocalThread;
 import io.netty.util.internal.ObjectUtil;
 import io.netty.util.internal.PlatformDependent;
 import io.netty.util.internal.ThreadExecutorMap;
@@ -18,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntFunction;
 import java.util.function.LongSupplier;
 import javax.management.JMException;
 import javax.management.MBeanServer;
@@ -63,8 +65,10 @@ import javax.management.StandardMBean;
  * it is stored in the return ring of its origin cache (one CAS to claim a slot, no lock; a linked stack when the
  * ring is full) and taken back by the owner on its next miss, page_pool style. Nothing is ever freed into a different arena.
  *
- * <p>Threads: the allocator is shared by all threads; per-thread state lives in {@link RunCache}, shared state in
- * {@link Arena} (behind its lock) and in atomic counters.
+ * <p>Threads: the allocator is shared by all threads; per-thread state lives in {@link RunCache} (event loops and
+ * {@code FastThreadLocalThread}s only, see {@link Builder#cacheAllThreads(boolean)}; other threads allocate from an
+ * arena directly), shared state in {@link Arena} (behind its lock) and in atomic counters. Metrics that sum over
+ * caches read around the retire seqlock, so a cache retiring meanwhile is counted exactly once.
  */
 public final class PageRunAllocator extends AbstractByteBufAllocator
         implements ByteBufAllocatorMetricProvider, AutoCloseable {
@@ -95,7 +99,16 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
     final long reclaimIntervalNanos;
     final int maxReclaimRegionsPerPass;
     private final LongSupplier nanoClock;
+    private final IntFunction<ByteBuffer> slabMemory;
+    private final boolean cacheAllThreads;
     private final FastThreadLocal<RunCache> threadCache;
+    /**
+     * Seqlock of cache retirement: odd while a retiring cache's counters move into its arena and it leaves the
+     * list, so a metric that sums over caches and retired counters retries instead of counting it twice or not
+     * at all. Written under {@link #retireLock}, read by any thread.
+     */
+    private final AtomicLong retireSequence = new AtomicLong();
+    private final Object retireLock = new Object();
     private final Metric metric = new Metric();
 
     private final AtomicLong reservedBytes = new AtomicLong();
@@ -136,6 +149,8 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         reclaimIntervalNanos = b.reclaimIntervalNanos;
         maxReclaimRegionsPerPass = b.maxReclaimRegionsPerPass;
         nanoClock = b.nanoClock;
+        slabMemory = b.slabMemory;
+        cacheAllThreads = b.cacheAllThreads;
         regionBytesByClass = new int[cachedClasses];
         refillCountByClass = new int[cachedClasses];
         for (int c = 0; c < cachedClasses; c++) {
@@ -147,7 +162,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         }
         arenas = new Arena[b.arenas];
         for (int i = 0; i < arenas.length; i++) {
-            arenas[i] = new Arena(this, i, slabPages, maxCachedRunPages, maxCachedBytesPerThread > 0);
+            arenas[i] = new Arena(this, i, slabPages, maxRunPages, maxCachedRunPages, maxCachedBytesPerThread > 0);
         }
         threadCache = new FastThreadLocal<RunCache>() {
             @Override
@@ -161,8 +176,9 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
 
             @Override
             protected void onRemoval(RunCache cache) {
-                cache.close();
-                cache.trim();
+                // The owner's thread-local goes (FastThreadLocal.removeAll at the end of a FastThreadLocalThread):
+                // the lists go home now, and the reclaim thread retires the cache once nothing is in flight.
+                cache.reap();
             }
         };
         if (b.reclaimThreads) {
@@ -173,10 +189,10 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         logger.debug("PageRunAllocator '{}': arenas={}, slabBytes={}, maxMemoryBytes={}, maxRunPages={}, "
                         + "maxCachedRunPages={}, maxCachedBytesPerThread={}, cacheRefillBytes={}, maxMemoryPolicy={}, "
                         + "runRetryIntervalNanos={}, reclaimIntervalNanos={}, maxReclaimRegionsPerPass={}, "
-                        + "reclaimThreads={}, leakDetection={}",
+                        + "reclaimThreads={}, cacheAllThreads={}, leakDetection={}",
                 name, arenas.length, b.slabBytes, maxMemoryBytes, maxRunPages, maxCachedRunPages,
                 maxCachedBytesPerThread, b.cacheRefillBytes, maxMemoryPolicy, runRetryIntervalNanos,
-                reclaimIntervalNanos, maxReclaimRegionsPerPass, b.reclaimThreads,
+                reclaimIntervalNanos, maxReclaimRegionsPerPass, b.reclaimThreads, cacheAllThreads,
                 io.netty.util.ResourceLeakDetector.getLevel());
         if (b.registerMBean) {
             registerMBean();
@@ -207,6 +223,32 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         return nanoClock.getAsLong();
     }
 
+    /**
+     * The calling thread's cache, created on its first allocation if a cache pays on this thread; null otherwise.
+     * A cache pays where one thread allocates and frees at a high rate for a long time: event loops (the thread
+     * runs an {@link io.netty.util.concurrent.EventExecutor}) and {@link FastThreadLocalThread}s (Netty's own
+     * threads, whose thread-locals are removed when they end). Plain platform threads get one only with
+     * {@link Builder#cacheAllThreads(boolean)}; virtual threads never do (thousands of them would each hold up to
+     * {@code maxCachedBytesPerThread}). Threads without a cache allocate from an arena under its lock.
+     */
+    private RunCache cacheOrNull() {
+        RunCache cache = threadCache.getIfExists();
+        if (cache != null) {
+            return cache;
+        }
+        Thread thread = Thread.currentThread();
+        boolean pays = thread instanceof FastThreadLocalThread || ThreadExecutorMap.currentExecutor() != null
+                || cacheAllThreads && !VirtualThreads.isVirtual(thread);
+        return pays ? threadCache.get() : null;
+    }
+
+    /** The arena of a thread without a cache: spread by thread id, so one thread keeps to one arena. */
+    @SuppressWarnings("deprecation") // Thread.threadId() is JDK 19+; getId() is the same number
+    private Arena arenaOf(Thread thread) {
+        long id = thread.getId() * 0x9E3779B97F4A7C15L; // Fibonacci hashing spreads sequential ids
+        return arenas[(int) ((id >>> 32) % arenas.length)];
+    }
+
     private Arena leastUsedArena() {
         Arena best = arenas[0];
         for (Arena a : arenas) {
@@ -221,11 +263,9 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
 
     @Override
     protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
-        PageRunBuf buf = allocateRegion(initialCapacity, maxCapacity);
-        if (buf != null) {
-            return toLeakAwareBuffer(buf);
-        }
-        return exhausted(initialCapacity, maxCapacity, true);
+        PageRunBuf buf = allocateRegion(initialCapacity, maxCapacity, true);
+        // Every buffer handed out is leak-tracked: pooled, composite and overflow alike.
+        return toLeakAwareBuffer(buf != null ? buf : exhausted(initialCapacity, maxCapacity, true));
     }
 
     /** Transport read buffers must be contiguous (epoll reads into one address): no composite fallback. */
@@ -239,7 +279,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
             throw new IllegalArgumentException(
                     "initialCapacity: " + initialCapacity + " (expected: <= maxCapacity " + maxCapacity + ")");
         }
-        PageRunBuf buf = allocateRegion(initialCapacity, maxCapacity);
+        PageRunBuf buf = allocateRegion(initialCapacity, maxCapacity, false);
         return toLeakAwareBuffer(buf != null ? buf : exhausted(initialCapacity, maxCapacity, false));
     }
 
@@ -264,29 +304,45 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         return true;
     }
 
-    /** A pooled or huge region, or null when the pool is exhausted for this request. */
-    private PageRunBuf allocateRegion(int capacity, int maxCapacity) {
+    /**
+     * A pooled or huge region, or null when the pool is exhausted for this request. {@code mayBackOff}: the caller
+     * can fall back to single pages, so a size backing off after a failure may skip the slow steps of a search.
+     */
+    private PageRunBuf allocateRegion(int capacity, int maxCapacity, boolean mayBackOff) {
         if (closed.get()) {
             throw new IllegalStateException("PageRunAllocator '" + name + "' is closed");
         }
         int sizeClass = sizeClass(capacity);
-        if (sizeClass < cachedClasses) {
-            PageRunBuf buf = threadCache.get().allocate(sizeClass);
-            return buf == null ? null : buf.init(capacity, maxCapacity);
-        }
         int pages = pagesFor(capacity);
         if (pages > maxRunPages) {
             return unpooled(capacity, maxCapacity, PageRunBuf.ORIGIN_HUGE);
         }
-        PageRunBuf buf = threadCache.get().arena.allocateUncached(pages, PageRunBuf.ORIGIN_ARENA);
+        RunCache cache = cacheOrNull();
+        PageRunBuf buf;
+        if (cache != null && sizeClass < cachedClasses) {
+            buf = cache.allocate(sizeClass, mayBackOff);
+        } else {
+            Arena arena = cache != null ? cache.arena : arenaOf(Thread.currentThread());
+            buf = sizeClass < FRAGMENT_CLASSES ? arena.allocateFragmentUncached(sizeClass)
+                    : arena.allocateUncached(pages, PageRunBuf.ORIGIN_ARENA, mayBackOff);
+        }
         return buf == null ? null : buf.init(capacity, maxCapacity);
     }
 
-    /** No region for this request: single pages if allowed, else the policy at the limit. */
+    /** The arena serving the calling thread: its cache's, or the one its id maps to. */
+    private Arena arenaOfCurrentThread() {
+        RunCache cache = threadCache.getIfExists();
+        return cache != null ? cache.arena : arenaOf(Thread.currentThread());
+    }
+
+    /**
+     * No region for this request: single pages if allowed, else the policy at the limit. The result is not yet
+     * leak-tracked; the caller wraps it.
+     */
     private ByteBuf exhausted(int capacity, int maxCapacity, boolean compositeAllowed) {
         int pages = pagesFor(capacity);
         if (compositeAllowed && pages > 1) {
-            Arena arena = threadCache.get().arena;
+            Arena arena = arenaOfCurrentThread();
             PageRunBuf[] parts = new PageRunBuf[pages];
             int got = 0;
             while (got < pages) {
@@ -304,7 +360,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
                 }
                 composite.capacity(capacity);
                 composite.setIndex(0, 0);
-                return toLeakAwareBuffer(composite);
+                return composite;
             }
             // Not even single pages: give back what we took, then apply the policy.
             for (int i = 0; i < got; i++) {
@@ -350,7 +406,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
 
     /** Moves {@code buf}'s content into a larger region (contiguous, never a composite). */
     void grow(PageRunBuf buf, int newCapacity) {
-        PageRunBuf bigger = allocateRegion(newCapacity, Integer.MAX_VALUE);
+        PageRunBuf bigger = allocateRegion(newCapacity, Integer.MAX_VALUE, false);
         if (bigger == null) {
             bigger = atLimit(newCapacity, Integer.MAX_VALUE);
         }
@@ -381,15 +437,16 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         }
         int runBytes = runPages * PAGE_BYTES;
         int sizeClass = FRAGMENT_CLASSES + runPages - 1;
-        RunCache cache = threadCache.get();
+        RunCache cache = cacheOrNull();
+        Arena arena = cache != null ? cache.arena : arenaOf(Thread.currentThread());
         for (int i = 0; i < count; i++) {
-            PageRunBuf buf = sizeClass < cachedClasses ? cache.allocate(sizeClass)
-                    : cache.arena.allocateUncached(runPages, PageRunBuf.ORIGIN_ARENA);
+            PageRunBuf buf = cache != null && sizeClass < cachedClasses ? cache.allocate(sizeClass, true)
+                    : arena.allocateUncached(runPages, PageRunBuf.ORIGIN_ARENA, true);
             if (buf != null) {
                 out[offset + i] = toLeakAwareBuffer(buf.init(runBytes, Integer.MAX_VALUE));
             } else {
                 try {
-                    out[offset + i] = exhausted(runBytes, Integer.MAX_VALUE, true);
+                    out[offset + i] = toLeakAwareBuffer(exhausted(runBytes, Integer.MAX_VALUE, true));
                 } catch (OutOfMemoryError e) {
                     return i;
                 }
@@ -427,18 +484,63 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         reservedBytes.addAndGet(-bytes);
     }
 
-    /** Folds the counters of a cache with nothing in flight into its arena and forgets it (reclaim thread). */
+    /** Whether a slab of {@code bytes} would fit the memory limit now (a hint; {@link #reserveMemory} decides). */
+    boolean hasRoomFor(long bytes) {
+        return reservedBytes.get() + bytes <= maxMemoryBytes;
+    }
+
+    /** Direct memory for a slab of {@code pages} pages, from the JVM (tests may inject their own). */
+    ByteBuffer slabMemory(int pages) {
+        return slabMemory.apply(pages * PAGE_BYTES);
+    }
+
+    /**
+     * Folds the counters of a cache with nothing in flight into its arena and forgets it (reclaim thread). The
+     * fold and the removal happen inside the retire seqlock, so a metric never sees the cache both in the list and
+     * in the retired counters, or in neither.
+     */
     void retire(RunCache cache) {
         Arena arena = cache.arena;
         cache.close();
         cache.drainReturned();
-        for (RunCache.FreeList list : cache.lists) {
-            arena.retiredAllocations.addAndGet(list.allocations());
-            arena.retiredArenaAllocations.addAndGet(list.arenaAllocations.get());
-            arena.retiredLocalReleases.addAndGet(list.localReleases());
-            arena.retiredRemoteReleases.addAndGet(list.returns.remoteReleases());
+        synchronized (retireLock) {
+            if (!arena.caches.contains(cache)) {
+                return; // retired already (allocator close racing a reclaim pass)
+            }
+            retireSequence.incrementAndGet();
+            try {
+                for (RunCache.FreeList list : cache.lists) {
+                    arena.retiredAllocations.addAndGet(list.allocations());
+                    arena.retiredArenaAllocations.addAndGet(list.arenaAllocations.get());
+                    arena.retiredLocalReleases.addAndGet(list.localReleases());
+                    arena.retiredRemoteReleases.addAndGet(list.returns.remoteReleases());
+                }
+                arena.caches.remove(cache);
+            } finally {
+                retireSequence.incrementAndGet();
+            }
         }
-        arena.caches.remove(cache);
+    }
+
+    /**
+     * Reads a sum over caches and retired counters consistently with retirement: retried while a cache retires
+     * (rare: at most once per cache), so each cache's counts are seen exactly once.
+     */
+    private long stableSum(LongSupplier sum) {
+        for (int attempt = 0; ; attempt++) {
+            long before = retireSequence.get();
+            if ((before & 1) == 0) {
+                long value = sum.getAsLong();
+                if (retireSequence.get() == before) {
+                    return value;
+                }
+            }
+            if (attempt > 64) {
+                Thread.yield();
+            } else {
+                Thread.onSpinWait();
+            }
+        }
     }
 
     /** Gives this thread's cached regions back to its arena now (for example before the thread goes idle). */
@@ -454,7 +556,8 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
 
     /** The arena serving the calling thread (tests). */
     Arena currentArena() {
-        return threadCache.get().arena;
+        RunCache cache = cacheOrNull();
+        return cache != null ? cache.arena : arenaOf(Thread.currentThread());
     }
 
     /**
@@ -498,7 +601,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
                 cache.close();
                 cache.drainReturned();
                 if (!cache.owner.isAlive()) {
-                    cache.trim();
+                    cache.reap();
                 }
             }
             arena.close();
@@ -541,30 +644,34 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
 
         @Override
         public long cacheHitAllocations() {
-            long sum = 0;
-            for (Arena a : arenas) {
-                sum += a.retiredAllocations.get() - a.retiredArenaAllocations.get();
-                for (RunCache c : a.caches) {
-                    for (RunCache.FreeList l : c.lists) {
-                        sum += l.allocations() - l.arenaAllocations.get();
+            return stableSum(() -> {
+                long sum = 0;
+                for (Arena a : arenas) {
+                    sum += a.retiredAllocations.get() - a.retiredArenaAllocations.get();
+                    for (RunCache c : a.caches) {
+                        for (RunCache.FreeList l : c.lists) {
+                            sum += l.allocations() - l.arenaAllocations.get();
+                        }
                     }
                 }
-            }
-            return sum;
+                return sum;
+            });
         }
 
         @Override
         public long arenaAllocations() {
-            long sum = 0;
-            for (Arena a : arenas) {
-                sum += a.retiredArenaAllocations.get() + a.uncachedAllocations;
-                for (RunCache c : a.caches) {
-                    for (RunCache.FreeList l : c.lists) {
-                        sum += l.arenaAllocations.get();
+            return stableSum(() -> {
+                long sum = 0;
+                for (Arena a : arenas) {
+                    sum += a.retiredArenaAllocations.get() + a.uncachedAllocations;
+                    for (RunCache c : a.caches) {
+                        for (RunCache.FreeList l : c.lists) {
+                            sum += l.arenaAllocations.get();
+                        }
                     }
                 }
-            }
-            return sum;
+                return sum;
+            });
         }
 
         @Override
@@ -589,30 +696,34 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
 
         @Override
         public long localReleases() {
-            long sum = 0;
-            for (Arena a : arenas) {
-                sum += a.retiredLocalReleases.get();
-                for (RunCache c : a.caches) {
-                    for (RunCache.FreeList l : c.lists) {
-                        sum += l.localReleases();
+            return stableSum(() -> {
+                long sum = 0;
+                for (Arena a : arenas) {
+                    sum += a.retiredLocalReleases.get();
+                    for (RunCache c : a.caches) {
+                        for (RunCache.FreeList l : c.lists) {
+                            sum += l.localReleases();
+                        }
                     }
                 }
-            }
-            return sum;
+                return sum;
+            });
         }
 
         @Override
         public long remoteReleases() {
-            long sum = 0;
-            for (Arena a : arenas) {
-                sum += a.retiredRemoteReleases.get();
-                for (RunCache c : a.caches) {
-                    for (RunCache.FreeList l : c.lists) {
-                        sum += l.returns.remoteReleases();
+            return stableSum(() -> {
+                long sum = 0;
+                for (Arena a : arenas) {
+                    sum += a.retiredRemoteReleases.get();
+                    for (RunCache c : a.caches) {
+                        for (RunCache.FreeList l : c.lists) {
+                            sum += l.returns.remoteReleases();
+                        }
                     }
                 }
-            }
-            return sum;
+                return sum;
+            });
         }
 
         @Override
@@ -635,44 +746,48 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
 
         @Override
         public long inFlightRuns() {
-            // Releases are read before allocations so a concurrent reader never sees more releases than
-            // allocations of the same region.
-            long released = hugeReleases.get() + overflowReleases.get();
-            long allocated;
-            long cached = 0;
-            for (Arena a : arenas) {
-                released += a.uncachedReleases + a.fallbackPageReleases;
-                for (RunCache c : a.caches) {
-                    for (RunCache.FreeList l : c.lists) {
-                        cached += l.returns.remoteReleases() + l.localReleases();
+            return stableSum(() -> {
+                // Releases are read before allocations so a concurrent reader never sees more releases than
+                // allocations of the same region.
+                long released = hugeReleases.get() + overflowReleases.get();
+                long allocated;
+                long cached = 0;
+                for (Arena a : arenas) {
+                    released += a.uncachedReleases + a.fallbackPageReleases;
+                    for (RunCache c : a.caches) {
+                        for (RunCache.FreeList l : c.lists) {
+                            cached += l.returns.remoteReleases() + l.localReleases();
+                        }
                     }
                 }
-            }
-            allocated = hugeAllocations.get() + overflowAllocations.get();
-            for (Arena a : arenas) {
-                allocated += a.uncachedAllocations + a.fallbackPageAllocations;
-                for (RunCache c : a.caches) {
-                    for (RunCache.FreeList l : c.lists) {
-                        allocated += l.allocations();
+                allocated = hugeAllocations.get() + overflowAllocations.get();
+                for (Arena a : arenas) {
+                    allocated += a.uncachedAllocations + a.fallbackPageAllocations;
+                    for (RunCache c : a.caches) {
+                        for (RunCache.FreeList l : c.lists) {
+                            allocated += l.allocations();
+                        }
                     }
                 }
-            }
-            return allocated - released - cached;
+                return allocated - released - cached;
+            });
         }
 
         @Override
         public long inFlightBytes() {
-            long bytes = unpooledBytes.get();
-            for (Arena a : arenas) {
-                bytes += a.uncachedBytesInFlight + (a.fallbackPageAllocations - a.fallbackPageReleases) * PAGE_BYTES;
-                for (RunCache c : a.caches) {
-                    for (RunCache.FreeList l : c.lists) {
-                        long released = l.returns.remoteReleases() + l.localReleases();
-                        bytes += (l.allocations() - released) * l.regionBytes;
+            return stableSum(() -> {
+                long bytes = unpooledBytes.get();
+                for (Arena a : arenas) {
+                    bytes += a.uncachedBytesInFlight + (a.fallbackPageAllocations - a.fallbackPageReleases) * PAGE_BYTES;
+                    for (RunCache c : a.caches) {
+                        for (RunCache.FreeList l : c.lists) {
+                            long released = l.returns.remoteReleases() + l.localReleases();
+                            bytes += (l.allocations() - released) * l.regionBytes;
+                        }
                     }
                 }
-            }
-            return bytes;
+                return bytes;
+            });
         }
 
         @Override
@@ -682,16 +797,18 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
 
         @Override
         public long cachedBytes() {
-            long sum = 0;
-            for (Arena a : arenas) {
-                for (RunCache c : a.caches) {
-                    sum += c.cachedBytes();
-                    for (RunCache.FreeList l : c.lists) {
-                        sum += l.returns.pending() * l.regionBytes;
+            return stableSum(() -> {
+                long sum = 0;
+                for (Arena a : arenas) {
+                    for (RunCache c : a.caches) {
+                        sum += c.cachedBytes();
+                        for (RunCache.FreeList l : c.lists) {
+                            sum += l.returns.pending() * l.regionBytes;
+                        }
                     }
                 }
-            }
-            return sum;
+                return sum;
+            });
         }
 
         @Override
@@ -812,7 +929,9 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         private int maxReclaimRegionsPerPass = 1024;
         private boolean reclaimThreads = true;
         private boolean registerMBean;
+        private boolean cacheAllThreads;
         private LongSupplier nanoClock = System::nanoTime;
+        private IntFunction<ByteBuffer> slabMemory = DirectMemory::allocate;
 
         private Builder() {
         }
@@ -917,9 +1036,28 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
             return this;
         }
 
+        /**
+         * Whether every platform thread gets a cache, not only event loops and {@code FastThreadLocalThread}s.
+         * Default false: a plain thread that allocates now and then would hold up to
+         * {@code maxCachedBytesPerThread} it rarely uses (until it ends), and short-lived threads would pay a cache's
+         * set-up for a few buffers; they allocate from an arena under its lock instead. Turn it on for long-lived
+         * plain threads that allocate at a high rate (a worker pool not made of {@code FastThreadLocalThread}s).
+         * Virtual threads never get a cache.
+         */
+        public Builder cacheAllThreads(boolean cacheAllThreads) {
+            this.cacheAllThreads = cacheAllThreads;
+            return this;
+        }
+
         /** Registers the MXBean at build time. Default false (see {@link PageRunAllocator#registerMBean()}). */
         public Builder registerMBean(boolean registerMBean) {
             this.registerMBean = registerMBean;
+            return this;
+        }
+
+        /** Source of slab memory, {@code bytes -> direct buffer} (tests inject their own). */
+        Builder slabMemory(IntFunction<ByteBuffer> slabMemory) {
+            this.slabMemory = ObjectUtil.checkNotNull(slabMemory, "slabMemory");
             return this;
         }
 

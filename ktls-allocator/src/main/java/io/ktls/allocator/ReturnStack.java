@@ -30,7 +30,9 @@ import java.lang.invoke.VarHandle;
  *       follows its write of the flag, sees the claim: nothing is stranded.</li>
  * </ul>
  * A lost CAS race costs a retry, nothing else; no thread ever blocks, except a complete drain of a closed cache,
- * which spins for the few instructions between another releaser's claim and its store.
+ * which waits for the few instructions between another releaser's claim and its store (spinning briefly, then
+ * yielding so a descheduled releaser gets the CPU back). The reclaim thread also drains the ring of an idle open
+ * cache; that drain, like the owner's take, skips a ring another thread is draining and never waits.
  *
  * <p>Layout: three groups of fields separated by padding (HotSpot lays out superclass fields first): fields
  * fixed at construction and the releasers' {@link #tail}, {@link #top} and counter; then the drainers'
@@ -215,8 +217,8 @@ final class ReturnStack extends ReturnStackDrainerFields {
                 long t = (long) TAIL.getAcquire(this);
                 for (; h < t; h++) {
                     PageRunBuf buf = (PageRunBuf) SLOT.getAcquire(slots, (int) h & mask);
-                    while (buf == null && complete) {
-                        Thread.onSpinWait();
+                    for (int spins = 0; buf == null && complete; spins++) {
+                        backOff(spins);
                         buf = (PageRunBuf) SLOT.getAcquire(slots, (int) h & mask);
                     }
                     if (buf == null) {
@@ -246,13 +248,26 @@ final class ReturnStack extends ReturnStackDrainerFields {
 
     /** Takes the drain lock; {@code wait}: spin until it is free (closed caches only), else give up at once. */
     private boolean lockRing(boolean wait) {
-        while (!DRAIN_LOCK.compareAndSet(this, 0, 1)) {
+        for (int spins = 0; !DRAIN_LOCK.compareAndSet(this, 0, 1); spins++) {
             if (!wait) {
                 return false;
             }
-            Thread.onSpinWait();
+            backOff(spins);
         }
         return true;
+    }
+
+    /**
+     * A complete drain waits for another thread's next few instructions (a store after its claim, or the end of
+     * its drain): spin briefly, then yield, so a releaser descheduled between claim and store gets the CPU back
+     * instead of being spun against.
+     */
+    private static void backOff(int spins) {
+        if (spins < 64) {
+            Thread.onSpinWait();
+        } else {
+            Thread.yield();
+        }
     }
 
     /** Any thread: takes the whole overflow stack; the caller gives it to the arena. */

@@ -8,7 +8,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One thread's cache of free regions, one {@link FreeList} per cached size class, bounded by
- * {@code maxCachedBytes} in total, bound to one {@link Arena} for its whole life.
+ * {@code maxCachedBytes} in total, bound to one {@link Arena} for its whole life. Only threads where a cache pays
+ * get one (event loops, {@code FastThreadLocalThread}s, or all platform threads with {@code cacheAllThreads}),
+ * created on their first allocation.
  *
  * <h2>Protocol</h2>
  * <ul>
@@ -19,25 +21,48 @@ import java.util.concurrent.atomic.AtomicLong;
  *       would be exceeded.</li>
  *   <li><b>Free on any other thread</b>: through the class's {@link ReturnStack}, the only part of a cache other
  *       threads touch.</li>
- *   <li><b>Trim</b> (owner, or the arena's reclaim thread once the owner has terminated): give everything
- *       back to the arena.</li>
+ *   <li><b>Trim</b> (owner only): give everything back to the arena. A trim asked for by the reclaim thread runs
+ *       as a task on the owner's event loop when it has one, and the task trims only if it runs on the owner
+ *       thread: an executor may run it elsewhere (an event loop suspended and resumed on a new thread, an executor
+ *       that replaces its thread, a caller-runs rejection handler). Otherwise the owner trims at its next miss.</li>
+ *   <li><b>Reap</b> (any thread, once the owner terminated or removed its thread-local): the private lists go back
+ *       to the arena exactly once.</li>
  * </ul>
  *
- * <p>Threads: the private lists and {@link #cachedBytes} belong to the owner thread; counters that other threads
- * read are written with release semantics and read with acquire semantics, which costs nothing extra on x86.
- * The reclaim thread touches private lists only after {@link Thread#isAlive()} returned false for the owner,
- * which orders all of the owner's writes before its reads (JLS 17.4.4).
+ * <h2>State word</h2>
+ * {@link #state} holds {@link #CLOSED}, {@link #TRIMMING}, {@link #REAPED} and {@link #TRIM_TASK_QUEUED}; every
+ * change is a compare-and-set, so close, trim and reap are mutually exclusive: a trim claims {@code TRIMMING}
+ * only while the lists are not reaped, a reap claims {@code REAPED} only while no trim runs, and the lists are
+ * walked by whoever holds the claim and by nobody else. Two walks of one list would hand the same run to the arena
+ * twice, so the arena's boundary-tag check ({@link Arena}) is the second line of defence, not the first.
+ *
+ * <p>Threads: the private lists and {@link #cachedBytes} belong to the owner thread (or the one reaper after the
+ * owner terminated: {@link Thread#isAlive()} returning false orders all of the owner's writes before the reaper's
+ * reads, JLS 17.4.4); counters that other threads read are written with release semantics and read with acquire
+ * semantics, which costs nothing extra on x86.
  */
 final class RunCache {
     private static final VarHandle CACHED_BYTES;
+    private static final VarHandle STATE;
 
     static {
         try {
-            CACHED_BYTES = MethodHandles.lookup().findVarHandle(RunCache.class, "cachedBytes", long.class);
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            CACHED_BYTES = lookup.findVarHandle(RunCache.class, "cachedBytes", long.class);
+            STATE = lookup.findVarHandle(RunCache.class, "state", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
+
+    /** Frees bypass the private lists; set once, never cleared. */
+    static final int CLOSED = 1;
+    /** The owner is walking its private lists. */
+    static final int TRIMMING = 2;
+    /** The private lists were handed back after the owner's end; nobody touches them again. */
+    static final int REAPED = 4;
+    /** A trim task is queued on the owner's executor: the reclaim thread queues at most one. */
+    static final int TRIM_TASK_QUEUED = 8;
 
     final Arena arena;
     final Thread owner;
@@ -45,11 +70,13 @@ final class RunCache {
     final EventExecutor executor;
     final long maxCachedBytes;
     final FreeList[] lists;
+    /** The task handed to {@link #executor}; trims only on the owner thread. */
+    final Runnable trimTask = this::runTrimTask;
 
     /** Bytes on the private lists; owner writes, metrics read. */
     private long cachedBytes;
-    /** Set when the cache closes; frees then bypass the private lists (see {@link #close()}). */
-    private volatile boolean closed;
+    /** See the state word in the class comment; any thread, compare-and-set only. */
+    private volatile int state;
     /** Set by the reclaim thread when the cache sat idle for a whole interval; the owner trims on its next miss. */
     volatile boolean trimRequested;
     /** Reclaim thread only: allocation count seen at its previous pass, to tell an idle cache. */
@@ -57,13 +84,19 @@ final class RunCache {
 
     RunCache(Arena arena, Thread owner, EventExecutor executor, long maxCachedBytes, int[] regionBytesByClass,
              int[] refillCountByClass) {
+        this(arena, owner, executor, maxCachedBytes, regionBytesByClass, refillCountByClass, 0);
+    }
+
+    /** {@code ringSlots}: slots of every return ring, or 0 for the size the bound implies (model-checking tests). */
+    RunCache(Arena arena, Thread owner, EventExecutor executor, long maxCachedBytes, int[] regionBytesByClass,
+             int[] refillCountByClass, int ringSlots) {
         this.arena = arena;
         this.owner = owner;
         this.executor = executor;
         this.maxCachedBytes = maxCachedBytes;
         lists = new FreeList[regionBytesByClass.length];
         for (int i = 0; i < lists.length; i++) {
-            lists[i] = new FreeList(this, i, regionBytesByClass[i], refillCountByClass[i]);
+            lists[i] = new FreeList(this, i, regionBytesByClass[i], refillCountByClass[i], ringSlots);
         }
     }
 
@@ -76,23 +109,60 @@ final class RunCache {
     }
 
     boolean isClosed() {
-        return closed;
+        return (state & CLOSED) != 0;
+    }
+
+    /** Sets {@code bits} in the state word if none of {@code unless} is set; returns whether it did. */
+    private boolean setStateUnless(int bits, int unless) {
+        for (;;) {
+            int s = state;
+            if ((s & unless) != 0) {
+                return false;
+            }
+            if ((s & bits) == bits || STATE.compareAndSet(this, s, s | bits)) {
+                return true;
+            }
+        }
+    }
+
+    private void clearState(int bits) {
+        STATE.getAndBitwiseAnd(this, ~bits);
     }
 
     /**
      * Any thread: from now on, frees on the owner thread go to the arena and frees on other threads are taken
      * to the arena by the releasing thread itself. The private lists are left to the owner ({@link #trim()}) or,
-     * once it has terminated, to the reclaim thread.
+     * once it has terminated, to {@link #reap()}.
      */
     void close() {
-        closed = true;
+        STATE.getAndBitwiseOr(this, CLOSED);
         for (FreeList list : lists) {
             list.returns.closed = true;
         }
     }
 
+    /** Reclaim thread: marks a trim task as queued; false when one already is. */
+    boolean queueTrimTask() {
+        return setStateUnless(TRIM_TASK_QUEUED, TRIM_TASK_QUEUED | REAPED);
+    }
+
+    /** Reclaim thread: the executor refused the task. */
+    void trimTaskNotQueued() {
+        clearState(TRIM_TASK_QUEUED);
+    }
+
+    private void runTrimTask() {
+        clearState(TRIM_TASK_QUEUED);
+        if (Thread.currentThread() == owner) {
+            trimRequested = false;
+            trim();
+        }
+        // Elsewhere: the owner's private lists are not ours to touch; trimRequested stays set and the owner trims
+        // at its next miss, or the reclaim thread reaps them once the owner has terminated.
+    }
+
     /** Owner only. Returns a free region of the class, or null when the arena could not supply one. */
-    PageRunBuf allocate(int sizeClass) {
+    PageRunBuf allocate(int sizeClass, boolean mayBackOff) {
         FreeList list = lists[sizeClass];
         PageRunBuf buf = list.head;
         if (buf != null) {
@@ -103,10 +173,10 @@ final class RunCache {
             list.countAllocation();
             return buf;
         }
-        return allocateSlow(list);
+        return allocateSlow(list, mayBackOff);
     }
 
-    private PageRunBuf allocateSlow(FreeList list) {
+    private PageRunBuf allocateSlow(FreeList list, boolean mayBackOff) {
         assert Thread.currentThread() == owner : "cache of " + owner + " used by " + Thread.currentThread();
         if (trimRequested) {
             trimRequested = false;
@@ -121,7 +191,7 @@ final class RunCache {
         }
         long room = keep - 1;
         int batch = (int) Math.max(1, Math.min(list.refillCount, room + 1));
-        buf = arena.refill(list, batch, (int) Math.max(1, Math.min(Integer.MAX_VALUE, room + 1)));
+        buf = arena.refill(list, batch, (int) Math.max(1, Math.min(Integer.MAX_VALUE, room + 1)), mayBackOff);
         if (buf != null) {
             list.countAllocation();
             list.arenaAllocations.lazySet(list.arenaAllocations.get() + 1);
@@ -137,8 +207,37 @@ final class RunCache {
         addCachedBytes(list.regionBytes);
     }
 
-    /** Owner only (or the reclaim thread after the owner terminated): gives every cached region back. */
+    /**
+     * Owner only: gives every cached region back and drains the return path. Returns the number of regions. Does
+     * nothing to the private lists once they were reaped.
+     */
     int trim() {
+        assert Thread.currentThread() == owner : "trim of the cache of " + owner + " on " + Thread.currentThread();
+        if (!setStateUnless(TRIMMING, REAPED)) {
+            return drainReturned();
+        }
+        try {
+            return releaseLists() + drainReturned();
+        } finally {
+            clearState(TRIMMING);
+        }
+    }
+
+    /**
+     * Any thread, once the owner terminated (or is ending, from its thread-local's removal): closes the cache and
+     * hands its private lists back, exactly once; the caller that loses the race, or comes while a trim runs, gets
+     * 0. Returns the number of regions, returned ones included.
+     */
+    int reap() {
+        close();
+        if (!setStateUnless(REAPED, REAPED | TRIMMING)) {
+            return drainReturned();
+        }
+        return releaseLists() + drainReturned();
+    }
+
+    /** Holder of the claim (TRIMMING or REAPED) only: moves the private lists to the arena under one lock. */
+    private int releaseLists() {
         PageRunBuf chain = null;
         long bytes = 0;
         int regions = 0;
@@ -158,9 +257,6 @@ final class RunCache {
         addCachedBytes(-bytes);
         if (chain != null) {
             arena.freeChain(chain);
-        }
-        for (FreeList list : lists) {
-            regions += list.returns.drainToArena();
         }
         return regions;
     }
@@ -220,13 +316,13 @@ final class RunCache {
         /** Allocations that had to go to the arena (a subset of allocations). */
         final AtomicLong arenaAllocations = new AtomicLong();
 
-        FreeList(RunCache cache, int sizeClass, int regionBytes, int refillCount) {
+        FreeList(RunCache cache, int sizeClass, int regionBytes, int refillCount, int ringSlots) {
             this.cache = cache;
             this.sizeClass = sizeClass;
             this.regionBytes = regionBytes;
             this.refillCount = refillCount;
             this.returns = new ReturnStack(this, cache.arena, cache.owner, cache.maxCachedBytes == 0,
-                    ReturnStack.ringSlots(cache.maxCachedBytes, regionBytes));
+                    ringSlots > 0 ? ringSlots : ReturnStack.ringSlots(cache.maxCachedBytes, regionBytes));
         }
 
         void countAllocation() {

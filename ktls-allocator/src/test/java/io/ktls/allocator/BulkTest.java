@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 class BulkTest {
-    private final PageRunAllocator allocator = PageRunAllocator.builder().arenas(1).reclaimThreads(false).build();
+    private final PageRunAllocator allocator = PageRunAllocator.builder().cacheAllThreads(true).arenas(1).reclaimThreads(false).build();
 
     @AfterEach
     void close() {

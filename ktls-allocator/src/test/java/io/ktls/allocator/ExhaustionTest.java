@@ -89,16 +89,14 @@ class ExhaustionTest {
     }
 
     @Test
-    void theRateLimitAllowsOneRunAttemptPerIntervalAfterAFailure() {
+    void theRateLimitSkipsTheSlowStepsOfTheFailedSizeForOneIntervalButNeverAFreeRun() {
         build(MaxMemoryPolicy.OVERFLOW_UNPOOLED);
         fragment();
         allocator.directBuffer(8192).release();
         assertEquals(1, allocator.metric().runAllocationFailures());
         assertEquals(0, allocator.metric().runAttemptsSkipped());
 
-        // Within the interval: no attempt, straight to the fallback, even though a run would now fit.
-        ByteBuf freed = held.remove(held.size() - 1); // page 14: pages 13..15 become one free run
-        freed.release();
+        // Within the interval, with still no run of 2: the slow steps are skipped, straight to the fallback.
         now.addAndGet(RETRY_NANOS - 1);
         ByteBuf skipped = allocator.directBuffer(8192);
         assertInstanceOf(CompositeByteBuf.class, skipped.unwrap() == null ? skipped : skipped.unwrap());
@@ -107,13 +105,19 @@ class ExhaustionTest {
         assertEquals(1, allocator.metric().runAllocationFailures());
         assertEquals(2, allocator.metric().fallbackAllocations());
 
-        // After the interval: one real attempt, which now succeeds with a contiguous run.
-        now.addAndGet(1);
+        // Still within the interval, a free run that fits is used: the back-off never refuses memory that is there.
+        ByteBuf freed = held.remove(held.size() - 1); // page 14: pages 13..15 become one free run
+        freed.release();
         ByteBuf run = allocator.directBuffer(8192);
         assertInstanceOf(PageRunBuf.class, run.unwrap() == null ? run : run.unwrap());
         run.release();
         assertEquals(1, allocator.metric().runAttemptsSkipped());
-        assertEquals(1, allocator.metric().runAllocationFailures());
+
+        // After the interval: a real attempt again, which fails (no run of 4) and is counted.
+        now.addAndGet(1);
+        allocator.directBuffer(16384).release();
+        assertEquals(1, allocator.metric().runAttemptsSkipped());
+        assertEquals(2, allocator.metric().runAllocationFailures());
     }
 
     @Test

@@ -29,6 +29,30 @@ class LeakReportTest {
         }
     }
 
+    @Test
+    @Tag("leak-expected")
+    void aLeakedOverflowBufferIsReportedLikeEveryOtherBuffer() {
+        PageRunAllocator allocator = PageRunAllocator.builder().arenas(1).slabBytes(16 * 4096).maxRunPages(16)
+                .maxMemoryBytes(16 * 4096).reclaimThreads(false).build();
+        ByteBuf whole = allocator.directBuffer(16 * 4096); // every page of the only slab
+        try {
+            LeakReportExtension.collectReports();
+            leakOneOverflowBuffer(allocator);
+            assertEquals(1, allocator.metric().overflowAllocations());
+            List<String> reports = LeakReportExtension.collectReports();
+            assertTrue(reports.stream().anyMatch(r -> r.contains("leakOneOverflowBuffer")),
+                    "no leak report naming the allocation site: " + reports);
+        } finally {
+            whole.release();
+            allocator.close();
+        }
+    }
+
+    private static void leakOneOverflowBuffer(PageRunAllocator allocator) {
+        ByteBuf overflow = allocator.directBuffer(4096);
+        overflow.writeLong(1);
+    }
+
     private static void leakOneRun(PageRunAllocator allocator) {
         ByteBuf run = allocator.directBuffer(16384);
         run.writeLong(1);

@@ -35,7 +35,7 @@ class MetricsStressTest {
     @Test
     @Timeout(60)
     void countersStayConsistentUnderConcurrentAllocationAndCrossThreadRelease() throws Exception {
-        PageRunAllocator allocator = PageRunAllocator.builder().arenas(2).maxCachedBytesPerThread(256 << 10)
+        PageRunAllocator allocator = PageRunAllocator.builder().cacheAllThreads(true).arenas(2).maxCachedBytesPerThread(256 << 10)
                 .maxMemoryBytes(64 << 20).reclaimIntervalNanos(TimeUnit.MILLISECONDS.toNanos(50)).build();
         try {
             List<BlockingQueue<ByteBuf>> inboxes = new ArrayList<>();

@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PageRunAllocatorTest {
-    private final PageRunAllocator allocator = PageRunAllocator.builder().arenas(1).reclaimThreads(false).build();
+    private final PageRunAllocator allocator = PageRunAllocator.builder().cacheAllThreads(true).arenas(1).reclaimThreads(false).build();
 
     @AfterEach
     void close() {

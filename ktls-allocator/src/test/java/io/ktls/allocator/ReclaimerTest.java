@@ -35,7 +35,7 @@ class ReclaimerTest {
     @Test
     void aFailedRunAllocationWakesTheReclaimThreadWhichBringsHomeRunsOfATerminatedThread() throws Exception {
         int pages = 16;
-        allocator = PageRunAllocator.builder().arenas(1).slabBytes(pages * 4096).maxRunPages(pages)
+        allocator = PageRunAllocator.builder().cacheAllThreads(true).arenas(1).slabBytes(pages * 4096).maxRunPages(pages)
                 .maxMemoryBytes(pages * 4096).reclaimIntervalNanos(TimeUnit.MINUTES.toNanos(10)).build();
         // A worker caches every page of the only slab, then terminates without trimming.
         Thread worker = new Thread(() -> {
@@ -72,7 +72,7 @@ class ReclaimerTest {
 
     @Test
     void theTimerTrimsTheCacheOfAnIdleEventLoopOnItsOwnThread() throws Exception {
-        allocator = PageRunAllocator.builder().arenas(1).reclaimIntervalNanos(TimeUnit.MILLISECONDS.toNanos(20))
+        allocator = PageRunAllocator.builder().cacheAllThreads(true).arenas(1).reclaimIntervalNanos(TimeUnit.MILLISECONDS.toNanos(20))
                 .build();
         EventLoop loop = new DefaultEventLoop();
         try {
@@ -93,7 +93,7 @@ class ReclaimerTest {
 
     @Test
     void anIdlePlainThreadTrimsAtItsNextMissAndEmptySlabsGoBackToTheSystem() throws Exception {
-        allocator = PageRunAllocator.builder().arenas(1).slabBytes(64 * 4096).maxRunPages(16)
+        allocator = PageRunAllocator.builder().cacheAllThreads(true).arenas(1).slabBytes(64 * 4096).maxRunPages(16)
                 .maxCachedBytesPerThread(8 << 20).reclaimIntervalNanos(TimeUnit.MILLISECONDS.toNanos(20)).build();
         List<ByteBuf> bufs = new ArrayList<>();
         for (int i = 0; i < 64; i++) { // four slabs' worth of 16 KiB runs

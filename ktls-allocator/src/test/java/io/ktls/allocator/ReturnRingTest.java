@@ -35,7 +35,7 @@ class ReturnRingTest {
 
     @Test
     void releasesBeyondTheRingOverflowToTheStackAndEveryRoundComesHomeExactlyCounted() throws Exception {
-        PageRunAllocator allocator = PageRunAllocator.builder().arenas(2).maxCachedBytesPerThread(BOUND)
+        PageRunAllocator allocator = PageRunAllocator.builder().cacheAllThreads(true).arenas(2).maxCachedBytesPerThread(BOUND)
                 .reclaimThreads(false).build();
         try {
             int perRound = SLOTS + 10;
@@ -74,7 +74,7 @@ class ReturnRingTest {
 
     @Test
     void theOwnerTakesReturnedRunsInOrderAndSpillsWhatTheBoundDoesNotAllow() throws Exception {
-        PageRunAllocator allocator = PageRunAllocator.builder().arenas(2).maxCachedBytesPerThread(BOUND)
+        PageRunAllocator allocator = PageRunAllocator.builder().cacheAllThreads(true).arenas(2).maxCachedBytesPerThread(BOUND)
                 .reclaimThreads(false).build();
         try {
             List<ByteBuf> bufs = new ArrayList<>();
@@ -119,7 +119,7 @@ class ReturnRingTest {
     @Timeout(60)
     void buffersReleasedWhileTheAllocatorClosesAllReachTheArenaAndEverySlabIsFreed() throws Exception {
         for (int attempt = 0; attempt < 20; attempt++) {
-            PageRunAllocator allocator = PageRunAllocator.builder().arenas(1).maxCachedBytesPerThread(BOUND)
+            PageRunAllocator allocator = PageRunAllocator.builder().cacheAllThreads(true).arenas(1).maxCachedBytesPerThread(BOUND)
                     .reclaimThreads(false).build();
             int releasers = 3;
             int perReleaser = 200;

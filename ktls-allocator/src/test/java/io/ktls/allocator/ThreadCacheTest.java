@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ThreadCacheTest {
     private static final long BOUND = 64 * 1024;
 
-    private final PageRunAllocator allocator = PageRunAllocator.builder().arenas(2).maxCachedBytesPerThread(BOUND)
+    private final PageRunAllocator allocator = PageRunAllocator.builder().cacheAllThreads(true).arenas(2).maxCachedBytesPerThread(BOUND)
             .reclaimThreads(false).build();
 
     @AfterEach

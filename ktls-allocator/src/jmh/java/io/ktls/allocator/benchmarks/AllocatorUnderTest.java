@@ -16,7 +16,9 @@ public enum AllocatorUnderTest {
     PAGE_RUN {
         @Override
         ByteBufAllocator create() {
-            return PageRunAllocator.builder().name("jmh").build();
+            // JMH's threads are plain threads standing in for event loops (which get a cache by default), and the
+            // other pooled allocators here cache for all threads too.
+            return PageRunAllocator.builder().name("jmh").cacheAllThreads(true).build();
         }
     },
     ADAPTIVE {
