@@ -2,6 +2,7 @@ package io.ktls.handler;
 
 import io.netty.channel.Channel;
 import io.netty.util.concurrent.DefaultPromise;
+import io.netty.util.concurrent.FastThreadLocalThread;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.Promise;
@@ -102,7 +103,9 @@ public final class KtlsOffloadGroup implements AutoCloseable {
 
     /**
      * {@code workers} threads made by {@code threadFactory}, started now. The factory decides names, daemon
-     * status and priority.
+     * status and priority. Workers allocate a record's output run for every record they seal: make them
+     * {@link FastThreadLocalThread}s (as Netty's {@code DefaultThreadFactory} does), or allocators that cache only
+     * for such threads serve them from the shared arenas.
      */
     public KtlsOffloadGroup(int workers, ThreadFactory threadFactory) {
         ObjectUtil.checkPositive(workers, "workers");
@@ -131,8 +134,13 @@ public final class KtlsOffloadGroup implements AutoCloseable {
         }
     }
 
+    /**
+     * A {@link FastThreadLocalThread}: allocators that keep per-thread caches only for event loops and such threads
+     * ({@code PageRunAllocator}, Netty's pooled allocator) give a worker its own cache, as it allocates a record's
+     * output run for every record it seals.
+     */
     private static Thread newDaemonThread(Runnable task) {
-        Thread thread = new Thread(task, "ktls-offload-" + nextThreadId.getAndIncrement());
+        Thread thread = new FastThreadLocalThread(task, "ktls-offload-" + nextThreadId.getAndIncrement());
         thread.setDaemon(true);
         return thread;
     }
