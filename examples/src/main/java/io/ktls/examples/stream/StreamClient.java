@@ -140,7 +140,7 @@ public final class StreamClient {
 
             String failure = sleep(options.warmupSeconds, streams, failures);
             if (failure != null) {
-                return error(failure, failures.timedOut());
+                return error(failure, failures.timedOut(), options);
             }
             long bytes0 = total(streams);
             long clientCpu0 = ProcessCpu.nanos();
@@ -155,7 +155,7 @@ public final class StreamClient {
                 Thread.sleep(POLL_MILLIS);
                 failure = check(streams, failures);
                 if (failure != null) {
-                    return error(failure, failures.timedOut());
+                    return error(failure, failures.timedOut(), options);
                 }
                 long now = System.nanoTime();
                 long bytes = total(streams);
@@ -189,12 +189,12 @@ public final class StreamClient {
                     first.cipherSuite == null ? "none" : first.cipherSuite, options.verify);
             return 0;
         } catch (ExecutionException | TimeoutException e) {
-            return error("cannot read the server's STATS line: " + e, ThreadDump.isTimeout(e));
+            return error("cannot read the server's STATS line: " + e, ThreadDump.isTimeout(e), options);
         } catch (Exception e) {
             if (e instanceof InterruptedException) {
                 throw e;
             }
-            return error(String.valueOf(e), ThreadDump.isTimeout(e));
+            return error(String.valueOf(e), ThreadDump.isTimeout(e), options);
         } finally {
             for (Channel ch : channels) {
                 ch.close();
@@ -205,14 +205,22 @@ public final class StreamClient {
 
     /**
      * Prints {@code error: message}; after a timeout, this process's thread dump too, to tell a client stuck
-     * in its own event loop from a server that did not answer.
+     * in its own event loop from a server that did not answer, then holds the connections open for
+     * {@code --hold-on-timeout} seconds (the caller closes them).
      *
      * @return the exit status, 1
      */
-    private static int error(String message, boolean timeout) {
+    private static int error(String message, boolean timeout, StreamClientOptions options)
+            throws InterruptedException {
         System.err.println("error: " + message);
         if (timeout) {
             System.err.print(ThreadDump.ofThisProcess());
+            if (options.holdOnTimeoutSeconds > 0) {
+                System.err.printf(Locale.ROOT, "holding the connections open for %.1f s%n",
+                        options.holdOnTimeoutSeconds);
+            }
+            System.err.flush();
+            Thread.sleep((long) (options.holdOnTimeoutSeconds * 1000));
         }
         return 1;
     }

@@ -8,6 +8,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.File;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -21,15 +22,19 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * The streaming pair as the benchmark runs it: two processes, every byte verified.
  *
- * <p>Both processes stop in {@link #stopProcesses()}, after JUnit's exception handlers ran: when the client
- * reports a timeout (its STATS query or a handshake; it prints its own thread dump then), or does not exit,
- * {@code ThreadDumpOnTimeout} adds the thread dumps of this JVM, the server and a client still running to the
- * failure.
+ * <p>When the client times out (its STATS query, a handshake or a connect) it prints its own thread dump and
+ * holds its connections open ({@code --hold-on-timeout}) while this test takes the server's, so the failure shows
+ * both sides as they were when the client gave up. Both processes stop in {@link #stopProcesses()}, after JUnit's
+ * exception handlers ran, so {@code ThreadDumpOnTimeout} adds this JVM's dump and the server's once more, and
+ * the client's too if it does not exit.
  */
 @Tag("interop")
 class StreamPairIT {
 
     private static final long CLIENT_EXIT_SECONDS = 60;
+    /** Enough for a thread dump of the server (jcmd) on a loaded machine. */
+    private static final int HOLD_ON_TIMEOUT_SECONDS = 15;
+    private static final long ERROR_POLL_MILLIS = 50;
 
     private ServerProcess server;
     private Process client;
@@ -42,7 +47,7 @@ class StreamPairIT {
         List<String> command = new ArrayList<>(List.of(ServerProcess.javaExecutable(), "-cp",
                 ServerProcess.jar().toString(), "io.ktls.examples.stream.StreamClient",
                 "--port", String.valueOf(server.port()), "--streams", "3", "--duration", "1.5",
-                "--warmup", "0.5", "--verify"));
+                "--warmup", "0.5", "--verify", "--hold-on-timeout", String.valueOf(HOLD_ON_TIMEOUT_SECONDS)));
         if (mode.equals("plain")) {
             command.add("--plain");
         } else {
@@ -53,13 +58,10 @@ class StreamPairIT {
         stdout.deleteOnExit();
         stderr.deleteOnExit();
         client = new ProcessBuilder(command).redirectOutput(stdout).redirectError(stderr).start();
-        if (!client.waitFor(CLIENT_EXIT_SECONDS, TimeUnit.SECONDS)) {
-            fail("the client: no exit within " + CLIENT_EXIT_SECONDS + " s; its stderr so far:\n"
-                    + Files.readString(stderr.toPath()));
-        }
+        String serverAtClientError = serverDumpAtClientError(stderr.toPath());
         String out = Files.readString(stdout.toPath());
         String err = Files.readString(stderr.toPath());
-        assertEquals(0, client.exitValue(), err);
+        assertEquals(0, client.exitValue(), () -> err + serverAtClientError);
 
         Map<String, String> summary = new HashMap<>();
         for (String pair : out.trim().split(" ")) {
@@ -80,6 +82,27 @@ class StreamPairIT {
         server = null;
         assertEquals(0, stopping.terminate());
         assertEquals(List.of(), stopping.leakReports());
+    }
+
+    /**
+     * Waits for the client to exit; if it prints an {@code error:} line first, takes the server's thread dump
+     * right then (the client holds its connections open after a timeout).
+     *
+     * @return the dump, with a heading, or "" if the client reported no error
+     */
+    private String serverDumpAtClientError(Path clientStderr) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CLIENT_EXIT_SECONDS);
+        String dump = "";
+        while (!client.waitFor(ERROR_POLL_MILLIS, TimeUnit.MILLISECONDS)) {
+            if (dump.isEmpty() && Files.readString(clientStderr).contains("error:")) {
+                dump = "\n=== the server when the client reported its error ===\n" + server.threadDump();
+            }
+            if (System.nanoTime() > deadline) {
+                fail("the client: no exit within " + CLIENT_EXIT_SECONDS + " s; its stderr so far:\n"
+                        + Files.readString(clientStderr) + dump);
+            }
+        }
+        return dump;
     }
 
     @AfterEach
