@@ -437,6 +437,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
      * turn had to leave, if anything.
      */
     private void nextTurn() {
+        assert ctx.executor().inEventLoop();
         turnScheduled = false;
         framedThisTurn = 0;
         if (sealer != null && (!flushed.isEmpty() || closeNotifyPromise != null)) {
