@@ -18,6 +18,8 @@ import javax.net.ssl.SSLException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The write side of the record layer: pending writes in, records out, in sequence order.
@@ -35,6 +37,16 @@ import java.util.List;
  *   <li><b>acknowledge</b>: when a record's socket write completes, the writes whose last byte it carried
  *       complete (promise, release) and framing resumes.</li>
  * </ol>
+ * <p>Turns: a socket write usually completes at once, inside the transport's write loop, and its completion
+ * frames the next records; sealed inline, a stream then sealed record after record in one flush task after
+ * another without the event loop polling its sockets (Netty runs 64 tasks between looks at the clock), and the
+ * other connections of that loop, a new client's handshake among them, waited for seconds. So a connection frames
+ * at most {@code maxRecordsInFlight} records per turn, whoever asks (a flush, a write completion); beyond that,
+ * framing waits for the next turn. The first record of a turn schedules the next one, a task with no delay:
+ * Netty moves due scheduled tasks to its run queue once per pass, after polling the sockets and before running
+ * the queue, so the next turn begins after the loop has served its other channels; a connection that frames
+ * little never waits for it.
+ *
  * <p>Writability: the channel turns unwritable (user-defined writability bit {@link #WRITABILITY_INDEX}) when the
  * unacknowledged records reach the cap or the queued, unframed bytes reach cap x record size, and writable
  * again below half of both; so producers pause for a slow reader and memory stays bounded.
@@ -104,6 +116,11 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
     private boolean unwritable;
     private boolean framing;
     private boolean writingPrefix;
+    /** Records framed since the current turn began (see Turns above); a turn begins after its first record. */
+    private int framedThisTurn;
+    /** The next turn is scheduled and has not begun. */
+    private boolean turnScheduled;
+    private final Runnable nextTurn = this::nextTurn;
     /** close_notify requested: framed once everything queued before it is framed; then this promise. */
     private ChannelPromise closeNotifyPromise;
     private boolean outboundClosed;
@@ -296,6 +313,10 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         framing = true;
         try {
             while (failure == null && !outboundClosed && unacknowledgedRecords < maxRecordsInFlight) {
+                if (framedThisTurn >= maxRecordsInFlight && (!flushed.isEmpty() || closeNotifyPromise != null)) {
+                    scheduleNextTurn();
+                    break;
+                }
                 if (!flushed.isEmpty()) {
                     if (!frameDataRecord()) {
                         break;
@@ -443,7 +464,37 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         submit(record);
     }
 
+    /**
+     * Begins a turn: the event loop has polled its sockets since the previous one began. Frames what the previous
+     * turn had to leave, if anything.
+     */
+    private void nextTurn() {
+        assert ctx.executor().inEventLoop();
+        turnScheduled = false;
+        framedThisTurn = 0;
+        if (sealer != null && (!flushed.isEmpty() || closeNotifyPromise != null)) {
+            frameAvailable();
+        }
+    }
+
+    private void scheduleNextTurn() {
+        if (turnScheduled) {
+            return;
+        }
+        turnScheduled = true;
+        try {
+            ctx.executor().schedule(nextTurn, 0, TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            // The event loop is shutting down and closes the channel: nothing more will be written.
+            turnScheduled = false;
+        }
+    }
+
     private void submit(OutboundRecord record) {
+        if (framedThisTurn++ == 0) {
+            // The turn's first record: its end (the next turn) is due after the next poll of the sockets.
+            scheduleNextTurn();
+        }
         inFlight.addLast(record);
         unacknowledgedRecords++;
         KtlsStats.GLOBAL.recordQueued();

@@ -52,10 +52,17 @@ public final class StreamClient {
     /** The first failure any stream reports (event loops write, the main thread reads). */
     static final class Failures {
         private volatile String first;
+        private volatile boolean firstTimedOut;
 
         void report(String message) {
+            report(message, null);
+        }
+
+        /** {@code cause}: the exception behind the failure, if any (a timeout asks for a thread dump). */
+        void report(String message, Throwable cause) {
             synchronized (this) {
                 if (first == null) {
+                    firstTimedOut = cause != null && ThreadDump.isTimeout(cause);
                     first = message;
                 }
             }
@@ -63,6 +70,11 @@ public final class StreamClient {
 
         String first() {
             return first;
+        }
+
+        /** Whether the first failure was a timeout; read after {@link #first()} returned it. */
+        boolean timedOut() {
+            return firstTimedOut;
         }
     }
 
@@ -128,8 +140,7 @@ public final class StreamClient {
 
             String failure = sleep(options.warmupSeconds, streams, failures);
             if (failure != null) {
-                System.err.println("error: " + failure);
-                return 1;
+                return error(failure, failures.timedOut(), options);
             }
             long bytes0 = total(streams);
             long clientCpu0 = ProcessCpu.nanos();
@@ -144,8 +155,7 @@ public final class StreamClient {
                 Thread.sleep(POLL_MILLIS);
                 failure = check(streams, failures);
                 if (failure != null) {
-                    System.err.println("error: " + failure);
-                    return 1;
+                    return error(failure, failures.timedOut(), options);
                 }
                 long now = System.nanoTime();
                 long bytes = total(streams);
@@ -179,20 +189,40 @@ public final class StreamClient {
                     first.cipherSuite == null ? "none" : first.cipherSuite, options.verify);
             return 0;
         } catch (ExecutionException | TimeoutException e) {
-            System.err.println("error: cannot read the server's STATS line: " + e);
-            return 1;
+            return error("cannot read the server's STATS line: " + e, ThreadDump.isTimeout(e), options);
         } catch (Exception e) {
             if (e instanceof InterruptedException) {
                 throw e;
             }
-            System.err.println("error: " + e);
-            return 1;
+            return error(String.valueOf(e), ThreadDump.isTimeout(e), options);
         } finally {
             for (Channel ch : channels) {
                 ch.close();
             }
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         }
+    }
+
+    /**
+     * Prints {@code error: message}; after a timeout, this process's thread dump too, to tell a client stuck
+     * in its own event loop from a server that did not answer, then holds the connections open for
+     * {@code --hold-on-timeout} seconds (the caller closes them).
+     *
+     * @return the exit status, 1
+     */
+    private static int error(String message, boolean timeout, StreamClientOptions options)
+            throws InterruptedException {
+        System.err.println("error: " + message);
+        if (timeout) {
+            System.err.print(ThreadDump.ofThisProcess());
+            if (options.holdOnTimeoutSeconds > 0) {
+                System.err.printf(Locale.ROOT, "holding the connections open for %.1f s%n",
+                        options.holdOnTimeoutSeconds);
+            }
+            System.err.flush();
+            Thread.sleep((long) (options.holdOnTimeoutSeconds * 1000));
+        }
+        return 1;
     }
 
     private static long total(List<StreamClientHandler> streams) {

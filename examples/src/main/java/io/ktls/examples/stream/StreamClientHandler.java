@@ -50,7 +50,7 @@ final class StreamClientHandler extends ChannelInboundHandlerAdapter {
                 cipherSuite = ssl.engine().getSession().getCipherSuite();
                 request(ctx);
             } else {
-                failures.report("handshake failed: " + handshake.cause());
+                failures.report("handshake failed: " + handshake.cause(), handshake.cause());
                 ctx.close();
             }
         }
@@ -89,7 +89,7 @@ final class StreamClientHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        failures.report("stream " + ctx.channel().id() + ": " + cause);
+        failures.report("stream " + ctx.channel().id() + ": " + cause, cause);
         ctx.close();
     }
 }

@@ -24,6 +24,9 @@ final class StreamClientOptions {
             "  --plain              connect without TLS (server in --mode plain)",
             "  --verify             check every byte against the server's generated pattern",
             "  --transport T        auto|nio|epoll|io_uring (default: auto)",
+            "  --hold-on-timeout SECONDS  after a timeout (its error line and this process's thread dump",
+            "                       come first), keep the connections open this long before exiting, so the",
+            "                       server can be examined as the client found it (default: 0)",
             "  --protocols LIST     e.g. TLSv1.3",
             "  --ciphers LIST       cipher suites to offer, IANA or OpenSSL names",
             "  --help               print this text",
@@ -37,6 +40,7 @@ final class StreamClientOptions {
     double durationSeconds = 10;
     long totalBytes = -1;
     double warmupSeconds = 2;
+    double holdOnTimeoutSeconds;
     boolean plain;
     boolean verify;
     Transport transport = Transport.AUTO;
@@ -57,6 +61,7 @@ final class StreamClientOptions {
                 case "--warmup": o.warmupSeconds = warmup(line); break;
                 case "--plain": line.flag(); o.plain = true; break;
                 case "--verify": line.flag(); o.verify = true; break;
+                case "--hold-on-timeout": o.holdOnTimeoutSeconds = line.seconds(); break;
                 case "--transport": o.transport = line.enumValue(Transport.class); break;
                 case "--protocols": o.protocols = line.listValue(); break;
                 case "--ciphers": o.ciphers = line.listValue(); break;

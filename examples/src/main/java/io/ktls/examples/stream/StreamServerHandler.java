@@ -15,12 +15,14 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Answers the one request line of a connection ({@code STREAM} or {@code STATS}, see the package
  * description). A stream keeps {@link #WRITES_IN_FLIGHT} repetitions of the file queued so the socket
- * never waits for the next write to be made; each completed repetition queues the next. One instance per
- * connection, used by its event loop only (write listeners run there too).
+ * never waits for the next write to be made; each completed repetition queues the next, on a later turn of
+ * the event loop. One instance per connection, used by its event loop only (write listeners and the scheduled
+ * next write run there too).
  */
 final class StreamServerHandler extends SimpleChannelInboundHandler<ByteBuf> {
 
@@ -37,6 +39,7 @@ final class StreamServerHandler extends SimpleChannelInboundHandler<ByteBuf> {
     private final boolean pattern;
     private final ServerMode mode;
     private final ChannelFutureListener writeNext = this::writeCompleted;
+    private final Runnable writeRepetition = this::writeRepetition;
     private ChannelHandlerContext ctx;
     private boolean streaming;
 
@@ -74,6 +77,9 @@ final class StreamServerHandler extends SimpleChannelInboundHandler<ByteBuf> {
     }
 
     private void writeRepetition() {
+        if (!ctx.channel().isActive()) {
+            return; // closed while the next repetition waited for its turn
+        }
         Object body;
         if (mode.writesFileRegions()) {
             body = new DefaultFileRegion(file.toFile(), 0, periodBytes); // opens the file lazily, closes on release
@@ -92,7 +98,12 @@ final class StreamServerHandler extends SimpleChannelInboundHandler<ByteBuf> {
 
     private void writeCompleted(ChannelFuture future) {
         if (future.isSuccess()) {
-            writeRepetition();
+            // Not here: over loopback a write completes inside the transport's write loop, and writing the next
+            // repetition from its completion chained repetition after repetition (megabytes wrapped in sslhandler
+            // mode) before the loop read any other socket; new connections waited seconds for their handshake.
+            // A task scheduled with no delay starts after the loop's next poll of its sockets (Netty takes due
+            // scheduled tasks once per pass); the other repetition in flight keeps the socket busy meanwhile.
+            ctx.executor().schedule(writeRepetition, 0, TimeUnit.NANOSECONDS);
         } else {
             if (!(future.cause() instanceof ClosedChannelException) && future.channel().isActive()) {
                 System.err.println("stream to " + future.channel().remoteAddress() + " failed: " + future.cause());

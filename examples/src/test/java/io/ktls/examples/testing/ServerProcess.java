@@ -1,5 +1,7 @@
 package io.ktls.examples.testing;
 
+import io.ktls.testing.ThreadDumpOnTimeout;
+
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -146,6 +148,17 @@ public final class ServerProcess implements AutoCloseable {
 
     public boolean isAlive() {
         return process.isAlive();
+    }
+
+    /**
+     * The server's threads as {@code jcmd PID Thread.print} shows them, for a failure message: a test that closes
+     * its server before the failure reaches JUnit (try-with-resources) takes it here, while the server runs.
+     * (Tests that stop servers in {@code @AfterEach} or {@code @AfterAll} get it from {@code ThreadDumpOnTimeout}
+     * on any timeout.)
+     */
+    public String threadDump() {
+        return process.isAlive() ? ThreadDumpOnTimeout.ofProcess(process.pid())
+                : "(no thread dump: the server exited with " + process.exitValue() + ")";
     }
 
     public String stderr() {
