@@ -39,8 +39,15 @@ import java.util.List;
  * unacknowledged records reach the cap or the queued, unframed bytes reach cap x record size, and writable
  * again below half of both; so producers pause for a slow reader and memory stays bounded.
  *
+ * <p>Answers to the peer (a KeyUpdate for its update_requested, a no_renegotiation warning for a HelloRequest)
+ * are owed, not framed at once: each is framed ahead of queued data when a slot under {@code maxRecordsInFlight}
+ * is free, and a request that arrives while the same answer is owed or framed but not yet written is covered by
+ * it (RFC 8446 section 4.6.3 allows one KeyUpdate for many). So a peer that sends requests and stops reading
+ * costs at most one record of each kind beyond the cap.
+ *
  * <p>Sequence numbers never wrap: TLS 1.3 sends a KeyUpdate before {@link #keyUpdateAfterRecords} records of
- * one key (below the AEAD's limit); TLS 1.2 has no rekeying and fails the connection at 2^64 - 1.
+ * one key (below the AEAD's limit); TLS 1.2 has no rekeying and fails the connection at the suite's
+ * {@link TlsCipherSuite#maxRecordsPerKey()} (2^24 for AES-GCM) or at 2^64 - 1.
  *
  * <p>Event loop only; the sealer hands completions back through the event loop.
  */
@@ -108,6 +115,12 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
     private ChannelPromise closeNotifyPromise;
     private boolean outboundClosed;
     private Throwable failure;
+    /** A KeyUpdate answer requested, not yet framed; then the framed answer until its write completes. */
+    private boolean keyUpdateAnswerOwed;
+    private OutboundRecord keyUpdateAnswer;
+    /** Likewise for the no_renegotiation warning answering a HelloRequest. */
+    private boolean noRenegotiationAnswerOwed;
+    private OutboundRecord noRenegotiationAnswer;
 
     OutboundRecordLayer(ChannelHandlerContext ctx, TlsCipherSuite suite, KtlsConfig config, long writeSequence,
                         TrafficKeys writeKeys, long keyUpdateAfterRecords, AeadProvider provider,
@@ -181,14 +194,21 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         flush();
     }
 
-    /** TLS 1.3 KeyUpdate of our write keys, optionally asking the peer to update theirs. */
+    /**
+     * TLS 1.3: answers the peer's KeyUpdate(update_requested) with a KeyUpdate of our write keys, ahead of queued
+     * data once a slot under the cap is free; covered by an answer still owed or unwritten.
+     */
     void keyUpdate(boolean requestPeerUpdate) {
+        assert !requestPeerUpdate : "only answers are sent: update_not_requested";
         if (writeKeys == null || failure != null || outboundClosed) {
             return;
         }
-        frameKeyUpdate(requestPeerUpdate);
-        sealer.dispatch();
-        writeReadyPrefix();
+        if (keyUpdateAnswerOwed || keyUpdateAnswer != null) {
+            KtlsStats.GLOBAL.answerCoalesced();
+            return;
+        }
+        keyUpdateAnswerOwed = true;
+        frameAvailable();
     }
 
     /**
@@ -212,15 +232,21 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         writeReadyPrefix();
     }
 
-    /** A warning alert in sequence with the data (TLS 1.2 no_renegotiation). */
+    /**
+     * A warning alert in sequence with the data: the no_renegotiation answering a HelloRequest, framed like a
+     * {@link #keyUpdate} answer (owed, under the cap, one at a time).
+     */
     void warningAlert(byte description) {
-        if (failure != null || outboundClosed || nextSequence == -1L) {
-            // At 2^64 - 1 the only records left to send are final ones (close_notify, a fatal alert).
+        assert description == TlsRecords.NO_RENEGOTIATION : "warning " + description;
+        if (failure != null || outboundClosed) {
             return;
         }
-        frameAlert(TlsRecords.ALERT_WARNING, description, null);
-        sealer.dispatch();
-        writeReadyPrefix();
+        if (noRenegotiationAnswerOwed || noRenegotiationAnswer != null) {
+            KtlsStats.GLOBAL.answerCoalesced();
+            return;
+        }
+        noRenegotiationAnswerOwed = true;
+        frameAvailable();
     }
 
     /**
@@ -277,7 +303,18 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         framing = true;
         try {
             while (failure == null && !outboundClosed && unacknowledgedRecords < maxRecordsInFlight) {
-                if (!flushed.isEmpty()) {
+                if (keyUpdateAnswerOwed) {
+                    // RFC 8446 section 4.6.3: before our next application data.
+                    keyUpdateAnswerOwed = false;
+                    keyUpdateAnswer = frameKeyUpdate(false);
+                } else if (noRenegotiationAnswerOwed) {
+                    noRenegotiationAnswerOwed = false;
+                    if (nextSequence != -1L) {
+                        // At 2^64 - 1 the only records left to send are final ones (close_notify, a fatal alert).
+                        noRenegotiationAnswer = frameAlert(TlsRecords.ALERT_WARNING, TlsRecords.NO_RENEGOTIATION,
+                                null);
+                    }
+                } else if (!flushed.isEmpty()) {
                     if (!frameDataRecord()) {
                         break;
                     }
@@ -375,6 +412,15 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         if (writeKeys != null && Long.compareUnsigned(nextSequence, keyUpdateAfterRecords) >= 0) {
             frameKeyUpdate(false);
         }
+        if (writeKeys == null && suite.maxRecordsPerKey() != Long.MAX_VALUE
+                && Long.compareUnsigned(nextSequence, suite.maxRecordsPerKey()) >= 0) {
+            // TLS 1.2 cannot rekey: AES-GCM's key ends here (RFC 8446 section 5.5's limit, with a margin).
+            SSLException cause = new SSLException("record limit of the write key reached ("
+                    + suite.maxRecordsPerKey() + " records, and TLS 1.2 cannot rekey)");
+            fail(cause);
+            listener.recordLayerFailed(cause);
+            return false;
+        }
         if (nextSequence == -1L) {
             SSLException cause = new SSLException("write sequence number exhausted (2^64 - 1 records)");
             fail(cause);
@@ -384,7 +430,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         return true;
     }
 
-    private void frameKeyUpdate(boolean requestPeerUpdate) {
+    private OutboundRecord frameKeyUpdate(boolean requestPeerUpdate) {
         TrafficKeys next = writeKeys.nextGeneration();
         RecordCipher nextCipher;
         try {
@@ -397,11 +443,13 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         writeKeys = next;
         ByteBuf message = ctx.alloc().buffer(5);
         message.writeByte(TlsRecords.KEY_UPDATE).writeMedium(1).writeByte(requestPeerUpdate ? 1 : 0);
-        submit(OutboundRecord.control(nextSequence, TlsRecords.HANDSHAKE, message, nextCipher));
+        OutboundRecord record = OutboundRecord.control(nextSequence, TlsRecords.HANDSHAKE, message, nextCipher);
+        submit(record);
         nextSequence = 0;
+        return record;
     }
 
-    private void frameAlert(byte level, byte description, ChannelPromise promise) {
+    private OutboundRecord frameAlert(byte level, byte description, ChannelPromise promise) {
         ByteBuf alert = ctx.alloc().buffer(2);
         alert.writeByte(level).writeByte(description);
         OutboundRecord record = OutboundRecord.control(nextSequence++, TlsRecords.ALERT, alert, null);
@@ -409,6 +457,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
             record.completes.add(new PendingWrite(null, promise));
         }
         submit(record);
+        return record;
     }
 
     private void submit(OutboundRecord record) {
@@ -479,6 +528,11 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         KtlsStats.GLOBAL.recordCompleted();
         if (lastUnacknowledged == record) {
             lastUnacknowledged = null;
+        }
+        if (record == keyUpdateAnswer) {
+            keyUpdateAnswer = null; // written: the next request gets an answer of its own
+        } else if (record == noRenegotiationAnswer) {
+            noRenegotiationAnswer = null;
         }
         if (future.isSuccess()) {
             for (PendingWrite write : record.completes) {
