@@ -313,6 +313,11 @@ final class KtlsStats implements KtlsMetric {
         records.put("inFlight", recordsInFlight());
         records.put("cryptoFailures", cryptoFailures());
         records.put("corrupt", corruptRecords());
+        records.put("renegotiationsRefused", renegotiationsRefused());
+        records.put("postHandshakeMessageFloodsRefused", postHandshakeMessageFloodsRefused());
+        records.put("emptyRecordFloodsRefused", emptyRecordFloodsRefused());
+        records.put("warningAlertFloodsRefused", warningAlertFloodsRefused());
+        records.put("answersCoalesced", answersCoalesced());
 
         Map<String, Object> suites = new LinkedHashMap<>();
         for (TlsCipherSuite suite : SUITES) {
