@@ -105,6 +105,21 @@ class KtlsHandlerPostHandshakeLimitsTest {
     }
 
     @Test
+    void clientHellosPackedIntoOneRecordGetOneFatalAlert() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS12)) {
+            byte[] packed = new byte[16384];
+            for (int i = 0; i < packed.length; i += 4) {
+                packed[i] = TlsRecords.CLIENT_HELLO; // 4,096 empty ClientHello headers
+            }
+            peer.sendRecord(TlsRecords.HANDSHAKE, packed);
+            List<TlsTestPeer.Record> records = peer.receive();
+            assertEquals(1, records.size(), "one record in answer to 4,096 renegotiation attempts");
+            assertArrayEquals(new byte[] {TlsRecords.ALERT_FATAL, TlsRecords.NO_RENEGOTIATION}, records.get(0).payload);
+            assertFalse(peer.server.isOpen());
+        }
+    }
+
+    @Test
     void helloRequestWithABodyGetsDecodeError() throws Exception {
         try (TlsTestPeer peer = TlsTestPeer.handshakeAsServer(TLS12)) {
             peer.sendRecord(TlsRecords.HANDSHAKE, new byte[] {TlsRecords.HELLO_REQUEST, 0, 0, 1, 0});
