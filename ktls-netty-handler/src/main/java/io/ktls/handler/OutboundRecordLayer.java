@@ -309,8 +309,9 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
                     keyUpdateAnswer = frameKeyUpdate(false);
                 } else if (noRenegotiationAnswerOwed) {
                     noRenegotiationAnswerOwed = false;
-                    if (nextSequence != -1L) {
-                        // At 2^64 - 1 the only records left to send are final ones (close_notify, a fatal alert).
+                    if (nextSequence != -1L && !tls12KeyUsedUp()) {
+                        // At the key's limit (or 2^64 - 1) the only records left to send are final ones
+                        // (close_notify, a fatal alert): a peer alternating data and HelloRequests gets no more.
                         noRenegotiationAnswer = frameAlert(TlsRecords.ALERT_WARNING, TlsRecords.NO_RENEGOTIATION,
                                 null);
                     }
@@ -412,9 +413,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         if (writeKeys != null && Long.compareUnsigned(nextSequence, keyUpdateAfterRecords) >= 0) {
             frameKeyUpdate(false);
         }
-        if (writeKeys == null && suite.maxRecordsPerKey() != Long.MAX_VALUE
-                && Long.compareUnsigned(nextSequence, suite.maxRecordsPerKey()) >= 0) {
-            // TLS 1.2 cannot rekey: AES-GCM's key ends here (RFC 8446 section 5.5's limit, with a margin).
+        if (tls12KeyUsedUp()) {
             SSLException cause = new SSLException("record limit of the write key reached ("
                     + suite.maxRecordsPerKey() + " records, and TLS 1.2 cannot rekey)");
             fail(cause);
@@ -428,6 +427,12 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
             return false;
         }
         return true;
+    }
+
+    /** TLS 1.2 cannot rekey: an AES-GCM key ends at its record limit (RFC 8446 section 5.5's, with a margin). */
+    private boolean tls12KeyUsedUp() {
+        return writeKeys == null && suite.maxRecordsPerKey() != Long.MAX_VALUE
+                && Long.compareUnsigned(nextSequence, suite.maxRecordsPerKey()) >= 0;
     }
 
     private OutboundRecord frameKeyUpdate(boolean requestPeerUpdate) {

@@ -126,6 +126,15 @@ class KtlsHandlerInboundConformanceTest {
         }
     }
 
+    @Test
+    void tls12ClientPastItsKeysRecordLimitSendsNoMoreWarnings() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshakeAsServer(TLS12)) {
+            setWriteSequence(peer, TLS12.maxRecordsPerKey());
+            peer.sendRecord(TlsRecords.HANDSHAKE, new byte[] {TlsRecords.HELLO_REQUEST, 0, 0, 0});
+            assertEquals(0, peer.receive().size(), "no record past the AES-GCM limit, not even a warning");
+        }
+    }
+
     static void setWriteSequence(TlsTestPeer peer, long sequence) throws Exception {
         java.lang.reflect.Field outboundField = KtlsHandler.class.getDeclaredField("outbound");
         outboundField.setAccessible(true);
