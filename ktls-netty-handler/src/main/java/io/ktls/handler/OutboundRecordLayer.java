@@ -43,7 +43,8 @@ import java.util.List;
  * are owed, not framed at once: each is framed ahead of queued data when a slot under {@code maxRecordsInFlight}
  * is free, and a request that arrives while the same answer is owed or framed but not yet written is covered by
  * it (RFC 8446 section 4.6.3 allows one KeyUpdate for many). So a peer that sends requests and stops reading
- * costs at most one record of each kind beyond the cap.
+ * gets no record beyond the cap (only a fatal alert, which ends the connection, may go past it) and costs at
+ * most one owed answer of each kind.
  *
  * <p>Sequence numbers never wrap: TLS 1.3 sends a KeyUpdate before {@link #keyUpdateAfterRecords} records of
  * one key (below the AEAD's limit); TLS 1.2 has no rekeying and fails the connection at the suite's
