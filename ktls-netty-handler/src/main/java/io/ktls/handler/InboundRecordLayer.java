@@ -16,13 +16,30 @@ import io.netty.handler.codec.ByteToMessageDecoder;
  * <ul>
  *   <li>application data goes to the {@link Listener}, one buffer per run of records of one read (opened in
  *       place by the {@link RecordReader});</li>
- *   <li>alerts: close_notify and fatal alerts go to the listener; user_canceled, and TLS 1.2 warnings, are
- *       ignored;</li>
- *   <li>handshake messages, reassembled across records: TLS 1.3 KeyUpdate moves to the next read key (and
- *       asks the listener to answer when the peer requests it); NewSessionTicket is accepted by a client;
- *       TLS 1.2 renegotiation (HelloRequest to a client, ClientHello to a server) is refused with a warning;</li>
+ *   <li>alerts: a warning close_notify, and any fatal-level alert, go to the listener; warning-level
+ *       user_canceled, and TLS 1.2 warnings, are ignored (TLS 1.3 treats other warnings as fatal, RFC 8446
+ *       section 6); an unknown level is illegal_parameter;</li>
+ *   <li>handshake messages, reassembled across records (a zero-length handshake record is unexpected_message,
+ *       RFC 8446 section 5.1, RFC 5246 section 6.2.1): TLS 1.3 KeyUpdate moves to the next read key (and asks
+ *       the listener to answer when the peer requests it); NewSessionTicket is accepted by a client. TLS 1.2:
+ *       any handshake message to a server is a renegotiation attempt and ends the connection with a fatal
+ *       no_renegotiation; a client answers an empty HelloRequest with a no_renegotiation warning (RFC 5246
+ *       section 7.2.2); a HelloRequest with a body is decode_error;</li>
  *   <li>anything else is a {@link TlsRecordException} naming the alert to send.</li>
  * </ul>
+ *
+ * <h2>Bounds (BoringSSL's)</h2>
+ * A peer may send, for free, records that cost us work and move no data; so each kind is bounded in a row, and
+ * the connection ends with unexpected_message past the bound:
+ * <ul>
+ *   <li>{@value #MAX_CONSECUTIVE_POST_HANDSHAKE_MESSAGES} KeyUpdates or HelloRequests without application data
+ *       between them ({@code kMaxKeyUpdates}, ssl/tls13_both.cc);</li>
+ *   <li>{@value #MAX_CONSECUTIVE_WARNING_ALERTS} ignored warning alerts without another record between them
+ *       ({@code kMaxWarningAlerts}, ssl/tls_record.cc);</li>
+ *   <li>{@value RecordReader#MAX_CONSECUTIVE_EMPTY_RECORDS} empty records ({@link RecordReader}).</li>
+ * </ul>
+ * What we send in answer is bounded by the {@link OutboundRecordLayer}: one KeyUpdate and one
+ * no_renegotiation answer at a time, each under {@code maxRecordsInFlight}.
  * Ownership: the read keys, the reader's buffered bytes and partial handshake messages belong here until
  * {@link #close()}. Event loop only.
  */
@@ -30,7 +47,10 @@ final class InboundRecordLayer implements AutoCloseable {
 
     /** NewSessionTickets reach a few KiB; a post-handshake message this large is not legitimate. */
     private static final int MAX_POST_HANDSHAKE_MESSAGE_BYTES = 65536;
-    private static final byte ILLEGAL_PARAMETER = 47;
+    /** BoringSSL's {@code kMaxKeyUpdates}: KeyUpdates (and here HelloRequests) in a row without data. */
+    static final int MAX_CONSECUTIVE_POST_HANDSHAKE_MESSAGES = 32;
+    /** BoringSSL's {@code kMaxWarningAlerts}: ignored warning alerts in a row. */
+    static final int MAX_CONSECUTIVE_WARNING_ALERTS = 4;
 
     /** What the peer's records mean for the connection; called on the event loop. */
     interface Listener {
@@ -44,7 +64,7 @@ final class InboundRecordLayer implements AutoCloseable {
         /** TLS 1.3 KeyUpdate with update_requested: update our write key too. */
         void keyUpdateRequested();
 
-        /** TLS 1.2 renegotiation attempt: answer with a no_renegotiation warning. */
+        /** TLS 1.2 HelloRequest to a client: answer with a no_renegotiation warning. */
         void renegotiationRefused();
     }
 
@@ -58,6 +78,10 @@ final class InboundRecordLayer implements AutoCloseable {
     private TrafficKeys readKeys;
     private ByteBuf handshakeMessages;
     private boolean stopped;
+    /** KeyUpdates and HelloRequests since the last application data. */
+    private int consecutivePostHandshakeMessages;
+    /** Ignored warning alerts since the last record of another type. */
+    private int consecutiveWarningAlerts;
 
     InboundRecordLayer(TlsCipherSuite suite, boolean server, RecordCipher readCipher, long readSequence,
                        TrafficKeys readKeys, AeadProvider provider, ByteBufAllocator alloc, Listener listener) {
@@ -107,9 +131,13 @@ final class InboundRecordLayer implements AutoCloseable {
             throw new TlsRecordException(TlsRecordException.UNEXPECTED_MESSAGE,
                     "content type " + contentType + " inside a fragmented handshake message");
         }
+        if (contentType != TlsRecords.ALERT) {
+            consecutiveWarningAlerts = 0;
+        }
         switch (contentType) {
             case TlsRecords.APPLICATION_DATA:
                 if (plaintext.isReadable()) {
+                    consecutivePostHandshakeMessages = 0;
                     listener.applicationData(plaintext);
                 } else {
                     plaintext.release();
@@ -123,6 +151,12 @@ final class InboundRecordLayer implements AutoCloseable {
                 }
                 return;
             case TlsRecords.HANDSHAKE:
+                if (!plaintext.isReadable()) {
+                    plaintext.release();
+                    // RFC 8446 section 5.1, RFC 5246 section 6.2.1: handshake records are never empty.
+                    throw new TlsRecordException(TlsRecordException.UNEXPECTED_MESSAGE,
+                            "zero-length handshake record");
+                }
                 onHandshakeFragment(plaintext);
                 return;
             default:
@@ -139,11 +173,23 @@ final class InboundRecordLayer implements AutoCloseable {
         }
         int level = alert.getUnsignedByte(alert.readerIndex());
         int description = alert.getUnsignedByte(alert.readerIndex() + 1);
-        if (description == TlsRecords.CLOSE_NOTIFY) {
+        if (level == TlsRecords.ALERT_FATAL) {
+            // Whatever the description, even close_notify (as BoringSSL reads it).
+            stopped = true;
+            listener.fatalAlertReceived(description);
+        } else if (level != TlsRecords.ALERT_WARNING) {
+            throw new TlsRecordException(TlsRecordException.ILLEGAL_PARAMETER, "alert level " + level);
+        } else if (description == TlsRecords.CLOSE_NOTIFY) {
             stopped = true;
             listener.closeNotifyReceived();
-        } else if (description != TlsRecords.USER_CANCELED
-                && (suite.isTls13() || level != TlsRecords.ALERT_WARNING)) {
+        } else if (description == TlsRecords.USER_CANCELED || !suite.isTls13()) {
+            if (++consecutiveWarningAlerts > MAX_CONSECUTIVE_WARNING_ALERTS) {
+                KtlsStats.GLOBAL.warningAlertFloodRefused();
+                throw new TlsRecordException(TlsRecordException.UNEXPECTED_MESSAGE,
+                        "more than " + MAX_CONSECUTIVE_WARNING_ALERTS + " warning alerts in a row");
+            }
+        } else {
+            // RFC 8446 section 6: in TLS 1.3 every other alert is fatal, whatever its level says.
             stopped = true;
             listener.fatalAlertReceived(description);
         }
@@ -179,16 +225,37 @@ final class InboundRecordLayer implements AutoCloseable {
                 return; // Accepted, not kept: resuming would need BoringSSL's session cache, which we left.
             }
             if (type == TlsRecords.KEY_UPDATE) {
+                countPostHandshakeMessage();
                 onKeyUpdate(body, moreInRecord);
                 return;
             }
-        } else if ((type == TlsRecords.HELLO_REQUEST && !server) || (type == TlsRecords.CLIENT_HELLO && server)) {
+        } else if (server) {
+            // Any handshake message to a TLS 1.2 server asks for a new handshake; like BoringSSL, the answer is
+            // a fatal no_renegotiation (a warning would let the peer ask again and again).
+            KtlsStats.GLOBAL.renegotiationRefused();
+            throw new TlsRecordException(TlsRecordException.NO_RENEGOTIATION,
+                    "renegotiation refused (handshake message " + type + " after the handshake)");
+        } else if (type == TlsRecords.HELLO_REQUEST) {
+            if (body.isReadable()) {
+                throw new TlsRecordException(TlsRecordException.DECODE_ERROR,
+                        "HelloRequest of " + body.readableBytes() + " bytes (expected: 0)");
+            }
+            countPostHandshakeMessage();
+            KtlsStats.GLOBAL.renegotiationRefused();
             // RFC 5246 section 7.2.2: no_renegotiation is a warning; the connection goes on.
             listener.renegotiationRefused();
             return;
         }
         throw new TlsRecordException(TlsRecordException.UNEXPECTED_MESSAGE,
                 "unexpected handshake message " + type + " after the handshake");
+    }
+
+    private void countPostHandshakeMessage() throws TlsRecordException {
+        if (++consecutivePostHandshakeMessages > MAX_CONSECUTIVE_POST_HANDSHAKE_MESSAGES) {
+            KtlsStats.GLOBAL.postHandshakeMessageFloodRefused();
+            throw new TlsRecordException(TlsRecordException.UNEXPECTED_MESSAGE, "more than "
+                    + MAX_CONSECUTIVE_POST_HANDSHAKE_MESSAGES + " KeyUpdates or HelloRequests without data");
+        }
     }
 
     private void onKeyUpdate(ByteBuf body, boolean moreInRecord) throws TlsRecordException {
@@ -198,7 +265,8 @@ final class InboundRecordLayer implements AutoCloseable {
         }
         int request = body.getUnsignedByte(body.readerIndex());
         if (request > 1) {
-            throw new TlsRecordException(ILLEGAL_PARAMETER, "KeyUpdate request_update " + request);
+            throw new TlsRecordException(TlsRecordException.ILLEGAL_PARAMETER,
+                    "KeyUpdate request_update " + request);
         }
         if (moreInRecord) {
             // RFC 8446 section 5.1: a message that changes keys must end its record.

@@ -125,6 +125,33 @@ public interface KtlsMetric {
      */
     long corruptRecords();
 
+    /**
+     * TLS 1.2 renegotiation attempts refused: a ClientHello to a server (the connection ends with a fatal
+     * no_renegotiation, as BoringSSL does) or a HelloRequest to a client (answered with a no_renegotiation warning).
+     */
+    long renegotiationsRefused();
+
+    /**
+     * Connections ended (unexpected_message) after 32 KeyUpdates or HelloRequests in a row without application
+     * data between them (BoringSSL's {@code kMaxKeyUpdates}).
+     */
+    long postHandshakeMessageFloodsRefused();
+
+    /** Connections ended (unexpected_message) after 32 empty records in a row (BoringSSL's {@code kMaxEmptyRecords}). */
+    long emptyRecordFloodsRefused();
+
+    /**
+     * Connections ended (unexpected_message) after 4 warning alerts in a row without another record between them
+     * (BoringSSL's {@code kMaxWarningAlerts}).
+     */
+    long warningAlertFloodsRefused();
+
+    /**
+     * KeyUpdate(update_requested) or HelloRequest answers not sent because the same answer was still waiting to
+     * be written: one answer covers them all (RFC 8446 section 4.6.3).
+     */
+    long answersCoalesced();
+
     // Offload groups.
 
     /** Metrics of every {@link KtlsOffloadGroup} of the JVM that has not terminated yet, oldest first. */

@@ -37,6 +37,12 @@ final class KtlsStats implements KtlsMetric {
     private final LongAdder recordsCompleted = new LongAdder();
     private final LongAdder cryptoFailures = new LongAdder();
     private final LongAdder corruptRecords = new LongAdder();
+    // Refusals of what a peer may send after the handshake (InboundRecordLayer, RecordReader).
+    private final LongAdder renegotiationsRefused = new LongAdder();
+    private final LongAdder postHandshakeMessageFloodsRefused = new LongAdder();
+    private final LongAdder emptyRecordFloodsRefused = new LongAdder();
+    private final LongAdder warningAlertFloodsRefused = new LongAdder();
+    private final LongAdder answersCoalesced = new LongAdder();
 
     private final LongAdder[] activeBySuite = newAdders();
     private final LongAdder[] recordsSealedBySuite = newAdders();
@@ -119,6 +125,31 @@ final class KtlsStats implements KtlsMetric {
     /** A received record failed authentication or framing. */
     void corruptRecord() {
         corruptRecords.increment();
+    }
+
+    /** A TLS 1.2 renegotiation attempt: a ClientHello to a server (fatal) or a HelloRequest to a client. */
+    void renegotiationRefused() {
+        renegotiationsRefused.increment();
+    }
+
+    /** A connection ended after 32 KeyUpdates or HelloRequests in a row without application data. */
+    void postHandshakeMessageFloodRefused() {
+        postHandshakeMessageFloodsRefused.increment();
+    }
+
+    /** A connection ended after 32 empty records in a row. */
+    void emptyRecordFloodRefused() {
+        emptyRecordFloodsRefused.increment();
+    }
+
+    /** A connection ended after 4 warning alerts in a row. */
+    void warningAlertFloodRefused() {
+        warningAlertFloodsRefused.increment();
+    }
+
+    /** A KeyUpdate or no_renegotiation answer not sent because the same answer was still waiting to be written. */
+    void answerCoalesced() {
+        answersCoalesced.increment();
     }
 
     // Getters.
@@ -232,6 +263,31 @@ final class KtlsStats implements KtlsMetric {
     }
 
     @Override
+    public long renegotiationsRefused() {
+        return renegotiationsRefused.sum();
+    }
+
+    @Override
+    public long postHandshakeMessageFloodsRefused() {
+        return postHandshakeMessageFloodsRefused.sum();
+    }
+
+    @Override
+    public long emptyRecordFloodsRefused() {
+        return emptyRecordFloodsRefused.sum();
+    }
+
+    @Override
+    public long warningAlertFloodsRefused() {
+        return warningAlertFloodsRefused.sum();
+    }
+
+    @Override
+    public long answersCoalesced() {
+        return answersCoalesced.sum();
+    }
+
+    @Override
     public List<KtlsOffloadGroupMetric> offloadGroups() {
         return KtlsOffloadGroup.liveGroups();
     }
@@ -257,6 +313,11 @@ final class KtlsStats implements KtlsMetric {
         records.put("inFlight", recordsInFlight());
         records.put("cryptoFailures", cryptoFailures());
         records.put("corrupt", corruptRecords());
+        records.put("renegotiationsRefused", renegotiationsRefused());
+        records.put("postHandshakeMessageFloodsRefused", postHandshakeMessageFloodsRefused());
+        records.put("emptyRecordFloodsRefused", emptyRecordFloodsRefused());
+        records.put("warningAlertFloodsRefused", warningAlertFloodsRefused());
+        records.put("answersCoalesced", answersCoalesced());
 
         Map<String, Object> suites = new LinkedHashMap<>();
         for (TlsCipherSuite suite : SUITES) {

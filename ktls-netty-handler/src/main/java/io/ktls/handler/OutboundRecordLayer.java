@@ -51,8 +51,16 @@ import java.util.concurrent.TimeUnit;
  * unacknowledged records reach the cap or the queued, unframed bytes reach cap x record size, and writable
  * again below half of both; so producers pause for a slow reader and memory stays bounded.
  *
+ * <p>Answers to the peer (a KeyUpdate for its update_requested, a no_renegotiation warning for a HelloRequest)
+ * are owed, not framed at once: each is framed ahead of queued data when a slot under {@code maxRecordsInFlight}
+ * is free, and a request that arrives while the same answer is owed or framed but not yet written is covered by
+ * it (RFC 8446 section 4.6.3 allows one KeyUpdate for many). So a peer that sends requests and stops reading
+ * gets no record beyond the cap (only a fatal alert, which ends the connection, may go past it) and costs at
+ * most one owed answer of each kind.
+ *
  * <p>Sequence numbers never wrap: TLS 1.3 sends a KeyUpdate before {@link #keyUpdateAfterRecords} records of
- * one key (below the AEAD's limit); TLS 1.2 has no rekeying and fails the connection at 2^64 - 1.
+ * one key (below the AEAD's limit); TLS 1.2 has no rekeying and fails the connection at the suite's
+ * {@link TlsCipherSuite#maxRecordsPerKey()} (2^24 for AES-GCM) or at 2^64 - 1.
  *
  * <p>Event loop only; the sealer hands completions back through the event loop.
  */
@@ -125,6 +133,12 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
     private ChannelPromise closeNotifyPromise;
     private boolean outboundClosed;
     private Throwable failure;
+    /** A KeyUpdate answer requested, not yet framed; then the framed answer until its write completes. */
+    private boolean keyUpdateAnswerOwed;
+    private OutboundRecord keyUpdateAnswer;
+    /** Likewise for the no_renegotiation warning answering a HelloRequest. */
+    private boolean noRenegotiationAnswerOwed;
+    private OutboundRecord noRenegotiationAnswer;
 
     OutboundRecordLayer(ChannelHandlerContext ctx, TlsCipherSuite suite, KtlsConfig config, long writeSequence,
                         TrafficKeys writeKeys, long keyUpdateAfterRecords, AeadProvider provider,
@@ -198,14 +212,21 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         flush();
     }
 
-    /** TLS 1.3 KeyUpdate of our write keys, optionally asking the peer to update theirs. */
+    /**
+     * TLS 1.3: answers the peer's KeyUpdate(update_requested) with a KeyUpdate of our write keys, ahead of queued
+     * data once a slot under the cap is free; covered by an answer still owed or unwritten.
+     */
     void keyUpdate(boolean requestPeerUpdate) {
+        assert !requestPeerUpdate : "only answers are sent: update_not_requested";
         if (writeKeys == null || failure != null || outboundClosed) {
             return;
         }
-        frameKeyUpdate(requestPeerUpdate);
-        sealer.dispatch();
-        writeReadyPrefix();
+        if (keyUpdateAnswerOwed || keyUpdateAnswer != null) {
+            KtlsStats.GLOBAL.answerCoalesced();
+            return;
+        }
+        keyUpdateAnswerOwed = true;
+        frameAvailable();
     }
 
     /**
@@ -248,15 +269,21 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         }
     }
 
-    /** A warning alert in sequence with the data (TLS 1.2 no_renegotiation). */
+    /**
+     * A warning alert in sequence with the data: the no_renegotiation answering a HelloRequest, framed like a
+     * {@link #keyUpdate} answer (owed, under the cap, one at a time).
+     */
     void warningAlert(byte description) {
-        if (failure != null || outboundClosed || nextSequence == -1L) {
-            // At 2^64 - 1 the only records left to send are final ones (close_notify, a fatal alert).
+        assert description == TlsRecords.NO_RENEGOTIATION : "warning " + description;
+        if (failure != null || outboundClosed) {
             return;
         }
-        frameAlert(TlsRecords.ALERT_WARNING, description, null);
-        sealer.dispatch();
-        writeReadyPrefix();
+        if (noRenegotiationAnswerOwed || noRenegotiationAnswer != null) {
+            KtlsStats.GLOBAL.answerCoalesced();
+            return;
+        }
+        noRenegotiationAnswerOwed = true;
+        frameAvailable();
     }
 
     /**
@@ -317,7 +344,19 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
                     scheduleNextTurn();
                     break;
                 }
-                if (!flushed.isEmpty()) {
+                if (keyUpdateAnswerOwed) {
+                    // RFC 8446 section 4.6.3: before our next application data.
+                    keyUpdateAnswerOwed = false;
+                    keyUpdateAnswer = frameKeyUpdate(false);
+                } else if (noRenegotiationAnswerOwed) {
+                    noRenegotiationAnswerOwed = false;
+                    if (nextSequence != -1L && !tls12KeyUsedUp()) {
+                        // At the key's limit (or 2^64 - 1) the only records left to send are final ones
+                        // (close_notify, a fatal alert): a peer alternating data and HelloRequests gets no more.
+                        noRenegotiationAnswer = frameAlert(TlsRecords.ALERT_WARNING, TlsRecords.NO_RENEGOTIATION,
+                                null);
+                    }
+                } else if (!flushed.isEmpty()) {
                     if (!frameDataRecord()) {
                         break;
                     }
@@ -413,7 +452,14 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
      */
     private boolean sequenceAvailable() {
         if (writeKeys != null && Long.compareUnsigned(nextSequence, keyUpdateAfterRecords) >= 0
-                && !frameKeyUpdate(false)) {
+                && frameKeyUpdate(false) == null) {
+            return false;
+        }
+        if (tls12KeyUsedUp()) {
+            SSLException cause = new SSLException("record limit of the write key reached ("
+                    + suite.maxRecordsPerKey() + " records, and TLS 1.2 cannot rekey)");
+            fail(cause);
+            listener.recordLayerFailed(cause);
             return false;
         }
         if (nextSequence == -1L) {
@@ -425,12 +471,18 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         return true;
     }
 
+    /** TLS 1.2 cannot rekey: an AES-GCM key ends at its record limit (RFC 8446 section 5.5's, with a margin). */
+    private boolean tls12KeyUsedUp() {
+        return writeKeys == null && suite.maxRecordsPerKey() != Long.MAX_VALUE
+                && Long.compareUnsigned(nextSequence, suite.maxRecordsPerKey()) >= 0;
+    }
+
     /**
-     * Frames a KeyUpdate carrying the next generation's cipher; false when that cipher cannot be made: then the
-     * layer has failed (no record may follow on a key due for replacement, and an exception must not escape a
-     * flush with writes left pending).
+     * Frames a KeyUpdate carrying the next generation's cipher and returns it; null when that cipher cannot be
+     * made: then the layer has failed (no record may follow on a key due for replacement, and an exception must
+     * not escape a flush with writes left pending).
      */
-    private boolean frameKeyUpdate(boolean requestPeerUpdate) {
+    private OutboundRecord frameKeyUpdate(boolean requestPeerUpdate) {
         TrafficKeys next = null;
         RecordCipher nextCipher;
         try {
@@ -443,18 +495,19 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
             SSLException cause = new SSLException("KeyUpdate failed: no cipher for the next write keys", e);
             fail(cause);
             listener.recordLayerFailed(cause);
-            return false;
+            return null;
         }
         writeKeys.close();
         writeKeys = next;
         ByteBuf message = ctx.alloc().buffer(5);
         message.writeByte(TlsRecords.KEY_UPDATE).writeMedium(1).writeByte(requestPeerUpdate ? 1 : 0);
-        submit(OutboundRecord.control(nextSequence, TlsRecords.HANDSHAKE, message, nextCipher));
+        OutboundRecord record = OutboundRecord.control(nextSequence, TlsRecords.HANDSHAKE, message, nextCipher);
+        submit(record);
         nextSequence = 0;
-        return true;
+        return record;
     }
 
-    private void frameAlert(byte level, byte description, ChannelPromise promise) {
+    private OutboundRecord frameAlert(byte level, byte description, ChannelPromise promise) {
         ByteBuf alert = ctx.alloc().buffer(2);
         alert.writeByte(level).writeByte(description);
         OutboundRecord record = OutboundRecord.control(nextSequence++, TlsRecords.ALERT, alert, null);
@@ -462,6 +515,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
             record.completes.add(new PendingWrite(null, promise));
         }
         submit(record);
+        return record;
     }
 
     /**
@@ -562,6 +616,11 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         KtlsStats.GLOBAL.recordCompleted();
         if (lastUnacknowledged == record) {
             lastUnacknowledged = null;
+        }
+        if (record == keyUpdateAnswer) {
+            keyUpdateAnswer = null; // written: the next request gets an answer of its own
+        } else if (record == noRenegotiationAnswer) {
+            noRenegotiationAnswer = null;
         }
         if (future.isSuccess()) {
             for (PendingWrite write : record.completes) {

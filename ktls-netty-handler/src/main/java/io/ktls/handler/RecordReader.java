@@ -48,11 +48,19 @@ final class RecordReader implements AutoCloseable {
         }
     }
 
+    /**
+     * Empty records (of any type) in a row before the connection ends with unexpected_message: each costs an
+     * AEAD open and moves nothing, so a peer could keep us busy for free. 32 is BoringSSL's
+     * {@code kMaxEmptyRecords} (ssl/tls_record.cc); a record with content starts the count again.
+     */
+    static final int MAX_CONSECUTIVE_EMPTY_RECORDS = 32;
+
     private final ByteBufAllocator alloc;
     private final TlsCipherSuite suite;
     private final int maxCiphertextLength;
     private RecordCipher cipher;
     private long sequence;
+    private int consecutiveEmptyRecords;
     /** The read being opened, reader index at its next record; records of it are opened in place. */
     private ByteBuf input;
     /** A record cut by the end of a read: its first bytes, completed from the following reads. */
@@ -117,7 +125,9 @@ final class RecordReader implements AutoCloseable {
      * The next opened record, or run of consecutive application-data records from one read (zero-length ones
      * dropped); {@code null} until a whole record is buffered.
      *
-     * @throws TlsRecordException with the alert to send: record_overflow, unexpected_message, decode_error or
+     * @throws TlsRecordException with the alert to send: protocol_version (a header of another version),
+     *                            record_overflow, unexpected_message (including more than
+     *                            {@link #MAX_CONSECUTIVE_EMPTY_RECORDS} empty records in a row), decode_error or
      *                            bad_record_mac (a record that does not authenticate)
      */
     Opened next() throws TlsRecordException {
@@ -209,9 +219,12 @@ final class RecordReader implements AutoCloseable {
     private int checkHeader(ByteBuf in, int start) throws TlsRecordException {
         int outerType = in.getUnsignedByte(start);
         int length = in.getUnsignedShort(start + 3);
-        if (in.getUnsignedByte(start + 1) != 3) {
-            throw new TlsRecordException(TlsRecordException.DECODE_ERROR,
-                    "not a TLS record: version byte 0x" + Integer.toHexString(in.getUnsignedByte(start + 1)));
+        int version = in.getUnsignedShort(start + 1);
+        if (version != TlsRecords.RECORD_VERSION) {
+            // Both bytes: TLS 1.2 and TLS 1.3 (legacy_record_version) records both say 0x0303 once keys are in
+            // use; BoringSSL answers anything else with protocol_version too.
+            throw new TlsRecordException(TlsRecordException.PROTOCOL_VERSION,
+                    "record version 0x" + Integer.toHexString(version) + " (expected: 0x0303)");
         }
         if (suite.isTls13() ? outerType != TlsRecords.APPLICATION_DATA
                 : outerType < TlsRecords.ALERT || outerType > TlsRecords.APPLICATION_DATA) {
@@ -266,6 +279,14 @@ final class RecordReader implements AutoCloseable {
             sequence++;
             buf.skipBytes(recordLength);
             KtlsStats.GLOBAL.recordOpened(suite, length);
+            if (length > 0) {
+                consecutiveEmptyRecords = 0;
+            } else if (++consecutiveEmptyRecords > MAX_CONSECUTIVE_EMPTY_RECORDS) {
+                KtlsStats.GLOBAL.emptyRecordFloodRefused();
+                return failAfter(buf, runStart, runEnd, new TlsRecordException(
+                        TlsRecordException.UNEXPECTED_MESSAGE,
+                        "more than " + MAX_CONSECUTIVE_EMPTY_RECORDS + " empty records in a row"));
+            }
             if (type == TlsRecords.APPLICATION_DATA) {
                 if (runStart < 0) {
                     runStart = start;

@@ -9,6 +9,11 @@ import io.netty.buffer.ByteBuf;
 final class TlsRecords {
 
     static final int HEADER_LENGTH = 5;
+    /**
+     * The version of every record after the handshake: TLS 1.2's, and TLS 1.3's legacy_record_version
+     * (RFC 8446 section 5.1).
+     */
+    static final int RECORD_VERSION = 0x0303;
 
     static final byte CHANGE_CIPHER_SPEC = 20;
     static final byte ALERT = 21;
@@ -28,6 +33,7 @@ final class TlsRecords {
     static final byte BAD_RECORD_MAC = 20;
     static final byte RECORD_OVERFLOW = 22;
     static final byte HANDSHAKE_FAILURE = 40;
+    static final byte ILLEGAL_PARAMETER = 47;
     static final byte DECODE_ERROR = 50;
     static final byte USER_CANCELED = 90;
     static final byte NO_RENEGOTIATION = 100;

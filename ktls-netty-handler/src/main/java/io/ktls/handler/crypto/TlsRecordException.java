@@ -18,8 +18,14 @@ public final class TlsRecordException extends SSLException {
     public static final byte BAD_RECORD_MAC = 20;
     /** RFC 8446 section 6: record_overflow(22). */
     public static final byte RECORD_OVERFLOW = 22;
+    /** RFC 8446 section 6: illegal_parameter(47). */
+    public static final byte ILLEGAL_PARAMETER = 47;
     /** RFC 8446 section 6: decode_error(50). */
     public static final byte DECODE_ERROR = 50;
+    /** RFC 8446 section 6: protocol_version(70), for a record header of another version. */
+    public static final byte PROTOCOL_VERSION = 70;
+    /** RFC 5246 section 7.2.2: no_renegotiation(100), sent fatal by a TLS 1.2 server asked to renegotiate. */
+    public static final byte NO_RENEGOTIATION = 100;
 
     private final byte alertDescription;
 
@@ -41,8 +47,14 @@ public final class TlsRecordException extends SSLException {
                 return "bad_record_mac";
             case RECORD_OVERFLOW:
                 return "record_overflow";
+            case ILLEGAL_PARAMETER:
+                return "illegal_parameter";
             case DECODE_ERROR:
                 return "decode_error";
+            case PROTOCOL_VERSION:
+                return "protocol_version";
+            case NO_RENEGOTIATION:
+                return "no_renegotiation";
             default:
                 return Integer.toString(alertDescription & 0xFF);
         }
