@@ -130,7 +130,7 @@ class InPlaceSealingOwnershipTest {
         SslContext clientContext = TestTls.get().client(SslProvider.OPENSSL, suite);
         int expected = 2 * LENGTH;
         CompletableFuture<ChannelFuture> sent = new CompletableFuture<>();
-        CompletableFuture<byte[]> received = new CompletableFuture<>();
+        ByteCollector collector = new ByteCollector(expected);
         try (Loopback loopback = new Loopback()) {
             loopback.serve(ch -> ch.pipeline().addLast(new KtlsHandler(serverContext, KtlsConfig.builder().build()),
                     new ChannelInboundHandlerAdapter() {
@@ -144,32 +144,9 @@ class InPlaceSealingOwnershipTest {
                     }));
             Channel client = loopback.connect(ch -> ch.pipeline().addLast(
                     clientContext.newHandler(ch.alloc(), "localhost", loopback.port()),
-                    new ChannelInboundHandlerAdapter() {
-                        final ByteBuf all = Unpooled.buffer(expected);
-
-                        @Override
-                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                            ByteBuf buf = (ByteBuf) msg;
-                            all.writeBytes(buf);
-                            buf.release();
-                            if (all.readableBytes() >= expected) {
-                                byte[] bytes = new byte[all.readableBytes()];
-                                all.readBytes(bytes);
-                                all.release();
-                                received.complete(bytes);
-                            }
-                        }
-
-                        @Override
-                        public void channelInactive(ChannelHandlerContext ctx) {
-                            if (all.refCnt() > 0) {
-                                all.release();
-                            }
-                            received.completeExceptionally(new IllegalStateException("closed early"));
-                        }
-                    }));
+                    collector));
             client.pipeline().get(SslHandler.class).handshakeFuture().sync();
-            byte[] bytes = received.get(30, TimeUnit.SECONDS);
+            byte[] bytes = collector.received().get(30, TimeUnit.SECONDS);
             ChannelFuture second = sent.get(5, TimeUnit.SECONDS);
             assertTrue(second.await(5, TimeUnit.SECONDS) && second.isSuccess(), "second write: " + second.cause());
             byte[] first = new byte[LENGTH];

@@ -1,7 +1,6 @@
 package io.ktls.handler;
 
 import io.ktls.handler.crypto.TlsCipherSuite;
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -138,7 +137,7 @@ class KtlsFileTransferTest {
         SslContext clientContext = TestTls.get().client(SslProvider.OPENSSL, suite);
         KtlsConfig config = KtlsConfig.builder().offloadGroup(offload ? offloadGroup : null).build();
         CompletableFuture<ChannelFuture> sent = new CompletableFuture<>();
-        CompletableFuture<byte[]> received = new CompletableFuture<>();
+        ByteCollector collector = new ByteCollector(expected);
         try (Loopback loopback = new Loopback()) {
             loopback.serve(ch -> {
                 ch.pipeline().addLast(new KtlsHandler(serverContext, config));
@@ -156,32 +155,9 @@ class KtlsFileTransferTest {
             });
             Channel client = loopback.connect(ch -> ch.pipeline().addLast(
                     clientContext.newHandler(ch.alloc(), "localhost", loopback.port()),
-                    new ChannelInboundHandlerAdapter() {
-                        final ByteBuf all = ch.alloc().heapBuffer(expected);
-
-                        @Override
-                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                            ByteBuf buf = (ByteBuf) msg;
-                            all.writeBytes(buf);
-                            buf.release();
-                            if (all.readableBytes() >= expected) {
-                                byte[] bytes = new byte[all.readableBytes()];
-                                all.readBytes(bytes);
-                                all.release();
-                                received.complete(bytes);
-                            }
-                        }
-
-                        @Override
-                        public void channelInactive(ChannelHandlerContext ctx) {
-                            if (all.refCnt() > 0) {
-                                all.release();
-                            }
-                            received.completeExceptionally(new IllegalStateException("closed early"));
-                        }
-                    }));
+                    collector));
             client.pipeline().get(SslHandler.class).handshakeFuture().sync();
-            byte[] bytes = received.get(30, TimeUnit.SECONDS);
+            byte[] bytes = collector.received().get(30, TimeUnit.SECONDS);
             ChannelFuture write = sent.get(5, TimeUnit.SECONDS);
             assertTrue(write.await(5, TimeUnit.SECONDS) && write.isSuccess(), "write promise: " + write.cause());
             client.close().sync();
