@@ -150,6 +150,31 @@ public final class KtlsMetricBean implements KtlsMetricMXBean {
     }
 
     @Override
+    public long getRenegotiationsRefused() {
+        return metric.renegotiationsRefused();
+    }
+
+    @Override
+    public long getPostHandshakeMessageFloodsRefused() {
+        return metric.postHandshakeMessageFloodsRefused();
+    }
+
+    @Override
+    public long getEmptyRecordFloodsRefused() {
+        return metric.emptyRecordFloodsRefused();
+    }
+
+    @Override
+    public long getWarningAlertFloodsRefused() {
+        return metric.warningAlertFloodsRefused();
+    }
+
+    @Override
+    public long getAnswersCoalesced() {
+        return metric.answersCoalesced();
+    }
+
+    @Override
     public Map<String, Long> getActiveSessionsBySuite() {
         return bySuite(metric::activeSessions);
     }

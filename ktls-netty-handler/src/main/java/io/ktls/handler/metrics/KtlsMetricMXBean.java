@@ -42,6 +42,16 @@ public interface KtlsMetricMXBean {
 
     long getCorruptRecords();
 
+    long getRenegotiationsRefused();
+
+    long getPostHandshakeMessageFloodsRefused();
+
+    long getEmptyRecordFloodsRefused();
+
+    long getWarningAlertFloodsRefused();
+
+    long getAnswersCoalesced();
+
     Map<String, Long> getActiveSessionsBySuite();
 
     Map<String, Long> getRecordsSealedBySuite();

@@ -14,9 +14,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.lang.management.ManagementFactory;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import javax.management.MBeanAttributeInfo;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
 import javax.management.openmbean.CompositeData;
@@ -144,4 +151,27 @@ class KtlsMetricMBeanTest {
         }
         return null;
     }
+
+    /** Every counter of {@link KtlsMetric} (a getter taking nothing and returning a long) is a JMX attribute too. */
+    @Test
+    void everyGlobalCounterIsAnAttribute() throws Exception {
+        KtlsMetric.registerMBean();
+        ObjectName name = new ObjectName(KtlsMetric.OBJECT_NAME);
+        Set<String> attributes = new HashSet<>();
+        for (MBeanAttributeInfo attribute : server.getMBeanInfo(name).getAttributes()) {
+            attributes.add(attribute.getName());
+        }
+        List<String> missing = new ArrayList<>();
+        for (Method getter : KtlsMetric.class.getMethods()) {
+            if (getter.getParameterCount() == 0 && getter.getReturnType() == long.class
+                    && !Modifier.isStatic(getter.getModifiers())) {
+                String attribute = Character.toUpperCase(getter.getName().charAt(0)) + getter.getName().substring(1);
+                if (!attributes.contains(attribute)) {
+                    missing.add(attribute);
+                }
+            }
+        }
+        assertTrue(missing.isEmpty(), "KtlsMetric counters without a JMX attribute: " + missing);
+    }
 }
+
