@@ -261,11 +261,29 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
 
     /** Completes {@code promise} with the write of the last record framed (now if none is pending). */
     private void completeAfterFramedRecords(ChannelPromise promise) {
+        completeAfterFramedRecords(new PendingWrite(null, promise));
+    }
+
+    /** Completes {@code write}, which carries no byte, with the write of the last record framed (now if none). */
+    private void completeAfterFramedRecords(PendingWrite write) {
         OutboundRecord last = inFlight.peekLast() != null ? inFlight.peekLast() : lastUnacknowledged;
         if (last == null) {
-            promise.trySuccess();
+            write.succeed();
         } else {
-            last.completes.add(new PendingWrite(null, promise));
+            last.completes.add(write);
+        }
+    }
+
+    /**
+     * Zero-length writes at the head of the queue (an HTTP codec's empty {@code LastHttpContent}, say) complete
+     * with the records before them even when this turn frames no more: the peer may have read those records and
+     * closed before the next turn, and the write must not fail for want of a turn.
+     */
+    private void completeEmptyWrites() {
+        PendingWrite write;
+        while ((write = flushed.peekFirst()) != null && write.isEmpty()) {
+            flushed.pollFirst();
+            completeAfterFramedRecords(write);
         }
     }
 
@@ -340,9 +358,12 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         framing = true;
         try {
             while (failure == null && !outboundClosed && unacknowledgedRecords < maxRecordsInFlight) {
-                if (framedThisTurn >= maxRecordsInFlight && (!flushed.isEmpty() || closeNotifyPromise != null)) {
-                    scheduleNextTurn();
-                    break;
+                if (framedThisTurn >= maxRecordsInFlight) {
+                    completeEmptyWrites();
+                    if (!flushed.isEmpty() || closeNotifyPromise != null) {
+                        scheduleNextTurn();
+                        break;
+                    }
                 }
                 if (keyUpdateAnswerOwed) {
                     // RFC 8446 section 4.6.3: before our next application data.
@@ -426,12 +447,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
                 return false;
             }
             // Zero-length writes: done when everything before them is written.
-            OutboundRecord last = inFlight.peekLast() != null ? inFlight.peekLast() : lastUnacknowledged;
-            if (last == null) {
-                completed.forEach(PendingWrite::succeed);
-            } else {
-                last.completes.addAll(completed);
-            }
+            completed.forEach(this::completeAfterFramedRecords);
             return true;
         }
         if (pieces.size() > 1) {

@@ -61,6 +61,11 @@ final class PendingWrite {
         return buf.isDirect() && ExclusiveMemory.isExclusive(buf);
     }
 
+    /** A buffer or region with nothing left to frame (a chunked input says so only when read). */
+    boolean isEmpty() {
+        return !isChunked() && remaining == 0 && message != null;
+    }
+
     boolean isChunked() {
         return message instanceof ChunkedInput;
     }
