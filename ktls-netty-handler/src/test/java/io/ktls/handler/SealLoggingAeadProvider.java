@@ -6,7 +6,6 @@ import io.ktls.handler.crypto.AeadProviders;
 
 import javax.crypto.BadPaddingException;
 import javax.crypto.Cipher;
-import javax.crypto.CipherSpi;
 import javax.crypto.IllegalBlockSizeException;
 import javax.crypto.ShortBufferException;
 import javax.crypto.spec.GCMParameterSpec;
@@ -124,14 +123,13 @@ final class SealLoggingAeadProvider implements AeadProvider {
         };
     }
 
-    private final class LoggingSpi extends CipherSpi {
-        private final Cipher real;
+    private final class LoggingSpi extends DelegatingCipherSpi {
         private int mode;
         private byte[] key;
         private byte[] nonce;
 
         LoggingSpi(Cipher real) {
-            this.real = real;
+            super(real);
         }
 
         private void remember(int opmode, Key k, AlgorithmParameterSpec params) {
@@ -152,33 +150,11 @@ final class SealLoggingAeadProvider implements AeadProvider {
             }
         }
 
-        @Override
-        protected void engineSetMode(String m) {
-        }
 
-        @Override
-        protected void engineSetPadding(String padding) {
-        }
 
-        @Override
-        protected int engineGetBlockSize() {
-            return real.getBlockSize();
-        }
 
-        @Override
-        protected int engineGetOutputSize(int inputLen) {
-            return real.getOutputSize(inputLen);
-        }
 
-        @Override
-        protected byte[] engineGetIV() {
-            return real.getIV();
-        }
 
-        @Override
-        protected AlgorithmParameters engineGetParameters() {
-            return real.getParameters();
-        }
 
         @Override
         protected void engineInit(int opmode, Key k, SecureRandom random) throws InvalidKeyException {

@@ -1,5 +1,6 @@
 package io.ktls.handler.offload;
 
+import io.ktls.handler.DelegatingCipherSpi;
 import io.ktls.handler.crypto.AeadAlgorithm;
 import io.ktls.handler.crypto.AeadProvider;
 import io.ktls.handler.crypto.AeadProviders;
@@ -15,7 +16,6 @@ import java.security.SecureRandom;
 import java.security.spec.AlgorithmParameterSpec;
 import javax.crypto.BadPaddingException;
 import javax.crypto.Cipher;
-import javax.crypto.CipherSpi;
 import javax.crypto.IllegalBlockSizeException;
 import javax.crypto.ShortBufferException;
 
@@ -52,14 +52,13 @@ final class FailingAeadProvider implements AeadProvider {
     }
 
     /** Forwards to a real cipher; counts encrypting {@code doFinal}s and fails those past the limit. */
-    private static final class FailingSpi extends CipherSpi {
-        private final Cipher real;
+    private static final class FailingSpi extends DelegatingCipherSpi {
         private final int goodRecords;
         private int mode;
         private int sealed;
 
         FailingSpi(Cipher real, int goodRecords) {
-            this.real = real;
+            super(real);
             this.goodRecords = goodRecords;
         }
 
@@ -69,33 +68,11 @@ final class FailingAeadProvider implements AeadProvider {
             }
         }
 
-        @Override
-        protected void engineSetMode(String mode) {
-        }
 
-        @Override
-        protected void engineSetPadding(String padding) {
-        }
 
-        @Override
-        protected int engineGetBlockSize() {
-            return real.getBlockSize();
-        }
 
-        @Override
-        protected int engineGetOutputSize(int inputLen) {
-            return real.getOutputSize(inputLen);
-        }
 
-        @Override
-        protected byte[] engineGetIV() {
-            return real.getIV();
-        }
 
-        @Override
-        protected AlgorithmParameters engineGetParameters() {
-            return real.getParameters();
-        }
 
         @Override
         protected void engineInit(int opmode, Key key, SecureRandom random) throws InvalidKeyException {
