@@ -3,7 +3,6 @@ package io.ktls.handler;
 import io.ktls.handler.crypto.RecordCipher;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.FileRegion;
-import io.netty.util.ReferenceCountUtil;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -29,33 +28,10 @@ final class OutboundRecord {
 
     enum State { FRAMED, SEALED, FAILED }
 
-    /** A contiguous part of the payload: bytes of a buffer or of a file region. */
-    static final class Piece {
-        final ByteBuf buffer;
-        final FileRegion file;
-        /** Offset in the region, relative to {@code file.position()}; unused for buffers. */
-        final long fileOffset;
-        final int length;
-
-        Piece(ByteBuf buffer) {
-            this.buffer = buffer;
-            this.file = null;
-            this.fileOffset = 0;
-            this.length = buffer.readableBytes();
-        }
-
-        Piece(FileRegion file, long fileOffset, int length) {
-            this.buffer = null;
-            this.file = file;
-            this.fileOffset = fileOffset;
-            this.length = length;
-        }
-    }
-
     final long sequence;
     final byte contentType;
     final int payloadLength;
-    final List<Piece> pieces;
+    final List<RecordPiece> pieces;
     /** The payload is one slice of a caller's buffer that we own outright: seal it where it lies. */
     final boolean inPlace;
     /** TLS 1.3 KeyUpdate: the sealing thread switches to this cipher right after sealing the record. */
@@ -70,7 +46,7 @@ final class OutboundRecord {
     /** Event loop only: the sealer reported this record done (the ready-prefix rule looks at this alone). */
     boolean completed;
 
-    OutboundRecord(long sequence, byte contentType, List<Piece> pieces, int payloadLength, boolean inPlace,
+    OutboundRecord(long sequence, byte contentType, List<RecordPiece> pieces, int payloadLength, boolean inPlace,
                    RecordCipher nextCipher) {
         this.sequence = sequence;
         this.contentType = contentType;
@@ -82,14 +58,14 @@ final class OutboundRecord {
 
     /** A record whose payload is a small buffer of our own (alerts, handshake messages). */
     static OutboundRecord control(long sequence, byte contentType, ByteBuf payload, RecordCipher nextCipher) {
-        List<Piece> pieces = new ArrayList<>(1);
-        pieces.add(new Piece(payload));
+        List<RecordPiece> pieces = new ArrayList<>(1);
+        pieces.add(RecordPiece.of(payload));
         return new OutboundRecord(sequence, contentType, pieces, payload.readableBytes(), false, nextCipher);
     }
 
     void releasePlaintext() {
-        for (Piece piece : pieces) {
-            ReferenceCountUtil.release(piece.buffer != null ? piece.buffer : piece.file);
+        for (RecordPiece piece : pieces) {
+            piece.release();
         }
         pieces.clear();
     }

@@ -402,7 +402,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         if (!sequenceAvailable()) {
             return false;
         }
-        List<OutboundRecord.Piece> pieces = new ArrayList<>(2);
+        List<RecordPiece> pieces = new ArrayList<>(2);
         List<PendingWrite> completed = null;
         int payloadLength = 0;
         boolean inPlace = false;
@@ -415,10 +415,10 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
                     int n = (int) Math.min(available, maxRecordPayloadBytes - payloadLength);
                     if (write.message instanceof FileRegion) {
                         FileRegion region = (FileRegion) write.message;
-                        pieces.add(new OutboundRecord.Piece(region.retain(), write.readerOffset, n));
+                        pieces.add(RecordPiece.of(region.retain(), write.readerOffset, n));
                     } else {
                         ByteBuf buf = write.currentBuffer();
-                        pieces.add(new OutboundRecord.Piece(buf.retainedSlice((int) write.readerOffset, n)));
+                        pieces.add(RecordPiece.of(buf.retainedSlice((int) write.readerOffset, n)));
                         inPlace = pieces.size() == 1 && write.sealableInPlace;
                     }
                     write.consumed(n);

@@ -87,7 +87,7 @@ final class RecordSealing implements AutoCloseable {
             ByteBuffer header = frame.nioBuffer(0, headerLength);
             ByteBuffer trailer = frame.nioBuffer(headerLength, trailerLength);
             if (record.inPlace) {
-                body = record.pieces.get(0).buffer;
+                body = ((RecordPiece.BufferPiece) record.pieces.get(0)).bytes;
                 record.pieces.clear();
                 c.seal(record.sequence, record.contentType, body.nioBuffer(), header,
                         body.nioBuffer(), trailer);
@@ -147,36 +147,37 @@ final class RecordSealing implements AutoCloseable {
      */
     private ByteBuffer gather(OutboundRecord record, ByteBuf body) throws Exception {
         if (record.pieces.size() == 1) {
-            OutboundRecord.Piece piece = record.pieces.get(0);
-            if (piece.buffer != null) {
-                ByteBuffer view = nioView(piece.buffer);
+            RecordPiece piece = record.pieces.get(0);
+            if (piece instanceof RecordPiece.BufferPiece) {
+                ByteBuffer view = nioView(((RecordPiece.BufferPiece) piece).bytes);
                 if (view != null) {
                     return view;
                 }
             } else {
-                ByteBuffer mapped = mapped(piece);
+                ByteBuffer mapped = mapped((RecordPiece.FilePiece) piece);
                 if (mapped != null) {
                     return mapped;
                 }
             }
         }
         ByteBuffer target = body.nioBuffer(0, record.payloadLength);
-        for (OutboundRecord.Piece piece : record.pieces) {
-            if (piece.buffer != null) {
-                ByteBuf buf = piece.buffer;
+        for (RecordPiece p : record.pieces) {
+            if (p instanceof RecordPiece.BufferPiece) {
+                ByteBuf buf = ((RecordPiece.BufferPiece) p).bytes;
                 // getBytes, not nioBuffer(): it works for every buffer (see nioView).
                 int end = target.position() + buf.readableBytes();
                 buf.getBytes(buf.readerIndex(), target.duplicate().limit(end));
                 target.position(end);
             } else {
+                RecordPiece.FilePiece piece = (RecordPiece.FilePiece) p;
                 ByteBuffer mapped = mapped(piece);
                 if (mapped != null) {
                     target.put(mapped);
                     continue;
                 }
                 ByteBuffer part = target.duplicate();
-                part.limit(part.position() + piece.length);
-                FileRegionReader.read(piece.file, piece.fileOffset, part);
+                part.limit(part.position() + piece.length());
+                FileRegionReader.read(piece.region, piece.offset, part);
                 target.position(part.position());
             }
         }
@@ -204,35 +205,35 @@ final class RecordSealing implements AutoCloseable {
      * The file piece's bytes in a shared mapping of its file, or {@code null} to read them. Consecutive records
      * mostly come from one region, so the mapping is looked up once per region.
      */
-    private ByteBuffer mapped(OutboundRecord.Piece piece) throws IOException {
-        if (piece.file != mappedRegion) {
+    private ByteBuffer mapped(RecordPiece.FilePiece piece) throws IOException {
+        if (piece.region != mappedRegion) {
             releaseMapping();
             checkedFileSize = -1;
-            mappedRegion = piece.file;
-            mapping = MappedFiles.SHARED.acquire(FileRegionReader.fileOf(piece.file));
+            mappedRegion = piece.region;
+            mapping = MappedFiles.SHARED.acquire(FileRegionReader.fileOf(piece.region));
         }
         MappedFiles.Mapping m = mapping;
         if (m == null) {
             return null;
         }
-        long position = piece.file.position() + piece.fileOffset;
-        if (position + piece.length > m.size()) {
+        long position = piece.filePosition();
+        if (position + piece.length() > m.size()) {
             return null; // the file grew since it was mapped: pread sees the new bytes
         }
-        long end = position + piece.length;
+        long end = position + piece.length();
         long now = System.nanoTime();
         if (end > checkedFileSize || now - checkedAtNanos > SIZE_CHECK_VALID_NANOS) {
             // Before touching the pages: a copy from pages the file no longer has faults, and before JDK 22 the
             // JVM reports that fault late, at an arbitrary later point of this thread (see checkMappedSource).
-            checkedFileSize = FileRegionReader.size(piece.file);
+            checkedFileSize = FileRegionReader.size(piece.region);
             checkedAtNanos = now;
             if (end > checkedFileSize) {
                 throw new EOFException("file truncated to " + checkedFileSize + " bytes before a record was read"
                         + " from its mapping (the record needs bytes up to " + end + ')');
             }
         }
-        addMappedSource(piece.file, end);
-        return m.slice(position, piece.length);
+        addMappedSource(piece.region, end);
+        return m.slice(position, piece.length());
     }
 
     /**
