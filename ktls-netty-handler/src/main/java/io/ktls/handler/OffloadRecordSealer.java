@@ -75,12 +75,7 @@ final class OffloadRecordSealer implements RecordSealer {
             worker.execute(() -> sealAll(records));
         } catch (RejectedExecutionException e) {
             for (OutboundRecord record : records) {
-                record.failure = e;
-                record.releasePlaintext();
-                if (record.nextCipher != null) {
-                    record.nextCipher.close();
-                }
-                record.state = OutboundRecord.State.FAILED;
+                record.sealFailed(e);
             }
             completion.recordsSealed(records);
         }

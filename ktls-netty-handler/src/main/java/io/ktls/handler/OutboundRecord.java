@@ -63,6 +63,20 @@ final class OutboundRecord {
         return new OutboundRecord(sequence, contentType, pieces, payload.readableBytes(), false, nextCipher);
     }
 
+    /**
+     * Sealing this record failed (or will never happen): gives back the plaintext and the next cipher it carries
+     * and marks it FAILED; the event loop fails the connection when the record reaches the head of the queue.
+     * Called by the sealing thread, before the record is reported.
+     */
+    void sealFailed(Throwable cause) {
+        releasePlaintext();
+        if (nextCipher != null) {
+            nextCipher.close();
+        }
+        failure = cause;
+        state = State.FAILED;
+    }
+
     void releasePlaintext() {
         for (RecordPiece piece : pieces) {
             piece.release();

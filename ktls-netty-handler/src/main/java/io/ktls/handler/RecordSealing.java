@@ -119,10 +119,6 @@ final class RecordSealing implements AutoCloseable {
             if (body != null) {
                 body.release();
             }
-            record.releasePlaintext();
-            if (record.nextCipher != null) {
-                record.nextCipher.close();
-            }
             if (cipher != null) {
                 // The record's sequence number may be spent (the cipher may have run), and a failed KeyUpdate would
                 // leave the old key to seal records numbered for the new one, repeating that key's nonces: no
@@ -132,8 +128,7 @@ final class RecordSealing implements AutoCloseable {
                 cipher = null;
                 KtlsStats.GLOBAL.cryptoFailure();
             }
-            record.failure = cause;
-            record.state = OutboundRecord.State.FAILED;
+            record.sealFailed(cause);
         } finally {
             if (frame != null) {
                 frame.release();
