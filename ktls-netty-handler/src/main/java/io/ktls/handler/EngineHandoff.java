@@ -1,5 +1,6 @@
 package io.ktls.handler;
 
+import io.ktls.handler.crypto.AeadProvider;
 import io.ktls.handler.crypto.TlsCipherSuite;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -152,6 +153,15 @@ final class EngineHandoff implements AutoCloseable {
             index += TlsRecords.HEADER_LENGTH + flight.getUnsignedShort(index + 3);
         }
         return records;
+    }
+
+    /**
+     * The record-layer keys of both directions, derived from the secrets read here (which stay this object's, to
+     * zero at {@link #close()}).
+     */
+    ConnectionKeys deriveKeys(AeadProvider provider) {
+        return suite.isTls13() ? ConnectionKeys.tls13(suite, server, clientSecret, serverSecret, provider)
+                : ConnectionKeys.tls12(suite, server, masterSecret, clientRandom, serverRandom, provider);
     }
 
     /** Records BoringSSL produced for the tickets; the caller takes ownership. May be {@code null}. */

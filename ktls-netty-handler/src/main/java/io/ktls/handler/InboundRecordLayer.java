@@ -1,10 +1,7 @@
 package io.ktls.handler;
 
-import io.ktls.handler.crypto.AeadProvider;
-import io.ktls.handler.crypto.RecordCipher;
 import io.ktls.handler.crypto.TlsCipherSuite;
 import io.ktls.handler.crypto.TlsRecordException;
-import io.ktls.handler.crypto.TrafficKeys;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.ByteToMessageDecoder;
@@ -70,12 +67,12 @@ final class InboundRecordLayer implements AutoCloseable {
 
     private final TlsCipherSuite suite;
     private final boolean server;
-    private final AeadProvider provider;
+    private final KtlsStats stats;
     private final ByteBufAllocator alloc;
     private final Listener listener;
     private final RecordReader reader;
-    /** TLS 1.3: the current read keys, kept to derive the next generation; null for TLS 1.2. */
-    private TrafficKeys readKeys;
+    /** The peer's direction: a KeyUpdate takes its next cipher from here (owned by the connection's keys). */
+    private final ConnectionKeys.Direction keys;
     private ByteBuf handshakeMessages;
     private boolean stopped;
     /** KeyUpdates and HelloRequests since the last application data. */
@@ -83,15 +80,16 @@ final class InboundRecordLayer implements AutoCloseable {
     /** Ignored warning alerts since the last record of another type. */
     private int consecutiveWarningAlerts;
 
-    InboundRecordLayer(TlsCipherSuite suite, boolean server, RecordCipher readCipher, long readSequence,
-                       TrafficKeys readKeys, AeadProvider provider, ByteBufAllocator alloc, Listener listener) {
-        this.suite = suite;
+    /** Takes the read cipher out of {@code keys} for its record reader. */
+    InboundRecordLayer(ConnectionKeys keys, boolean server, long readSequence, ByteBufAllocator alloc,
+                       KtlsStats stats, Listener listener) {
+        this.suite = keys.suite;
         this.server = server;
-        this.provider = provider;
+        this.stats = stats;
         this.alloc = alloc;
         this.listener = listener;
-        this.readKeys = readKeys;
-        this.reader = new RecordReader(readCipher, readSequence, alloc);
+        this.keys = keys.read;
+        this.reader = new RecordReader(keys.read.takeCipher(), readSequence, alloc, stats);
     }
 
     /** Takes ownership of {@code in}. */
@@ -184,7 +182,7 @@ final class InboundRecordLayer implements AutoCloseable {
             listener.closeNotifyReceived();
         } else if (description == TlsRecords.USER_CANCELED || !suite.isTls13()) {
             if (++consecutiveWarningAlerts > MAX_CONSECUTIVE_WARNING_ALERTS) {
-                KtlsStats.GLOBAL.warningAlertFloodRefused();
+                stats.warningAlertFloodRefused();
                 throw new TlsRecordException(TlsRecordException.UNEXPECTED_MESSAGE,
                         "more than " + MAX_CONSECUTIVE_WARNING_ALERTS + " warning alerts in a row");
             }
@@ -232,7 +230,7 @@ final class InboundRecordLayer implements AutoCloseable {
         } else if (server) {
             // Any handshake message to a TLS 1.2 server asks for a new handshake; like BoringSSL, the answer is
             // a fatal no_renegotiation (a warning would let the peer ask again and again).
-            KtlsStats.GLOBAL.renegotiationRefused();
+            stats.renegotiationRefused();
             throw new TlsRecordException(TlsRecordException.NO_RENEGOTIATION,
                     "renegotiation refused (handshake message " + type + " after the handshake)");
         } else if (type == TlsRecords.HELLO_REQUEST) {
@@ -241,7 +239,7 @@ final class InboundRecordLayer implements AutoCloseable {
                         "HelloRequest of " + body.readableBytes() + " bytes (expected: 0)");
             }
             countPostHandshakeMessage();
-            KtlsStats.GLOBAL.renegotiationRefused();
+            stats.renegotiationRefused();
             // RFC 5246 section 7.2.2: no_renegotiation is a warning; the connection goes on.
             listener.renegotiationRefused();
             return;
@@ -252,7 +250,7 @@ final class InboundRecordLayer implements AutoCloseable {
 
     private void countPostHandshakeMessage() throws TlsRecordException {
         if (++consecutivePostHandshakeMessages > MAX_CONSECUTIVE_POST_HANDSHAKE_MESSAGES) {
-            KtlsStats.GLOBAL.postHandshakeMessageFloodRefused();
+            stats.postHandshakeMessageFloodRefused();
             throw new TlsRecordException(TlsRecordException.UNEXPECTED_MESSAGE, "more than "
                     + MAX_CONSECUTIVE_POST_HANDSHAKE_MESSAGES + " KeyUpdates or HelloRequests without data");
         }
@@ -273,24 +271,17 @@ final class InboundRecordLayer implements AutoCloseable {
             throw new TlsRecordException(TlsRecordException.UNEXPECTED_MESSAGE,
                     "data after KeyUpdate in the same record");
         }
-        TrafficKeys next = readKeys.nextGeneration();
-        readKeys.close();
-        readKeys = next;
-        reader.rekey(RecordCipher.create(suite, next, provider));
+        reader.rekey(keys.nextCipher());
         if (request == 1) {
             listener.keyUpdateRequested();
         }
     }
 
-    /** Releases buffered bytes and zeroes the read keys. Idempotent. */
+    /** Releases buffered bytes and the read cipher (the connection's keys zero the secrets). Idempotent. */
     @Override
     public void close() {
         stopped = true;
         reader.close();
-        if (readKeys != null) {
-            readKeys.close();
-            readKeys = null;
-        }
         if (handshakeMessages != null) {
             handshakeMessages.release();
             handshakeMessages = null;

@@ -1,28 +1,47 @@
 package io.ktls.handler;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
- * Seals each record on the event loop as it is submitted: the simplest sealer, and the default. The completion
- * is reported before {@link #submit} returns; the caller copes with that re-entrance by writing the ready
- * prefix only from its outermost call. Event loop only.
+ * Seals on the event loop, the default: a framing pass's records are sealed when it dispatches them, and reported
+ * as one batch before {@link #dispatch()} returns. Sealing after the pass rather than record by record inside it
+ * keeps completion out of {@link #submit} (no re-entrance into the layer that is framing) and makes inline and
+ * offloaded sealing report alike. Event loop only.
  */
 final class InlineRecordSealer implements RecordSealer {
 
-    private final RecordSealing sealing;
+    private final RecordSealing encryptor;
     private final Completion completion;
+    private List<OutboundRecord> batch = new ArrayList<>();
 
-    InlineRecordSealer(RecordSealing sealing, Completion completion) {
-        this.sealing = sealing;
+    InlineRecordSealer(RecordSealing encryptor, Completion completion) {
+        this.encryptor = encryptor;
         this.completion = completion;
     }
 
     @Override
     public void submit(OutboundRecord record) {
-        sealing.seal(record);
-        completion.recordSealed(record);
+        batch.add(record);
+    }
+
+    @Override
+    public void dispatch() {
+        if (batch.isEmpty()) {
+            return;
+        }
+        // Swapped before reporting: the completion may frame, submit and dispatch a new pass meanwhile.
+        List<OutboundRecord> records = batch;
+        batch = new ArrayList<>();
+        for (OutboundRecord record : records) {
+            encryptor.seal(record);
+        }
+        completion.recordsSealed(records);
     }
 
     @Override
     public void close() {
-        sealing.close();
+        dispatch();
+        encryptor.close();
     }
 }

@@ -58,8 +58,16 @@ public final class KtlsConfig {
     private final Set<TlsCipherSuite> takeoverSuites;
     private final long handshakeTimeoutMillis;
     private final long closeNotifyFlushTimeoutMillis;
+    private final KtlsStats stats;
+    /** Package-private, for tests: records per TLS 1.3 write key before a KeyUpdate. */
+    private final long keyUpdateAfterRecords;
+    /** Package-private, for tests: makes each connection's sealer; null picks inline or offload. */
+    private final RecordSealer.Factory sealerFactory;
 
     private KtlsConfig(Builder builder) {
+        this.stats = builder.stats;
+        this.keyUpdateAfterRecords = builder.keyUpdateAfterRecords;
+        this.sealerFactory = builder.sealerFactory;
         this.handshakeTimeoutMillis = builder.handshakeTimeoutMillis;
         this.closeNotifyFlushTimeoutMillis = builder.closeNotifyFlushTimeoutMillis;
         this.takeoverSuites = Collections.unmodifiableSet(EnumSet.copyOf(builder.takeoverSuites));
@@ -122,6 +130,28 @@ public final class KtlsConfig {
         return takeoverSuites;
     }
 
+    /** The counters the connections of this configuration add to (see {@link Builder#stats(KtlsStats)}). */
+    public KtlsStats stats() {
+        return stats;
+    }
+
+    /** Records sealed with one TLS 1.3 write key before a KeyUpdate replaces it. */
+    long keyUpdateAfterRecords() {
+        return keyUpdateAfterRecords;
+    }
+
+    /** Makes a connection's sealer: the configured one (tests), else on the offload group's worker or inline. */
+    RecordSealer.Factory sealerFactory() {
+        if (sealerFactory != null) {
+            return sealerFactory;
+        }
+        KtlsOffloadGroup group = offloadGroup;
+        if (group == null) {
+            return (encryptor, completion, channel) -> new InlineRecordSealer(encryptor, completion);
+        }
+        return (encryptor, completion, channel) -> new OffloadRecordSealer(encryptor, completion, group, channel);
+    }
+
     @Override
     public String toString() {
         return "KtlsConfig(maxRecordPayloadBytes: " + maxRecordPayloadBytes
@@ -146,8 +176,36 @@ public final class KtlsConfig {
         // SslHandler's own defaults, so that swapping it for KtlsHandler changes no timing.
         private long handshakeTimeoutMillis = 10_000;
         private long closeNotifyFlushTimeoutMillis = 3_000;
+        private KtlsStats stats = KtlsStats.GLOBAL;
+        private long keyUpdateAfterRecords = OutboundRecordLayer.DEFAULT_KEY_UPDATE_AFTER_RECORDS;
+        private RecordSealer.Factory sealerFactory;
 
         private Builder() {
+        }
+
+        /**
+         * The counters the connections add to; default {@link KtlsMetric#global()}, the JVM's. A set of its own
+         * ({@code new KtlsStats()}) counts a group of handlers apart, a server instance or a test, say.
+         */
+        public Builder stats(KtlsStats stats) {
+            this.stats = Objects.requireNonNull(stats, "stats");
+            return this;
+        }
+
+        /** For tests: records per TLS 1.3 write key before a KeyUpdate (capped by the suite's limit). */
+        Builder keyUpdateAfterRecords(long keyUpdateAfterRecords) {
+            if (keyUpdateAfterRecords < 1) {
+                throw new IllegalArgumentException("keyUpdateAfterRecords: " + keyUpdateAfterRecords
+                        + " (expected: > 0)");
+            }
+            this.keyUpdateAfterRecords = keyUpdateAfterRecords;
+            return this;
+        }
+
+        /** For tests: the sealer of each connection, e.g. one that completes records in an order of its own. */
+        Builder sealerFactory(RecordSealer.Factory sealerFactory) {
+            this.sealerFactory = sealerFactory;
+            return this;
         }
 
         /** The AEAD provider of every record cipher; {@code null} (the default) picks the preferred per suite. */
@@ -245,13 +303,14 @@ public final class KtlsConfig {
                 && offloadGroup == that.offloadGroup && aeadProvider == that.aeadProvider
                 && Objects.equals(keyLogFile, that.keyLogFile) && takeoverSuites.equals(that.takeoverSuites)
                 && handshakeTimeoutMillis == that.handshakeTimeoutMillis
-                && closeNotifyFlushTimeoutMillis == that.closeNotifyFlushTimeoutMillis;
+                && closeNotifyFlushTimeoutMillis == that.closeNotifyFlushTimeoutMillis && stats == that.stats
+                && keyUpdateAfterRecords == that.keyUpdateAfterRecords && sealerFactory == that.sealerFactory;
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(maxRecordPayloadBytes, maxRecordsInFlight, System.identityHashCode(offloadGroup),
                 System.identityHashCode(aeadProvider), keyLogFile, takeoverSuites, handshakeTimeoutMillis,
-                closeNotifyFlushTimeoutMillis);
+                closeNotifyFlushTimeoutMillis, System.identityHashCode(stats), keyUpdateAfterRecords);
     }
 }

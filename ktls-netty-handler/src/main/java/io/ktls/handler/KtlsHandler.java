@@ -2,11 +2,8 @@ package io.ktls.handler;
 
 import io.ktls.handler.crypto.AeadProvider;
 import io.ktls.handler.crypto.AeadProviders;
-import io.ktls.handler.crypto.RecordCipher;
-import io.ktls.handler.crypto.Tls12KeyBlock;
 import io.ktls.handler.crypto.TlsCipherSuite;
 import io.ktls.handler.crypto.TlsRecordException;
-import io.ktls.handler.crypto.TrafficKeys;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
@@ -111,15 +108,6 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     private final KtlsConfig config;
     private final Promise<Channel> handshakePromise = ImmediateEventExecutor.INSTANCE.newPromise();
     private final Promise<Channel> sslClosePromise = ImmediateEventExecutor.INSTANCE.newPromise();
-    /** Package-private for tests: records per TLS 1.3 write key before a KeyUpdate. */
-    long keyUpdateAfterRecords = OutboundRecordLayer.DEFAULT_KEY_UPDATE_AFTER_RECORDS;
-    /** Package-private for tests: makes the sealer (null: inline, or offload when configured). */
-    SealerFactory sealerFactory;
-
-    /** Makes the {@link RecordSealer} of a connection; lets tests complete records in an order of their own. */
-    interface SealerFactory {
-        RecordSealer create(RecordSealing sealing, RecordSealer.Completion completion, Channel channel);
-    }
 
     private ChannelHandlerContext ctx;
     /** Written on the event loop; volatile for the accessors that any thread may call. */
@@ -135,6 +123,8 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     private boolean flushRequested;
 
     private TlsCipherSuite suite;
+    /** Both directions' keys from the takeover until released; closed in {@link #releaseAll}. */
+    private ConnectionKeys keys;
     private volatile SSLSession session;
     private volatile String applicationProtocol;
     private boolean offloaded;
@@ -215,7 +205,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
 
     /** The metrics of all connections of this JVM. */
     public static KtlsMetric metric() {
-        return KtlsStats.GLOBAL;
+        return KtlsMetric.global();
     }
 
     /** Sends close_notify after the data written so far, without closing the channel. */
@@ -288,7 +278,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         }
         state = canTakeOver ? State.HANDSHAKING : State.FALLBACK;
         if (state == State.FALLBACK) {
-            KtlsStats.GLOBAL.fallback();
+            config.stats().fallback();
             // SslHandler rejects anything but ByteBuf: turn files and chunked inputs into buffers before it.
             pipeline.addBefore(ctx.name(), null, sslHandler);
             pipeline.addBefore(ctx.name(), null, new ChunkedWriteHandler());
@@ -380,17 +370,16 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         ctx.fireUserEventTriggered(evt);
     }
 
+    /**
+     * The takeover, in five steps: read what the record layer needs from the engine (or stay on SslHandler), start
+     * both directions of the record layer with the connection's keys, send the session tickets BoringSSL held
+     * back, leave SslHandler behind (replaying the writes queued meanwhile), then announce the handshake and read
+     * the records that arrived behind it.
+     */
     private void takeOver(ChannelHandlerContext ctx) {
-        ReferenceCountedOpenSslEngine engine = (ReferenceCountedOpenSslEngine) sslHandler.engine();
-        TlsCipherSuite negotiated = EngineHandoff.supportedSuite(engine);
-        if (negotiated != null && !config.takeoverSuites().contains(negotiated)) {
-            negotiated = null; // implemented, but configured to stay on SslHandler
-        }
-        EngineHandoff handoff = null;
+        EngineHandoff handoff;
         try {
-            if (negotiated != null) {
-                handoff = EngineHandoff.read(engine, negotiated, secrets, ctx.alloc());
-            }
+            handoff = readHandoff();
         } catch (SSLException | RuntimeException e) {
             unregisterKeyLog();
             handshakePromise.tryFailure(e);
@@ -404,58 +393,10 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             fallBack(ctx);
             return;
         }
-        RecordCipher writeCipher = null;
-        RecordCipher readCipher = null;
-        TrafficKeys writeKeys = null;
-        TrafficKeys readKeys = null;
         try (EngineHandoff h = handoff) {
-            if (negotiated.isTls13()) {
-                TrafficKeys[] keys = TrafficKeys.tls13Directions(negotiated, h.clientSecret, h.serverSecret);
-                writeKeys = h.server ? keys[1] : keys[0];
-                readKeys = h.server ? keys[0] : keys[1];
-            } else {
-                try (Tls12KeyBlock block = Tls12KeyBlock.derive(negotiated, h.masterSecret, h.clientRandom,
-                        h.serverRandom)) {
-                    writeCipher = RecordCipher.create(negotiated, h.server ? block.serverWrite() : block.clientWrite(),
-                            provider(negotiated));
-                    readCipher = RecordCipher.create(negotiated, h.server ? block.clientWrite() : block.serverWrite(),
-                            provider(negotiated));
-                }
-            }
-            if (writeCipher == null) {
-                writeCipher = RecordCipher.create(negotiated, writeKeys, provider(negotiated));
-                readCipher = RecordCipher.create(negotiated, readKeys, provider(negotiated));
-            }
-            suite = negotiated;
-            session = h.session;
-            applicationProtocol = h.applicationProtocol;
-            inbound = new InboundRecordLayer(negotiated, h.server, readCipher, h.readSequence, readKeys,
-                    provider(negotiated), ctx.alloc(), new InboundEvents());
-            readCipher = null;
-            readKeys = null;
-            outbound = new OutboundRecordLayer(ctx, negotiated, config, h.writeSequence, writeKeys,
-                    Math.min(keyUpdateAfterRecords, negotiated.maxRecordsPerKey()), provider(negotiated),
-                    new OutboundEvents());
-            writeKeys = null;
-            outbound.sealer(newSealer(ctx, new RecordSealing(writeCipher, ctx.alloc())));
-            writeCipher = null;
-            ByteBuf tickets = h.takeTicketFlight();
-            if (tickets != null) {
-                if (tickets.isReadable()) {
-                    ctx.pipeline().context(sslHandler).write(tickets);
-                } else {
-                    tickets.release();
-                }
-            }
+            startRecordLayer(ctx, h);
+            sendTickets(ctx, h);
         } catch (RuntimeException e) {
-            closeQuietly(writeCipher);
-            closeQuietly(readCipher);
-            if (writeKeys != null) {
-                writeKeys.close();
-            }
-            if (readKeys != null) {
-                readKeys.close();
-            }
             releaseAll(e);
             handshakePromise.tryFailure(e);
             ctx.fireExceptionCaught(e);
@@ -463,10 +404,52 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             state = State.CLOSED;
             return;
         }
+        leaveSslHandler(ctx);
+        announceHandshake(ctx);
+    }
 
+    /**
+     * Everything the record layer needs from the finished engine; {@code null} to stay on SslHandler: a suite we
+     * do not implement or are configured to leave there, or keys the engine cannot give.
+     */
+    private EngineHandoff readHandoff() throws SSLException {
+        ReferenceCountedOpenSslEngine engine = (ReferenceCountedOpenSslEngine) sslHandler.engine();
+        TlsCipherSuite negotiated = EngineHandoff.supportedSuite(engine);
+        if (negotiated == null || !config.takeoverSuites().contains(negotiated)) {
+            return null;
+        }
+        return EngineHandoff.read(engine, negotiated, secrets, ctx.alloc());
+    }
+
+    /** Derives the keys and starts both layers; on failure whatever was made is released by the caller. */
+    private void startRecordLayer(ChannelHandlerContext ctx, EngineHandoff h) {
+        keys = h.deriveKeys(provider(h.suite));
+        suite = h.suite;
+        session = h.session;
+        applicationProtocol = h.applicationProtocol;
+        inbound = new InboundRecordLayer(keys, h.server, h.readSequence, ctx.alloc(), config.stats(),
+                new InboundEvents());
+        outbound = new OutboundRecordLayer(ctx, keys, h.writeSequence, config, new OutboundEvents());
+        offloaded = outbound.isOffloaded();
+    }
+
+    /** TLS 1.3 server: the NewSessionTickets go first, past SslHandler, at the sequence numbers they took. */
+    private void sendTickets(ChannelHandlerContext ctx, EngineHandoff h) {
+        ByteBuf tickets = h.takeTicketFlight();
+        if (tickets != null) {
+            if (tickets.isReadable()) {
+                ctx.pipeline().context(sslHandler).write(tickets);
+            } else {
+                tickets.release();
+            }
+        }
+    }
+
+    /** The record layer is live: SslHandler leaves, and the writes queued during the handshake go out. */
+    private void leaveSslHandler(ChannelHandlerContext ctx) {
         state = State.ACTIVE;
         takingOver = true;
-        KtlsStats.GLOBAL.sessionStarted(suite, offloaded);
+        config.stats().sessionStarted(suite, offloaded);
         sessionCounted = true;
         ctx.pipeline().remove(sslHandler);
         while (!queuedMessages.isEmpty()) {
@@ -476,6 +459,13 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             outbound.flush();
         }
         ctx.flush();
+    }
+
+    /**
+     * Completes the handshake for the handlers after us, then removes the splitter: the records it held back
+     * arrive raw, at the read sequence the handoff named, and are read now.
+     */
+    private void announceHandshake(ChannelHandlerContext ctx) {
         handshakePromise.trySuccess(ctx.channel());
         ctx.fireUserEventTriggered(SslHandshakeCompletionEvent.SUCCESS);
         if (ctx.pipeline().context(splitter) != null) {
@@ -491,21 +481,9 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         return configured != null ? configured : AeadProviders.preferred(suite);
     }
 
-    private RecordSealer newSealer(ChannelHandlerContext ctx, RecordSealing sealing) {
-        if (sealerFactory != null) {
-            return sealerFactory.create(sealing, outbound, ctx.channel());
-        }
-        KtlsOffloadGroup group = config.offloadGroup();
-        if (group != null) {
-            offloaded = true;
-            return new OffloadRecordSealer(sealing, outbound, group, ctx.channel());
-        }
-        return new InlineRecordSealer(sealing, outbound);
-    }
-
     private void fallBack(ChannelHandlerContext ctx) {
         state = State.FALLBACK;
-        KtlsStats.GLOBAL.fallback();
+        config.stats().fallback();
         ctx.pipeline().addBefore(ctx.name(), null, new ChunkedWriteHandler());
         session = sslHandler.engine().getSession();
         applicationProtocol = sslHandler.applicationProtocol();
@@ -792,7 +770,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
 
     private void failQueuedWrites(Throwable cause) {
         while (!queuedMessages.isEmpty()) {
-            new PendingWrite(queuedMessages.poll(), queuedPromises.poll()).fail(cause);
+            PendingWrite.discard(queuedMessages.poll(), queuedPromises.poll(), cause);
         }
     }
 
@@ -807,23 +785,21 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         }
         if (sessionCounted) {
             sessionCounted = false;
-            KtlsStats.GLOBAL.sessionEnded(suite, offloaded);
+            config.stats().sessionEnded(suite, offloaded);
         }
         if (inbound != null) {
             inbound.close();
             inbound = null;
+        }
+        if (keys != null) {
+            keys.close();
+            keys = null;
         }
     }
 
     private static void removeIfPresent(ChannelHandlerContext ctx, io.netty.channel.ChannelHandler handler) {
         if (handler != null && ctx.pipeline().context(handler) != null) {
             ctx.pipeline().remove(handler);
-        }
-    }
-
-    private static void closeQuietly(RecordCipher cipher) {
-        if (cipher != null) {
-            cipher.close();
         }
     }
 }

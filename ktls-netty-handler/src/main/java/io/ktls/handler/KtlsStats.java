@@ -10,15 +10,16 @@ import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The counters behind {@link KtlsMetric}: hooks that the record layer calls on every path it takes, and the
- * getters that read them.
+ * A set of the counters behind {@link KtlsMetric}: hooks that the record layer calls on every path it takes, and
+ * the getters that read them. Passed in through {@link KtlsConfig.Builder#stats(KtlsStats)}, so a server or a
+ * test can own a set of its own; by default every handler adds to the JVM's ({@link KtlsMetric#global()}).
  *
  * <p>Threads: every hook may be called from any event loop or offload worker at once. Each counter is a
  * {@link LongAdder} (striped cells, so hooks on different cores rarely contend); per-suite counters are
  * arrays indexed by {@link TlsCipherSuite#ordinal()}. A hook costs one or two uncontended adds; readers sum
  * the cells, so a read while hooks run sees a recent value of each counter, exact once they stop.
  */
-final class KtlsStats implements KtlsMetric {
+public final class KtlsStats implements KtlsMetric {
 
     /** Initialized before {@link #GLOBAL}, whose constructor sizes its per-suite arrays with it. */
     private static final TlsCipherSuite[] SUITES = TlsCipherSuite.values();
@@ -50,8 +51,8 @@ final class KtlsStats implements KtlsMetric {
     private final LongAdder[] recordsOpenedBySuite = newAdders();
     private final LongAdder[] bytesOpenedBySuite = newAdders();
 
-    /** A fresh set of counters at 0; the record layer uses {@link #GLOBAL}, tests may use their own. */
-    KtlsStats() {
+    /** A fresh set of counters at 0, for {@link KtlsConfig.Builder#stats(KtlsStats)}. */
+    public KtlsStats() {
     }
 
     private static LongAdder[] newAdders() {

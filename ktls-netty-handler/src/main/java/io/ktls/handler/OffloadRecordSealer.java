@@ -37,7 +37,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 final class OffloadRecordSealer implements RecordSealer {
 
-    private final RecordSealing sealing;
+    private final RecordSealing encryptor;
     private final Completion completion;
     private final KtlsOffloadGroup group;
     private final Executor worker;
@@ -48,13 +48,15 @@ final class OffloadRecordSealer implements RecordSealer {
     private final Queue<OutboundRecord> sealed = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
     private final Runnable drain = this::drain;
+    private final KtlsStats stats;
 
-    OffloadRecordSealer(RecordSealing sealing, Completion completion, KtlsOffloadGroup group, Channel channel) {
-        this.sealing = sealing;
+    OffloadRecordSealer(RecordSealing encryptor, Completion completion, KtlsOffloadGroup group, Channel channel) {
+        this.encryptor = encryptor;
         this.completion = completion;
         this.group = group;
         this.worker = group.workerFor(channel);
         this.eventLoop = channel.eventLoop();
+        this.stats = encryptor.stats();
     }
 
     @Override
@@ -83,7 +85,7 @@ final class OffloadRecordSealer implements RecordSealer {
 
     private void sealAll(List<OutboundRecord> records) {
         for (OutboundRecord record : records) {
-            sealing.seal(record);
+            encryptor.seal(record);
             sealed.add(record);
             if (drainScheduled.compareAndSet(false, true)) {
                 try {
@@ -121,19 +123,24 @@ final class OffloadRecordSealer implements RecordSealer {
                 write.abandon();
             }
             // The event loop would have counted the completion when writing the record; it never will.
-            KtlsStats.GLOBAL.recordCompleted();
+            stats.recordCompleted();
         }
+    }
+
+    @Override
+    public boolean isOffloaded() {
+        return true;
     }
 
     @Override
     public void close() {
         dispatch();
         try {
-            worker.execute(sealing::close);
+            worker.execute(encryptor::close);
         } catch (RejectedExecutionException e) {
             // Group shutting down: tasks queued before still run and may use the cipher; its workers are all
             // done once the group terminates.
-            group.terminationFuture().addListener(f -> sealing.close());
+            group.terminationFuture().addListener(f -> encryptor.close());
         }
     }
 }

@@ -1,13 +1,10 @@
 package io.ktls.handler;
 
-import io.ktls.handler.crypto.AeadProvider;
 import io.ktls.handler.crypto.RecordCipher;
 import io.ktls.handler.crypto.TlsCipherSuite;
-import io.ktls.handler.crypto.TrafficKeys;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.FileRegion;
 import io.netty.handler.codec.UnsupportedMessageTypeException;
@@ -47,30 +44,33 @@ import java.util.concurrent.TimeUnit;
  * the queue, so the next turn begins after the loop has served its other channels; a connection that frames
  * little never waits for it.
  *
- * <p>Writability: the channel turns unwritable (user-defined writability bit {@link #WRITABILITY_INDEX}) when the
- * unacknowledged records reach the cap or the queued, unframed bytes reach cap x record size, and writable
- * again below half of both; so producers pause for a slow reader and memory stays bounded.
+ * <p>Writability: {@link OutboundWritability} turns the channel unwritable at the cap of records in flight or of
+ * queued bytes, so producers pause for a slow reader and memory stays bounded.
  *
  * <p>Answers to the peer (a KeyUpdate for its update_requested, a no_renegotiation warning for a HelloRequest)
- * are owed, not framed at once: each is framed ahead of queued data when a slot under {@code maxRecordsInFlight}
- * is free, and a request that arrives while the same answer is owed or framed but not yet written is covered by
- * it (RFC 8446 section 4.6.3 allows one KeyUpdate for many). So a peer that sends requests and stops reading
- * gets no record beyond the cap (only a fatal alert, which ends the connection, may go past it) and costs at
- * most one owed answer of each kind.
+ * are {@linkplain OwedAnswer owed}, not framed at once: each is framed ahead of queued data when a slot under
+ * {@code maxRecordsInFlight} is free. So a peer that sends requests and stops reading gets no record beyond the
+ * cap (only a fatal alert, which ends the connection, may go past it) and costs at most one answer of each kind.
  *
  * <p>Sequence numbers never wrap: TLS 1.3 sends a KeyUpdate before {@link #keyUpdateAfterRecords} records of
- * one key (below the AEAD's limit); TLS 1.2 has no rekeying and fails the connection at the suite's
- * {@link TlsCipherSuite#maxRecordsPerKey()} (2^24 for AES-GCM) or at 2^64 - 1.
+ * one key (below the AEAD's limit), its next cipher made by {@link ConnectionKeys.Direction#nextCipher()} and
+ * carried by the KeyUpdate record to the sealing thread; TLS 1.2 has no rekeying and fails the connection at the
+ * suite's {@link TlsCipherSuite#maxRecordsPerKey()} (2^24 for AES-GCM) or at 2^64 - 1.
+ *
+ * <h2>Lifecycle</h2>
+ * <pre>
+ *   OPEN ──closeOutbound──▶ CLOSING ──close_notify framed──▶ CLOSED
+ *     └──────────fatal alert framed─────────────────────────────▲
+ *   any ──record failed, write failed, fail()──▶ FAILED
+ * </pre>
+ * OPEN takes writes; CLOSING refuses new writes and frames close_notify once the queued ones are framed; CLOSED
+ * frames nothing more (no record may follow close_notify or a fatal alert), but the records framed before are
+ * still sealed and written; FAILED has failed every write it held and writes nothing more.
  *
  * <p>Event loop only; the sealer hands completions back through the event loop.
  */
 final class OutboundRecordLayer implements RecordSealer.Completion {
 
-    /**
-     * Bit of {@link ChannelOutboundBuffer#setUserDefinedWritability(int, boolean)} this layer drives; Netty
-     * reserves none of 1-31, and codecs that use the mechanism (HTTP/2 flow control) sit above this handler.
-     */
-    static final int WRITABILITY_INDEX = 27;
     /**
      * AES-GCM: RFC 8446 section 5.5 allows 2^24.5 full records per key; rekeying at 2^24 keeps a margin.
      * ChaCha20-Poly1305's limit is beyond 2^64 records, but rekeying as often costs nothing measurable.
@@ -98,19 +98,23 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         void writeFailed(Throwable cause);
     }
 
+    /** See the class description. */
+    enum Lifecycle { OPEN, CLOSING, CLOSED, FAILED }
+
     private final ChannelHandlerContext ctx;
     private final TlsCipherSuite suite;
+    private final KtlsStats stats;
     private final int maxRecordPayloadBytes;
     private final int maxRecordsInFlight;
-    private final long maxQueuedBytes;
     private final long keyUpdateAfterRecords;
     /** {@link #FRAME_BATCH_RECORDS}, limited to a quarter of the cap (at least 1). */
     private final int frameBatchRecords;
     private final Listener listener;
-    private final AeadProvider provider;
+    /** Our direction's keys: a KeyUpdate takes its next cipher from here (owned by the connection's keys). */
+    private final ConnectionKeys.Direction keys;
+    private final OutboundWritability writability;
+    /** Null once closed. */
     private RecordSealer sealer;
-    /** TLS 1.3: the current write keys, kept to derive the next generation; null for TLS 1.2. */
-    private TrafficKeys writeKeys;
 
     private final ArrayDeque<PendingWrite> unflushed = new ArrayDeque<>();
     private final ArrayDeque<PendingWrite> flushed = new ArrayDeque<>();
@@ -120,8 +124,14 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
     private OutboundRecord lastUnacknowledged;
     private long nextSequence;
     private int unacknowledgedRecords;
+    /** Bytes of the queued writes not framed yet (of those whose length is known). */
     private long queuedBytes;
-    private boolean unwritable;
+    private Lifecycle lifecycle = Lifecycle.OPEN;
+    /** Why the layer failed (FAILED). */
+    private Throwable failure;
+    /** The promise of the close_notify asked for (CLOSING), completed when it is written. */
+    private ChannelPromise closeNotifyPromise;
+    /** Re-entrance guards: a flush inside a pass completes writes, whose listeners frame and write again. */
     private boolean framing;
     private boolean writingPrefix;
     /** Records framed since the current turn began (see Turns above); a turn begins after its first record. */
@@ -129,36 +139,39 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
     /** The next turn is scheduled and has not begun. */
     private boolean turnScheduled;
     private final Runnable nextTurn = this::nextTurn;
-    /** close_notify requested: framed once everything queued before it is framed; then this promise. */
-    private ChannelPromise closeNotifyPromise;
-    private boolean outboundClosed;
-    private Throwable failure;
-    /** A KeyUpdate answer requested, not yet framed; then the framed answer until its write completes. */
-    private boolean keyUpdateAnswerOwed;
-    private OutboundRecord keyUpdateAnswer;
-    /** Likewise for the no_renegotiation warning answering a HelloRequest. */
-    private boolean noRenegotiationAnswerOwed;
-    private OutboundRecord noRenegotiationAnswer;
+    private final OwedAnswer keyUpdateAnswer = new OwedAnswer();
+    private final OwedAnswer noRenegotiationAnswer = new OwedAnswer();
 
-    OutboundRecordLayer(ChannelHandlerContext ctx, TlsCipherSuite suite, KtlsConfig config, long writeSequence,
-                        TrafficKeys writeKeys, long keyUpdateAfterRecords, AeadProvider provider,
+    /**
+     * Takes the write cipher out of {@code keys} for this direction's encryptor, and makes the sealer with the
+     * configuration's factory. The sealer keeps this layer as its completion; it reports nothing before the first
+     * dispatch, so handing out {@code this} before the constructor ends is safe.
+     */
+    OutboundRecordLayer(ChannelHandlerContext ctx, ConnectionKeys keys, long writeSequence, KtlsConfig config,
                         Listener listener) {
-        this.provider = provider;
         this.ctx = ctx;
-        this.suite = suite;
+        this.suite = keys.suite;
+        this.keys = keys.write;
+        this.stats = config.stats();
         this.maxRecordPayloadBytes = config.maxRecordPayloadBytes();
         this.maxRecordsInFlight = config.maxRecordsInFlight();
-        this.maxQueuedBytes = (long) config.maxRecordsInFlight() * config.maxRecordPayloadBytes();
         this.frameBatchRecords = Math.max(1, Math.min(FRAME_BATCH_RECORDS, config.maxRecordsInFlight() / 4));
+        this.keyUpdateAfterRecords = Math.min(config.keyUpdateAfterRecords(), suite.maxRecordsPerKey());
         this.nextSequence = writeSequence;
-        this.writeKeys = writeKeys;
-        this.keyUpdateAfterRecords = keyUpdateAfterRecords;
         this.listener = listener;
+        this.writability = new OutboundWritability(ctx.channel(), maxRecordsInFlight, maxRecordPayloadBytes);
+        RecordSealing encryptor = new RecordSealing(keys.write.takeCipher(), ctx.alloc(), stats);
+        try {
+            this.sealer = config.sealerFactory().create(encryptor, this, ctx.channel());
+        } catch (RuntimeException e) {
+            encryptor.close();
+            throw e;
+        }
     }
 
-    /** Set once, right after construction (the sealer's completion is this object). */
-    void sealer(RecordSealer sealer) {
-        this.sealer = sealer;
+    /** True when records are sealed off the event loop. */
+    boolean isOffloaded() {
+        return sealer != null && sealer.isOffloaded();
     }
 
     long nextSequence() {
@@ -171,21 +184,20 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
 
     /** Takes ownership of {@code msg}: queued, or released with {@code promise} failed. */
     void write(Object msg, ChannelPromise promise) {
-        if (!(msg instanceof ByteBuf || msg instanceof FileRegion || msg instanceof ChunkedInput)) {
+        PendingWrite write = PendingWrite.of(msg, promise);
+        if (write == null) {
             ReferenceCountUtil.release(msg);
             promise.setFailure(new UnsupportedMessageTypeException(msg, ByteBuf.class, FileRegion.class,
                     ChunkedInput.class));
             return;
         }
-        if (failure != null || outboundClosed || closeNotifyPromise != null) {
-            PendingWrite rejected = new PendingWrite(msg, promise);
-            rejected.fail(failure != null ? failure : new SSLException("SSLEngine closed already"));
+        if (lifecycle != Lifecycle.OPEN) {
+            write.fail(failure != null ? failure : new SSLException("SSLEngine closed already"));
             return;
         }
-        PendingWrite write = new PendingWrite(msg, promise);
         unflushed.add(write);
-        queuedBytes += sizeOf(msg);
-        updateWritability();
+        queuedBytes += write.queuedBytes();
+        writability.update(unacknowledgedRecords, queuedBytes);
     }
 
     void flush() {
@@ -199,7 +211,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
      * alert is written. Later writes fail.
      */
     void closeOutbound(ChannelPromise promise) {
-        if (outboundClosed || closeNotifyPromise != null) {
+        if (lifecycle != Lifecycle.OPEN) {
             ChannelPromise previous = closeNotifyPromise;
             if (previous != null) {
                 previous.addListener(f -> cascade(f, promise));
@@ -208,6 +220,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
             }
             return;
         }
+        lifecycle = Lifecycle.CLOSING;
         closeNotifyPromise = promise;
         flush();
     }
@@ -218,15 +231,35 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
      */
     void keyUpdate(boolean requestPeerUpdate) {
         assert !requestPeerUpdate : "only answers are sent: update_not_requested";
-        if (writeKeys == null || failure != null || outboundClosed) {
+        if (!keys.canUpdate() || !canAnswer()) {
             return;
         }
-        if (keyUpdateAnswerOwed || keyUpdateAnswer != null) {
-            KtlsStats.GLOBAL.answerCoalesced();
+        if (!keyUpdateAnswer.request()) {
+            stats.answerCoalesced();
             return;
         }
-        keyUpdateAnswerOwed = true;
         frameAvailable();
+    }
+
+    /**
+     * A warning alert in sequence with the data: the no_renegotiation answering a HelloRequest, framed like a
+     * {@link #keyUpdate} answer (owed, under the cap, one at a time).
+     */
+    void warningAlert(byte description) {
+        assert description == TlsRecords.NO_RENEGOTIATION : "warning " + description;
+        if (!canAnswer()) {
+            return;
+        }
+        if (!noRenegotiationAnswer.request()) {
+            stats.answerCoalesced();
+            return;
+        }
+        frameAvailable();
+    }
+
+    /** Answers may still be framed: nothing final (close_notify, a fatal alert) is framed and nothing failed. */
+    private boolean canAnswer() {
+        return lifecycle == Lifecycle.OPEN || lifecycle == Lifecycle.CLOSING;
     }
 
     /**
@@ -235,14 +268,14 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
      * when close_notify is written.
      */
     void fatalAlert(byte description, Throwable cause, ChannelPromise promise) {
-        if (failure != null) {
+        if (lifecycle == Lifecycle.FAILED) {
             promise.trySuccess();
             return;
         }
-        if (outboundClosed) {
+        if (lifecycle == Lifecycle.CLOSED) {
             // close_notify is framed and nothing may follow it: done once it (and what precedes it) is written,
             // not now, or the close waiting on this would drop records still being sealed.
-            completeAfterFramedRecords(promise);
+            completeAfterFramedRecords(PendingWrite.completionOnly(promise));
             return;
         }
         failPending(cause);
@@ -254,14 +287,8 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
             promise.addListener(f -> replaced.tryFailure(cause));
         }
         frameAlert(TlsRecords.ALERT_FATAL, description, promise);
-        outboundClosed = true;
+        lifecycle = Lifecycle.CLOSED;
         sealer.dispatch();
-        writeReadyPrefix();
-    }
-
-    /** Completes {@code promise} with the write of the last record framed (now if none is pending). */
-    private void completeAfterFramedRecords(ChannelPromise promise) {
-        completeAfterFramedRecords(new PendingWrite(null, promise));
     }
 
     /** Completes {@code write}, which carries no byte, with the write of the last record framed (now if none). */
@@ -288,32 +315,15 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
     }
 
     /**
-     * A warning alert in sequence with the data: the no_renegotiation answering a HelloRequest, framed like a
-     * {@link #keyUpdate} answer (owed, under the cap, one at a time).
-     */
-    void warningAlert(byte description) {
-        assert description == TlsRecords.NO_RENEGOTIATION : "warning " + description;
-        if (failure != null || outboundClosed) {
-            return;
-        }
-        if (noRenegotiationAnswerOwed || noRenegotiationAnswer != null) {
-            KtlsStats.GLOBAL.answerCoalesced();
-            return;
-        }
-        noRenegotiationAnswerOwed = true;
-        frameAvailable();
-    }
-
-    /**
      * Fails everything: queued writes, and records not yet written (their writes fail; records still with the
      * sealer are released when they come back). Idempotent.
      */
     void fail(Throwable cause) {
-        if (failure != null) {
+        if (lifecycle == Lifecycle.FAILED) {
             return;
         }
+        lifecycle = Lifecycle.FAILED;
         failure = cause;
-        outboundClosed = true;
         failPending(cause);
         while (!inFlight.isEmpty() && inFlight.peekFirst().completed) {
             discard(inFlight.pollFirst(), cause);
@@ -321,21 +331,24 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         if (closeNotifyPromise != null) {
             closeNotifyPromise.tryFailure(cause);
         }
-        setWritable(true);
+        writability.release();
+    }
+
+    /** The one way the layer fails on its own account: fails everything, then ends the connection. */
+    private void failLayer(Throwable cause) {
+        fail(cause);
+        listener.recordLayerFailed(cause);
     }
 
     /** Ends the layer (after {@link #fail}): the sealer drops its keys once its queued records are done. */
     void close() {
-        if (failure == null) {
+        if (lifecycle != Lifecycle.FAILED) {
             fail(new SSLException("record layer closed"));
         }
-        if (sealer != null) {
-            sealer.close();
+        RecordSealer s = sealer;
+        if (s != null) {
             sealer = null;
-        }
-        if (writeKeys != null) {
-            writeKeys.close();
-            writeKeys = null;
+            s.close();
         }
     }
 
@@ -351,13 +364,14 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         queuedBytes = 0;
     }
 
+    /** A framing pass: frames what the cap and the turn allow, then dispatches it to the sealer as one batch. */
     private void frameAvailable() {
         if (framing) {
             return;
         }
         framing = true;
         try {
-            while (failure == null && !outboundClosed && unacknowledgedRecords < maxRecordsInFlight) {
+            while (canAnswer() && unacknowledgedRecords < maxRecordsInFlight) {
                 if (framedThisTurn >= maxRecordsInFlight) {
                     completeEmptyWrites();
                     if (!flushed.isEmpty() || closeNotifyPromise != null) {
@@ -365,39 +379,52 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
                         break;
                     }
                 }
-                if (keyUpdateAnswerOwed) {
-                    // RFC 8446 section 4.6.3: before our next application data.
-                    keyUpdateAnswerOwed = false;
-                    keyUpdateAnswer = frameKeyUpdate(false);
-                } else if (noRenegotiationAnswerOwed) {
-                    noRenegotiationAnswerOwed = false;
-                    if (nextSequence != -1L && !tls12KeyUsedUp()) {
-                        // At the key's limit (or 2^64 - 1) the only records left to send are final ones
-                        // (close_notify, a fatal alert): a peer alternating data and HelloRequests gets no more.
-                        noRenegotiationAnswer = frameAlert(TlsRecords.ALERT_WARNING, TlsRecords.NO_RENEGOTIATION,
-                                null);
-                    }
-                } else if (!flushed.isEmpty()) {
-                    if (!frameDataRecord()) {
-                        break;
-                    }
-                } else if (closeNotifyPromise != null) {
-                    frameAlert(TlsRecords.ALERT_WARNING, TlsRecords.CLOSE_NOTIFY, closeNotifyPromise);
-                    closeNotifyPromise = null;
-                    outboundClosed = true;
-                } else {
+                if (!frameNext()) {
                     break;
                 }
             }
         } finally {
             framing = false;
         }
-        sealer.dispatch();
-        updateWritability();
-        writeReadyPrefix();
+        writability.update(unacknowledgedRecords, queuedBytes);
+        if (sealer != null) {
+            sealer.dispatch();
+        }
     }
 
-    /** Frames one application-data record from the front of {@link #flushed}; false if nothing was framed. */
+    /** Frames the next record due, in order of precedence; false when none is. */
+    private boolean frameNext() {
+        if (keyUpdateAnswer.take()) {
+            // RFC 8446 section 4.6.3: before our next application data.
+            keyUpdateAnswer.framed(frameKeyUpdate(false));
+            return true;
+        }
+        if (noRenegotiationAnswer.take()) {
+            if (nextSequence != -1L && !tls12KeyUsedUp()) {
+                // At the key's limit (or 2^64 - 1) the only records left to send are final ones (close_notify, a
+                // fatal alert): a peer alternating data and HelloRequests gets no more.
+                noRenegotiationAnswer.framed(frameAlert(TlsRecords.ALERT_WARNING, TlsRecords.NO_RENEGOTIATION,
+                        null));
+            }
+            return true;
+        }
+        if (!flushed.isEmpty()) {
+            return frameDataRecord();
+        }
+        if (lifecycle == Lifecycle.CLOSING) {
+            frameAlert(TlsRecords.ALERT_WARNING, TlsRecords.CLOSE_NOTIFY, closeNotifyPromise);
+            closeNotifyPromise = null;
+            lifecycle = Lifecycle.CLOSED;
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Frames one application-data record from the front of {@link #flushed}, a piece of each write in turn until
+     * the record is full; false if nothing was framed. A write that fails to give a piece (a chunked input that
+     * throws) fails alone.
+     */
     private boolean frameDataRecord() {
         if (!sequenceAvailable()) {
             return false;
@@ -408,26 +435,19 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         boolean inPlace = false;
         while (payloadLength < maxRecordPayloadBytes && !flushed.isEmpty()) {
             PendingWrite write = flushed.peekFirst();
-            long available;
             try {
-                available = write.available(ctx.alloc());
-                if (available > 0) {
-                    int n = (int) Math.min(available, maxRecordPayloadBytes - payloadLength);
-                    if (write.message instanceof FileRegion) {
-                        FileRegion region = (FileRegion) write.message;
-                        pieces.add(RecordPiece.of(region.retain(), write.readerOffset, n));
-                    } else {
-                        ByteBuf buf = write.currentBuffer();
-                        pieces.add(RecordPiece.of(buf.retainedSlice((int) write.readerOffset, n)));
-                        inPlace = pieces.size() == 1 && write.sealableInPlace;
-                    }
-                    write.consumed(n);
-                    payloadLength += n;
-                    queuedBytes -= write.isChunked() ? 0 : n;
+                long queued = write.queuedBytes();
+                RecordPiece piece = write.nextPiece(maxRecordPayloadBytes - payloadLength, ctx.alloc());
+                if (piece != null) {
+                    queuedBytes -= queued - write.queuedBytes();
+                    // In place only when the record is this one piece of a buffer we own outright.
+                    inPlace = pieces.isEmpty() && write.sealsInPlace();
+                    pieces.add(piece);
+                    payloadLength += piece.length();
                 }
                 if (!write.isFullyFramed()) {
-                    if (available == 0) {
-                        break;
+                    if (piece == null) {
+                        break; // a chunked input with nothing ready: asked again at the next pass
                     }
                     continue;
                 }
@@ -450,9 +470,6 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
             completed.forEach(this::completeAfterFramedRecords);
             return true;
         }
-        if (pieces.size() > 1) {
-            inPlace = false;
-        }
         OutboundRecord record = new OutboundRecord(nextSequence++, TlsRecords.APPLICATION_DATA, pieces,
                 payloadLength, inPlace, null);
         if (completed != null) {
@@ -464,24 +481,20 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
 
     /**
      * Makes sure the next sequence number is usable before anything is taken from the queue: TLS 1.3 sends a
-     * KeyUpdate at the key's record limit; TLS 1.2 fails the connection at 2^64 - 1.
+     * KeyUpdate at the key's record limit; TLS 1.2 fails the connection at the key's limit or at 2^64 - 1.
      */
     private boolean sequenceAvailable() {
-        if (writeKeys != null && Long.compareUnsigned(nextSequence, keyUpdateAfterRecords) >= 0
+        if (keys.canUpdate() && Long.compareUnsigned(nextSequence, keyUpdateAfterRecords) >= 0
                 && frameKeyUpdate(false) == null) {
             return false;
         }
         if (tls12KeyUsedUp()) {
-            SSLException cause = new SSLException("record limit of the write key reached ("
-                    + suite.maxRecordsPerKey() + " records, and TLS 1.2 cannot rekey)");
-            fail(cause);
-            listener.recordLayerFailed(cause);
+            failLayer(new SSLException("record limit of the write key reached (" + suite.maxRecordsPerKey()
+                    + " records, and TLS 1.2 cannot rekey)"));
             return false;
         }
         if (nextSequence == -1L) {
-            SSLException cause = new SSLException("write sequence number exhausted (2^64 - 1 records)");
-            fail(cause);
-            listener.recordLayerFailed(cause);
+            failLayer(new SSLException("write sequence number exhausted (2^64 - 1 records)"));
             return false;
         }
         return true;
@@ -489,7 +502,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
 
     /** TLS 1.2 cannot rekey: an AES-GCM key ends at its record limit (RFC 8446 section 5.5's, with a margin). */
     private boolean tls12KeyUsedUp() {
-        return writeKeys == null && suite.maxRecordsPerKey() != Long.MAX_VALUE
+        return !suite.isTls13() && suite.maxRecordsPerKey() != Long.MAX_VALUE
                 && Long.compareUnsigned(nextSequence, suite.maxRecordsPerKey()) >= 0;
     }
 
@@ -499,22 +512,13 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
      * not escape a flush with writes left pending).
      */
     private OutboundRecord frameKeyUpdate(boolean requestPeerUpdate) {
-        TrafficKeys next = null;
         RecordCipher nextCipher;
         try {
-            next = writeKeys.nextGeneration();
-            nextCipher = RecordCipher.create(suite, next, provider);
+            nextCipher = keys.nextCipher();
         } catch (RuntimeException e) {
-            if (next != null) {
-                next.close();
-            }
-            SSLException cause = new SSLException("KeyUpdate failed: no cipher for the next write keys", e);
-            fail(cause);
-            listener.recordLayerFailed(cause);
+            failLayer(new SSLException("KeyUpdate failed: no cipher for the next write keys", e));
             return null;
         }
-        writeKeys.close();
-        writeKeys = next;
         ByteBuf message = ctx.alloc().buffer(5);
         message.writeByte(TlsRecords.KEY_UPDATE).writeMedium(1).writeByte(requestPeerUpdate ? 1 : 0);
         OutboundRecord record = OutboundRecord.control(nextSequence, TlsRecords.HANDSHAKE, message, nextCipher);
@@ -528,7 +532,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         alert.writeByte(level).writeByte(description);
         OutboundRecord record = OutboundRecord.control(nextSequence++, TlsRecords.ALERT, alert, null);
         if (promise != null) {
-            record.completes.add(new PendingWrite(null, promise));
+            record.completes.add(PendingWrite.completionOnly(promise));
         }
         submit(record);
         return record;
@@ -567,18 +571,11 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         }
         inFlight.addLast(record);
         unacknowledgedRecords++;
-        KtlsStats.GLOBAL.recordQueued();
+        stats.recordQueued();
         sealer.submit(record);
     }
 
-    @Override
-    public void recordSealed(OutboundRecord record) {
-        assert ctx.executor().inEventLoop();
-        assert record.state != OutboundRecord.State.FRAMED : "completed before sealed: " + record;
-        record.completed = true;
-        writeReadyPrefix();
-    }
-
+    /** The sealer's one way back: marks the records done, then writes the ready prefix. */
     @Override
     public void recordsSealed(List<OutboundRecord> records) {
         assert ctx.executor().inEventLoop();
@@ -591,7 +588,9 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
 
     /** Writes the contiguous prefix of completed records, then flushes once. */
     private void writeReadyPrefix() {
-        if (writingPrefix || framing) {
+        if (writingPrefix) {
+            // Inside the loop below: a write failed at once (closed channel), and its failure reported records.
+            // The loop takes them.
             return;
         }
         writingPrefix = true;
@@ -607,8 +606,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
                 if (head.state == OutboundRecord.State.FAILED) {
                     Throwable cause = new SSLException("sealing record " + head.sequence + " failed", head.failure);
                     discard(head, cause);
-                    fail(cause);
-                    listener.recordLayerFailed(cause);
+                    failLayer(cause);
                     continue;
                 }
                 ByteBuf output = head.takeOutput();
@@ -629,15 +627,12 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
 
     private void recordWritten(OutboundRecord record, ChannelFuture future) {
         unacknowledgedRecords--;
-        KtlsStats.GLOBAL.recordCompleted();
+        stats.recordCompleted();
         if (lastUnacknowledged == record) {
             lastUnacknowledged = null;
         }
-        if (record == keyUpdateAnswer) {
-            keyUpdateAnswer = null; // written: the next request gets an answer of its own
-        } else if (record == noRenegotiationAnswer) {
-            noRenegotiationAnswer = null;
-        }
+        keyUpdateAnswer.written(record);
+        noRenegotiationAnswer.written(record);
         if (future.isSuccess()) {
             for (PendingWrite write : record.completes) {
                 write.succeed();
@@ -654,7 +649,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
             return;
         }
         if (unacknowledgedRecords > 0 && maxRecordsInFlight - unacknowledgedRecords < frameBatchRecords) {
-            // Another acknowledgement is due; it frames a batch (writability flips only at half the cap, below).
+            // Another acknowledgement is due; it frames a batch (writability flips only at half the cap).
             return;
         }
         frameAvailable();
@@ -665,43 +660,11 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         record.releaseOutput();
         record.releasePlaintext();
         unacknowledgedRecords--;
-        KtlsStats.GLOBAL.recordCompleted();
+        stats.recordCompleted();
         for (PendingWrite write : record.completes) {
             write.fail(cause);
         }
         record.completes.clear();
-    }
-
-    private void updateWritability() {
-        if (!unwritable) {
-            if (unacknowledgedRecords >= maxRecordsInFlight || queuedBytes >= maxQueuedBytes) {
-                setWritable(false);
-            }
-        } else if (unacknowledgedRecords <= maxRecordsInFlight / 2 && queuedBytes < maxQueuedBytes / 2) {
-            setWritable(true);
-        }
-    }
-
-    private void setWritable(boolean writable) {
-        if (unwritable == !writable) {
-            return;
-        }
-        unwritable = !writable;
-        ChannelOutboundBuffer buffer = ctx.channel().unsafe().outboundBuffer();
-        if (buffer != null) {
-            buffer.setUserDefinedWritability(WRITABILITY_INDEX, writable);
-        }
-    }
-
-    private static long sizeOf(Object msg) {
-        if (msg instanceof ByteBuf) {
-            return ((ByteBuf) msg).readableBytes();
-        }
-        if (msg instanceof FileRegion) {
-            FileRegion region = (FileRegion) msg;
-            return region.count() - region.transferred();
-        }
-        return 0;
     }
 
     private static void cascade(io.netty.util.concurrent.Future<?> from, ChannelPromise to) {

@@ -9,45 +9,53 @@ import io.netty.handler.stream.ChunkedInput;
 import io.netty.util.ReferenceCountUtil;
 
 /**
- * One message written to {@link KtlsHandler} and not yet completed: a {@link ByteBuf}, a {@link FileRegion} or a
- * {@link ChunkedInput}. Framing consumes it from the front ({@link #readerOffset}); the record holding its last
- * byte completes it.
+ * One message written to {@link KtlsHandler} and not yet completed, of one of the kinds the record layer takes: a
+ * {@link ByteBuf}, a {@link FileRegion} or a {@link ChunkedInput} ({@link #of}), or no message at all, a promise
+ * that completes with the records before it ({@link #completionOnly}). Framing takes it from the front, a piece
+ * of at most so many bytes at a time ({@link #nextPiece}); the record holding its last byte completes it.
  *
  * <p>Ownership: the message belongs to this object from {@code write} until {@link #succeed()} or
  * {@link #fail(Throwable)}, which release it (close it, for a {@code ChunkedInput}) exactly once and complete the
- * promise. Records keep their own references to the bytes they carry, so releasing here never pulls memory from
- * under a sealing thread. The message may be {@code null}: a promise only (an alert's). Event loop only, except
- * that a sealer whose event loop has shut down fails the writes of a record it cannot hand back.
+ * promise. Pieces hold references of their own, so releasing here never pulls memory from under a sealing thread.
+ * Event loop only, except that a sealer whose event loop has shut down abandons the writes of a record it cannot
+ * hand back.
  */
-final class PendingWrite {
+abstract class PendingWrite {
 
-    final Object message;
     final ChannelPromise promise;
-    /** Bytes of a buffer or region still to frame; for a ChunkedInput, of the current chunk. */
-    private long remaining;
-    /** Offset of the next byte to frame: buffer reader index or region offset. */
-    long readerOffset;
-    /** For a ChunkedInput: the chunk being framed, owned here until framed. */
-    ByteBuf chunk;
-    /** A direct buffer whose memory is its own and ours alone: its records may be sealed in place. */
-    final boolean sealableInPlace;
     private boolean done;
 
-    PendingWrite(Object message, ChannelPromise promise) {
-        this.message = message;
+    private PendingWrite(ChannelPromise promise) {
         this.promise = promise;
+    }
+
+    /** The pending write of {@code message}, or {@code null} when the record layer does not take its type. */
+    static PendingWrite of(Object message, ChannelPromise promise) {
         if (message instanceof ByteBuf) {
-            ByteBuf buf = (ByteBuf) message;
-            this.readerOffset = buf.readerIndex();
-            this.remaining = buf.readableBytes();
-            this.sealableInPlace = isOwnedOutright(buf);
-        } else if (message instanceof FileRegion) {
-            FileRegion region = (FileRegion) message;
-            this.readerOffset = region.transferred();
-            this.remaining = region.count() - region.transferred();
-            this.sealableInPlace = false;
+            return new BufferWrite((ByteBuf) message, promise);
+        }
+        if (message instanceof FileRegion) {
+            return new RegionWrite((FileRegion) message, promise);
+        }
+        if (message instanceof ChunkedInput) {
+            return new ChunkedWrite((ChunkedInput<?>) message, promise);
+        }
+        return null;
+    }
+
+    /** A write that carries no byte: {@code promise} completes with the record it is attached to. */
+    static PendingWrite completionOnly(ChannelPromise promise) {
+        return new CompletionOnly(promise);
+    }
+
+    /** Gives back a message of any type that will never be written, and fails its promise. */
+    static void discard(Object message, ChannelPromise promise, Throwable cause) {
+        PendingWrite write = of(message, promise);
+        if (write != null) {
+            write.fail(cause);
         } else {
-            this.sealableInPlace = false;
+            ReferenceCountUtil.release(message);
+            promise.tryFailure(cause);
         }
     }
 
@@ -61,29 +69,199 @@ final class PendingWrite {
         return buf.isDirect() && ExclusiveMemory.isExclusive(buf);
     }
 
-    /** A buffer or region with nothing left to frame (a chunked input says so only when read). */
-    boolean isEmpty() {
-        return !isChunked() && remaining == 0 && message != null;
+    /**
+     * The next at most {@code maxBytes} (> 0) of the message, as a piece holding its own reference; {@code null}
+     * when nothing is available now: the message is used up, or a {@code ChunkedInput} has no chunk ready (see
+     * {@link #isFullyFramed()}). May read a chunk of a {@code ChunkedInput} with {@code alloc}.
+     */
+    abstract RecordPiece nextPiece(int maxBytes, ByteBufAllocator alloc) throws Exception;
+
+    /** Nothing left to frame: every byte of the message is in some record. */
+    abstract boolean isFullyFramed() throws Exception;
+
+    /**
+     * Bytes of the message not yet framed that count towards the layer's queue bound: all of a buffer's or a
+     * region's; none of a {@code ChunkedInput}'s, whose length is not known before it is read.
+     */
+    long queuedBytes() {
+        return 0;
     }
 
-    boolean isChunked() {
-        return message instanceof ChunkedInput;
+    /** A buffer or region with nothing left to frame (a chunked input says so only when read). */
+    boolean isEmpty() {
+        return false;
+    }
+
+    /** The pieces of this write may be sealed where they lie (see {@link #isOwnedOutright}). */
+    boolean sealsInPlace() {
+        return false;
+    }
+
+    final void succeed() {
+        if (finish()) {
+            promise.trySuccess();
+        }
+    }
+
+    final void fail(Throwable cause) {
+        if (finish()) {
+            promise.tryFailure(cause);
+        }
+    }
+
+    /** Releases the message without completing the promise (its event loop is gone). */
+    final void abandon() {
+        finish();
+    }
+
+    private boolean finish() {
+        if (done) {
+            return false;
+        }
+        done = true;
+        releaseMessage();
+        return true;
+    }
+
+    /** Gives the message back, once. */
+    abstract void releaseMessage();
+
+    /** A {@link ByteBuf}: pieces are retained slices of it. */
+    private static final class BufferWrite extends PendingWrite {
+        private final ByteBuf buf;
+        private final boolean sealsInPlace;
+        private int readerIndex;
+        private int remaining;
+
+        BufferWrite(ByteBuf buf, ChannelPromise promise) {
+            super(promise);
+            this.buf = buf;
+            this.readerIndex = buf.readerIndex();
+            this.remaining = buf.readableBytes();
+            this.sealsInPlace = isOwnedOutright(buf);
+        }
+
+        @Override
+        RecordPiece nextPiece(int maxBytes, ByteBufAllocator alloc) {
+            if (remaining == 0) {
+                return null;
+            }
+            int n = Math.min(remaining, maxBytes);
+            RecordPiece piece = RecordPiece.of(buf.retainedSlice(readerIndex, n));
+            readerIndex += n;
+            remaining -= n;
+            return piece;
+        }
+
+        @Override
+        boolean isFullyFramed() {
+            return remaining == 0;
+        }
+
+        @Override
+        long queuedBytes() {
+            return remaining;
+        }
+
+        @Override
+        boolean isEmpty() {
+            return remaining == 0;
+        }
+
+        @Override
+        boolean sealsInPlace() {
+            return sealsInPlace;
+        }
+
+        @Override
+        void releaseMessage() {
+            buf.release();
+        }
+    }
+
+    /** A {@link FileRegion} (any): pieces name a range of it and hold a reference; the bytes are read when sealed. */
+    private static final class RegionWrite extends PendingWrite {
+        private final FileRegion region;
+        /** Offset of the next byte to frame, relative to the region's position. */
+        private long offset;
+        private long remaining;
+
+        RegionWrite(FileRegion region, ChannelPromise promise) {
+            super(promise);
+            this.region = region;
+            this.offset = region.transferred();
+            this.remaining = region.count() - region.transferred();
+        }
+
+        @Override
+        RecordPiece nextPiece(int maxBytes, ByteBufAllocator alloc) {
+            if (remaining == 0) {
+                return null;
+            }
+            int n = (int) Math.min(remaining, maxBytes);
+            RecordPiece piece = RecordPiece.of(region.retain(), offset, n);
+            offset += n;
+            remaining -= n;
+            return piece;
+        }
+
+        @Override
+        boolean isFullyFramed() {
+            return remaining == 0;
+        }
+
+        @Override
+        long queuedBytes() {
+            return remaining;
+        }
+
+        @Override
+        boolean isEmpty() {
+            return remaining == 0;
+        }
+
+        @Override
+        void releaseMessage() {
+            region.release();
+        }
     }
 
     /**
-     * Bytes available to frame now. For a ChunkedInput this reads the next chunk when the previous one is used
-     * up; returns 0 when the input has nothing more right now or has ended (see {@link #isFullyFramed()}).
+     * A {@link ChunkedInput}: read a chunk at a time as framing reaches it; its chunks are sent as the bytes they
+     * hold ({@code ByteBuf}, or a {@code ByteBufHolder}'s content).
      */
-    long available(ByteBufAllocator alloc) throws Exception {
-        if (!isChunked()) {
-            return remaining;
+    private static final class ChunkedWrite extends PendingWrite {
+        private final ChunkedInput<?> input;
+        /** The chunk being framed, owned here until framed. */
+        private ByteBuf chunk;
+        private int readerIndex;
+        private int remaining;
+
+        ChunkedWrite(ChunkedInput<?> input, ChannelPromise promise) {
+            super(promise);
+            this.input = input;
         }
-        ChunkedInput<?> input = (ChunkedInput<?>) message;
-        while (remaining == 0 && !input.isEndOfInput()) {
-            Object next = input.readChunk(alloc);
-            if (next == null) {
-                return 0;
+
+        @Override
+        RecordPiece nextPiece(int maxBytes, ByteBufAllocator alloc) throws Exception {
+            while (remaining == 0 && !input.isEndOfInput()) {
+                Object next = input.readChunk(alloc);
+                if (next == null) {
+                    return null;
+                }
+                takeChunk(next);
             }
+            if (remaining == 0) {
+                return null;
+            }
+            int n = Math.min(remaining, maxBytes);
+            RecordPiece piece = RecordPiece.of(chunk.retainedSlice(readerIndex, n));
+            readerIndex += n;
+            remaining -= n;
+            return piece;
+        }
+
+        private void takeChunk(Object next) {
             ByteBuf content = next instanceof ByteBuf ? (ByteBuf) next
                     : next instanceof ByteBufHolder ? ((ByteBufHolder) next).content().retain() : null;
             if (content == null) {
@@ -98,66 +276,47 @@ final class PendingWrite {
                 chunk.release();
             }
             chunk = content;
-            readerOffset = content.readerIndex();
+            readerIndex = content.readerIndex();
             remaining = content.readableBytes();
         }
-        return remaining;
-    }
 
-    /** The buffer whose bytes framing takes next: the message itself or the current chunk. */
-    ByteBuf currentBuffer() {
-        return isChunked() ? chunk : (ByteBuf) message;
-    }
-
-    void consumed(int bytes) {
-        remaining -= bytes;
-        readerOffset += bytes;
-        assert remaining >= 0 : "remaining: " + remaining + ", consumed: " + bytes;
-    }
-
-    /** Nothing left to frame: every byte of the message is in some record. */
-    boolean isFullyFramed() throws Exception {
-        if (remaining != 0) {
-            return false;
+        @Override
+        boolean isFullyFramed() throws Exception {
+            return remaining == 0 && input.isEndOfInput();
         }
-        return !isChunked() || ((ChunkedInput<?>) message).isEndOfInput();
-    }
 
-    void succeed() {
-        if (finish()) {
-            promise.trySuccess();
-        }
-    }
-
-    void fail(Throwable cause) {
-        if (finish()) {
-            promise.tryFailure(cause);
-        }
-    }
-
-    /** Releases the message without completing the promise (its event loop is gone). */
-    void abandon() {
-        finish();
-    }
-
-    private boolean finish() {
-        if (done) {
-            return false;
-        }
-        done = true;
-        if (chunk != null) {
-            chunk.release();
-            chunk = null;
-        }
-        if (message instanceof ChunkedInput) {
+        @Override
+        void releaseMessage() {
+            if (chunk != null) {
+                chunk.release();
+                chunk = null;
+            }
             try {
-                ((ChunkedInput<?>) message).close();
+                input.close();
             } catch (Exception ignored) {
                 // Closing an input we have finished with: nothing left to report.
             }
-        } else {
-            ReferenceCountUtil.release(message);
         }
-        return true;
+    }
+
+    /** No message: an alert's promise, or a close waiting for the records before it. */
+    private static final class CompletionOnly extends PendingWrite {
+        CompletionOnly(ChannelPromise promise) {
+            super(promise);
+        }
+
+        @Override
+        RecordPiece nextPiece(int maxBytes, ByteBufAllocator alloc) {
+            return null;
+        }
+
+        @Override
+        boolean isFullyFramed() {
+            return true;
+        }
+
+        @Override
+        void releaseMessage() {
+        }
     }
 }

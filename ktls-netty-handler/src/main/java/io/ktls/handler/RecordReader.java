@@ -58,6 +58,7 @@ final class RecordReader implements AutoCloseable {
     private final ByteBufAllocator alloc;
     private final TlsCipherSuite suite;
     private final int maxCiphertextLength;
+    private final KtlsStats stats;
     private RecordCipher cipher;
     private long sequence;
     private int consecutiveEmptyRecords;
@@ -70,7 +71,8 @@ final class RecordReader implements AutoCloseable {
     /** A record that failed after a run of application data: thrown by the next call. */
     private TlsRecordException heldBackFailure;
 
-    RecordReader(RecordCipher cipher, long readSequence, ByteBufAllocator alloc) {
+    RecordReader(RecordCipher cipher, long readSequence, ByteBufAllocator alloc, KtlsStats stats) {
+        this.stats = stats;
         this.cipher = cipher;
         this.suite = cipher.suite();
         this.sequence = readSequence;
@@ -267,22 +269,22 @@ final class RecordReader implements AutoCloseable {
                 type = cipher.open(sequence, record, region);
                 length = region.position();
             } catch (AEADBadTagException e) {
-                KtlsStats.GLOBAL.corruptRecord();
+                stats.corruptRecord();
                 TlsRecordException failure = new TlsRecordException(TlsRecordException.BAD_RECORD_MAC,
                         "record " + sequence + " failed authentication");
                 failure.initCause(e);
                 return failAfter(buf, runStart, runEnd, failure);
             } catch (TlsRecordException e) {
-                KtlsStats.GLOBAL.corruptRecord();
+                stats.corruptRecord();
                 return failAfter(buf, runStart, runEnd, e);
             }
             sequence++;
             buf.skipBytes(recordLength);
-            KtlsStats.GLOBAL.recordOpened(suite, length);
+            stats.recordOpened(suite, length);
             if (length > 0) {
                 consecutiveEmptyRecords = 0;
             } else if (++consecutiveEmptyRecords > MAX_CONSECUTIVE_EMPTY_RECORDS) {
-                KtlsStats.GLOBAL.emptyRecordFloodRefused();
+                stats.emptyRecordFloodRefused();
                 return failAfter(buf, runStart, runEnd, new TlsRecordException(
                         TlsRecordException.UNEXPECTED_MESSAGE,
                         "more than " + MAX_CONSECUTIVE_EMPTY_RECORDS + " empty records in a row"));

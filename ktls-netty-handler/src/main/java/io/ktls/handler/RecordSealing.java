@@ -36,6 +36,7 @@ import java.util.Arrays;
 final class RecordSealing implements AutoCloseable {
 
     private final ByteBufAllocator alloc;
+    private final KtlsStats stats;
     private final TlsCipherSuite suite;
     private RecordCipher cipher;
     /** The file region of the last file piece and its mapping (null: read it); released by {@link #close()}. */
@@ -62,7 +63,8 @@ final class RecordSealing implements AutoCloseable {
      */
     private static final long SIZE_CHECK_VALID_NANOS = 50_000;
 
-    RecordSealing(RecordCipher cipher, ByteBufAllocator alloc) {
+    RecordSealing(RecordCipher cipher, ByteBufAllocator alloc, KtlsStats stats) {
+        this.stats = stats;
         this.cipher = cipher;
         this.suite = cipher.suite();
         this.alloc = alloc;
@@ -91,7 +93,7 @@ final class RecordSealing implements AutoCloseable {
                 record.pieces.clear();
                 c.seal(record.sequence, record.contentType, body.nioBuffer(), header,
                         body.nioBuffer(), trailer);
-                KtlsStats.GLOBAL.sealedInPlace();
+                stats.sealedInPlace();
             } else {
                 body = alloc.directBuffer(payloadLength, payloadLength);
                 ByteBuffer payload = gather(record, body);
@@ -100,7 +102,7 @@ final class RecordSealing implements AutoCloseable {
                 checkMappedSource();
                 body.writerIndex(payloadLength);
                 record.releasePlaintext();
-                KtlsStats.GLOBAL.sealedSeparate();
+                stats.sealedSeparate();
             }
             frame.writerIndex(headerLength + trailerLength);
             // A fixed, read-only composite: the cheapest of Netty's composites, and the transport gathers its
@@ -108,7 +110,7 @@ final class RecordSealing implements AutoCloseable {
             record.output = Unpooled.wrappedUnmodifiableBuffer(frame.retainedSlice(0, headerLength), body,
                     frame.retainedSlice(headerLength, trailerLength));
             body = null;
-            KtlsStats.GLOBAL.recordsSealed(suite, payloadLength);
+            stats.recordsSealed(suite, payloadLength);
             if (record.nextCipher != null) {
                 c.close();
                 cipher = record.nextCipher;
@@ -126,7 +128,7 @@ final class RecordSealing implements AutoCloseable {
                 poisonedBy = cause;
                 cipher.close();
                 cipher = null;
-                KtlsStats.GLOBAL.cryptoFailure();
+                stats.cryptoFailure();
             }
             record.sealFailed(cause);
         } finally {
@@ -293,6 +295,11 @@ final class RecordSealing implements AutoCloseable {
         if (m != null) {
             m.release();
         }
+    }
+
+    /** The counters this direction's records are counted in. */
+    KtlsStats stats() {
+        return stats;
     }
 
     @Override

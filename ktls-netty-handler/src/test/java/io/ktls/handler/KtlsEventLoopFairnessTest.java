@@ -54,8 +54,9 @@ class KtlsEventLoopFairnessTest {
         TlsCipherSuite suite = TlsCipherSuite.TLS_AES_128_GCM_SHA256;
         SslContext serverContext = TestTls.get().server(suite);
         SslContext clientContext = TestTls.get().client(SslProvider.OPENSSL, suite);
-        KtlsConfig config = KtlsConfig.defaults();
         SealsPerPoll seals = new SealsPerPoll(polls);
+        KtlsConfig config = KtlsConfig.builder().sealerFactory((sealing, completion, channel) ->
+                seals.wrap(new InlineRecordSealer(sealing, completion))).build();
         CompletableFuture<Void> streamed = new CompletableFuture<>();
         AtomicLong received = new AtomicLong();
         CompletableFuture<Void> allReceived = new CompletableFuture<>();
@@ -65,8 +66,6 @@ class KtlsEventLoopFairnessTest {
                         @Override
                         protected void initChannel(SocketChannel ch) {
                             KtlsHandler tls = new KtlsHandler(serverContext, config);
-                            tls.sealerFactory = (sealing, completion, channel) ->
-                                    seals.wrap(new InlineRecordSealer(sealing, completion));
                             ch.pipeline().addLast(tls, new Streamer(streamed));
                         }
                     })

@@ -378,7 +378,7 @@ class KtlsHandlerBadInputTest {
 
     @Test
     void writeKeyIsUpdatedBeforeTheRecordLimit() throws Exception {
-        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13, KtlsConfig.builder(), h -> h.keyUpdateAfterRecords = 3)) {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13, KtlsConfig.builder().keyUpdateAfterRecords(3))) {
             for (int i = 0; i < 6; i++) {
                 peer.server.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {(byte) i}));
             }

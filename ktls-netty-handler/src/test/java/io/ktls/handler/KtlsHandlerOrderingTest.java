@@ -41,6 +41,11 @@ class KtlsHandlerOrderingTest {
             held.add(record);
         }
 
+        /** Completion waits for the test. */
+        @Override
+        public void dispatch() {
+        }
+
         void completeAll() {
             for (OutboundRecord record : new ArrayList<>(held)) {
                 if (!record.completed) {
@@ -68,9 +73,8 @@ class KtlsHandlerOrderingTest {
     private static final HeldSealer[] SEALER = new HeldSealer[1];
 
     private static TlsTestPeer peerWithHeldSealer(KtlsConfig.Builder config) throws Exception {
-        TlsTestPeer peer = TlsTestPeer.handshake(TlsCipherSuite.TLS_AES_128_GCM_SHA256, config,
-                h -> h.sealerFactory = (sealing, completion, channel) ->
-                        SEALER[0] = new HeldSealer(sealing, completion));
+        TlsTestPeer peer = TlsTestPeer.handshake(TlsCipherSuite.TLS_AES_128_GCM_SHA256,
+                config.sealerFactory((sealing, completion, channel) -> SEALER[0] = new HeldSealer(sealing, completion)));
         HeldSealer sealer = SEALER[0];
         peer.onClose = sealer::completeAll;
         return peer;

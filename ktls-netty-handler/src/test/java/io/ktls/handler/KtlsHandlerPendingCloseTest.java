@@ -25,9 +25,8 @@ class KtlsHandlerPendingCloseTest {
     private static final KtlsHandlerOrderingTest.HeldSealer[] SEALER = new KtlsHandlerOrderingTest.HeldSealer[1];
 
     private static TlsTestPeer peerWithHeldSealer(KtlsConfig.Builder config) throws Exception {
-        TlsTestPeer peer = TlsTestPeer.handshake(TLS13, config,
-                h -> h.sealerFactory = (sealing, completion, channel) ->
-                        SEALER[0] = new KtlsHandlerOrderingTest.HeldSealer(sealing, completion));
+        TlsTestPeer peer = TlsTestPeer.handshake(TLS13, config.sealerFactory((sealing, completion, channel) ->
+                SEALER[0] = new KtlsHandlerOrderingTest.HeldSealer(sealing, completion)));
         peer.onClose = SEALER[0]::completeAll;
         return peer;
     }

@@ -200,21 +200,20 @@ class RecordLayerFuzzTest {
             this.suite = suite;
             if (suite.isTls13()) {
                 TrafficKeys peerKeys = TrafficKeys.tls13(suite, secret(suite, 1));
-                TrafficKeys ourRead = TrafficKeys.tls13(suite, secret(suite, 1));
-                TrafficKeys ourWrite = TrafficKeys.tls13(suite, secret(suite, 2));
                 peer = new Peer(suite, RecordCipher.create(peerKeys), peerKeys, 0);
-                layers = new Layers(suite, server, cipher(suite, ourRead), cipher(suite, ourWrite), ourRead, ourWrite,
-                        alloc, 0);
+                // The peer writes with secret 1, we with secret 2, whichever side we play.
+                byte[] theirs = secret(suite, 1);
+                byte[] ours = secret(suite, 2);
+                layers = new Layers(server, ConnectionKeys.tls13(suite, server, server ? theirs : ours,
+                        server ? ours : theirs, AeadProviders.preferred(suite)), alloc, 0);
             } else {
                 byte[] random = new byte[32];
                 try (Tls12KeyBlock block = Tls12KeyBlock.derive(suite, new byte[48], random, random)) {
                     TrafficKeys peerWrite = server ? block.clientWrite() : block.serverWrite();
-                    TrafficKeys ourWrite = server ? block.serverWrite() : block.clientWrite();
-                    // Ciphers copy the keys; TLS 1.2 layers keep no TrafficKeys. TLS 1.2 records start at 1
-                    // (Finished was 0).
+                    // TLS 1.2 records start at 1 (Finished was 0).
                     peer = new Peer(suite, RecordCipher.create(peerWrite), null, 1);
-                    layers = new Layers(suite, server, cipher(suite, peerWrite), cipher(suite, ourWrite), null, null,
-                            alloc, 1);
+                    layers = new Layers(server, ConnectionKeys.tls12(suite, server, new byte[48], random, random,
+                            AeadProviders.preferred(suite)), alloc, 1);
                 }
             }
             held = peerReads ? null : new HeldWrites();
@@ -224,10 +223,6 @@ class RecordLayerFuzzTest {
                 channel.pipeline().addLast(held);
             }
             channel.pipeline().addLast(layers);
-        }
-
-        private static RecordCipher cipher(TlsCipherSuite suite, TrafficKeys keys) {
-            return RecordCipher.create(suite, keys, AeadProviders.preferred(suite));
         }
 
         private static byte[] secret(TlsCipherSuite suite, int fill) {
@@ -342,12 +337,8 @@ class RecordLayerFuzzTest {
 
     /** Both layers of one connection, wired as {@code KtlsHandler} wires them. */
     static final class Layers extends ChannelDuplexHandler {
-        private final TlsCipherSuite suite;
         private final boolean server;
-        private RecordCipher readCipher;
-        private RecordCipher writeCipher;
-        private TrafficKeys readKeys;
-        private TrafficKeys writeKeys;
+        private final ConnectionKeys keys;
         private final TrackingAllocator alloc;
         private final long sequence;
         private ChannelHandlerContext ctx;
@@ -356,14 +347,9 @@ class RecordLayerFuzzTest {
         boolean ended;
         int dataRuns;
 
-        Layers(TlsCipherSuite suite, boolean server, RecordCipher readCipher, RecordCipher writeCipher,
-               TrafficKeys readKeys, TrafficKeys writeKeys, TrackingAllocator alloc, long sequence) {
-            this.suite = suite;
+        Layers(boolean server, ConnectionKeys keys, TrackingAllocator alloc, long sequence) {
             this.server = server;
-            this.readCipher = readCipher;
-            this.writeCipher = writeCipher;
-            this.readKeys = readKeys;
-            this.writeKeys = writeKeys;
+            this.keys = keys;
             this.alloc = alloc;
             this.sequence = sequence;
         }
@@ -372,26 +358,18 @@ class RecordLayerFuzzTest {
         public void handlerAdded(ChannelHandlerContext ctx) {
             this.ctx = ctx;
             KtlsConfig config = KtlsConfig.builder().maxRecordsInFlight(MAX_RECORDS_IN_FLIGHT).build();
-            inbound = new InboundRecordLayer(suite, server, readCipher, sequence, readKeys,
-                    AeadProviders.preferred(suite), alloc, new Events(ctx));
-            outbound = new OutboundRecordLayer(ctx, suite, config, sequence, writeKeys,
-                    Math.min(OutboundRecordLayer.DEFAULT_KEY_UPDATE_AFTER_RECORDS, suite.maxRecordsPerKey()),
-                    AeadProviders.preferred(suite), new OutboundRecordLayer.Listener() {
-                        @Override
-                        public void recordLayerFailed(Throwable cause) {
-                            ended = true;
-                        }
+            inbound = new InboundRecordLayer(keys, server, sequence, alloc, KtlsStats.GLOBAL, new Events(ctx));
+            outbound = new OutboundRecordLayer(ctx, keys, sequence, config, new OutboundRecordLayer.Listener() {
+                @Override
+                public void recordLayerFailed(Throwable cause) {
+                    ended = true;
+                }
 
-                        @Override
-                        public void writeFailed(Throwable cause) {
-                            ended = true;
-                        }
-                    });
-            outbound.sealer(new InlineRecordSealer(new RecordSealing(writeCipher, alloc), outbound));
-            readCipher = null;
-            writeCipher = null;
-            readKeys = null;
-            writeKeys = null;
+                @Override
+                public void writeFailed(Throwable cause) {
+                    ended = true;
+                }
+            });
         }
 
         void received(ByteBuf bytes) {
@@ -411,6 +389,7 @@ class RecordLayerFuzzTest {
                 inbound.close();
                 outbound.close();
             }
+            keys.close();
         }
 
         /** Mirrors {@code KtlsHandler.InboundEvents}. */

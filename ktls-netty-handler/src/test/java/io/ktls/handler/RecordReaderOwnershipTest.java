@@ -49,7 +49,7 @@ class RecordReaderOwnershipTest {
     /** Opens the one record in {@code in}; with {@code expectedAddress} >= 0, checks the plaintext lies there. */
     private static byte[] open(ByteBuf in, long expectedAddress) throws Exception {
         try (TrafficKeys keys = keys(); RecordReader reader = new RecordReader(RecordCipher.create(keys), 0,
-                UnpooledByteBufAllocator.DEFAULT)) {
+                UnpooledByteBufAllocator.DEFAULT, new KtlsStats())) {
             reader.add(in);
             RecordReader.Opened opened = reader.next();
             try {

@@ -103,13 +103,12 @@ class SealFailurePoisonsDirectionTest {
         SslContext serverContext = TestTls.get().server(suite);
         SslContext clientContext = TestTls.get().client(SslProvider.OPENSSL, suite);
         KtlsConfig config = KtlsConfig.builder().aeadProvider(provider)
-                .offloadGroup(offload ? offloadGroup : null).build();
+                .offloadGroup(offload ? offloadGroup : null).keyUpdateAfterRecords(keyUpdateAfterRecords).build();
         CompletableFuture<Channel> serverChannel = new CompletableFuture<>();
         CompletableFuture<ChannelFuture> sent = new CompletableFuture<>();
         try (Loopback loopback = new Loopback()) {
             loopback.serve(ch -> {
                 KtlsHandler handler = new KtlsHandler(serverContext, config);
-                handler.keyUpdateAfterRecords = keyUpdateAfterRecords;
                 serverChannel.complete(ch);
                 ch.pipeline().addLast(handler, new ChannelInboundHandlerAdapter() {
                     @Override

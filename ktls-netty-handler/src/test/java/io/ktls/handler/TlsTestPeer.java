@@ -133,6 +133,10 @@ final class TlsTestPeer implements AutoCloseable {
         return handshake(suite, KtlsConfig.builder(), h -> { });
     }
 
+    static TlsTestPeer handshake(TlsCipherSuite suite, KtlsConfig.Builder config) throws Exception {
+        return handshake(suite, config, h -> { });
+    }
+
     static TlsTestPeer handshake(TlsCipherSuite suite, KtlsConfig.Builder config, Consumer<KtlsHandler> tune)
             throws Exception {
         TlsTestPeer peer = new TlsTestPeer(suite, config, tune);
