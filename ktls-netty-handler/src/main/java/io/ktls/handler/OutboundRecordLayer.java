@@ -15,8 +15,6 @@ import javax.net.ssl.SSLException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The write side of the record layer: pending writes in, records out, in sequence order.
@@ -25,24 +23,19 @@ import java.util.concurrent.TimeUnit;
  * <ol>
  *   <li><b>write</b>: the message is queued as a {@link PendingWrite}, not copied; nothing is framed yet, so
  *       small writes coalesce (as {@code SslHandler} does, up to a flush).</li>
- *   <li><b>flush</b>: the queued writes become eligible; <b>framing</b> cuts their bytes into records of at most
- *       {@code maxRecordPayloadBytes}, each with the next sequence number (hence its nonce), and submits each
- *       to the {@link RecordSealer}; framing stops while {@code maxRecordsInFlight} records are unacknowledged
- *       (framed but their socket write not yet complete).</li>
- *   <li><b>ready prefix</b>: records complete in any order; only the contiguous prefix of completed records
- *       is written, then flushed once.</li>
+ *   <li><b>flush</b>: the queued writes become eligible; <b>framing</b> takes from each, in turn, a
+ *       {@linkplain PendingWrite#nextPiece piece} until a record of at most {@code maxRecordPayloadBytes} is full,
+ *       gives it the next sequence number (hence its nonce), and submits it to the {@link RecordSealer}; after the
+ *       pass, the sealer gets the batch ({@link RecordSealer#dispatch()}). Framing stops while
+ *       {@code maxRecordsInFlight} records are unacknowledged (framed but their socket write not yet complete).</li>
+ *   <li><b>ready prefix</b>: records complete in any order, and come back through {@link #recordsSealed}; only the
+ *       contiguous prefix of completed records is written, then flushed once ({@link InFlightRecords}).</li>
  *   <li><b>acknowledge</b>: when a record's socket write completes, the writes whose last byte it carried
  *       complete (promise, release) and framing resumes.</li>
  * </ol>
- * <p>Turns: a socket write usually completes at once, inside the transport's write loop, and its completion
- * frames the next records; sealed inline, a stream then sealed record after record in one flush task after
- * another without the event loop polling its sockets (Netty runs 64 tasks between looks at the clock), and the
- * other connections of that loop, a new client's handshake among them, waited for seconds. So a connection frames
- * at most {@code maxRecordsInFlight} records per turn, whoever asks (a flush, a write completion); beyond that,
- * framing waits for the next turn. The first record of a turn schedules the next one, a task with no delay:
- * Netty moves due scheduled tasks to its run queue once per pass, after polling the sockets and before running
- * the queue, so the next turn begins after the loop has served its other channels; a connection that frames
- * little never waits for it.
+ *
+ * <p>Turns: a connection frames at most {@code maxRecordsInFlight} records per turn of its event loop, so a fast
+ * stream cannot keep the loop from polling its other sockets ({@link FramingTurns}).
  *
  * <p>Writability: {@link OutboundWritability} turns the channel unwritable at the cap of records in flight or of
  * queued bytes, so producers pause for a slow reader and memory stays bounded.
@@ -69,7 +62,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Event loop only; the sealer hands completions back through the event loop.
  */
-final class OutboundRecordLayer implements RecordSealer.Completion {
+final class OutboundRecordLayer implements RecordSealer.Completion, InFlightRecords.Events {
 
     /**
      * AES-GCM: RFC 8446 section 5.5 allows 2^24.5 full records per key; rekeying at 2^24 keeps a margin.
@@ -118,12 +111,8 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
 
     private final ArrayDeque<PendingWrite> unflushed = new ArrayDeque<>();
     private final ArrayDeque<PendingWrite> flushed = new ArrayDeque<>();
-    /** Framed records not yet handed to the channel, in sequence order. */
-    private final ArrayDeque<OutboundRecord> inFlight = new ArrayDeque<>();
-    /** The last record handed to the channel whose write has not completed yet (zero-length writes wait on it). */
-    private OutboundRecord lastUnacknowledged;
+    private final InFlightRecords inFlight;
     private long nextSequence;
-    private int unacknowledgedRecords;
     /** Bytes of the queued writes not framed yet (of those whose length is known). */
     private long queuedBytes;
     private Lifecycle lifecycle = Lifecycle.OPEN;
@@ -131,14 +120,9 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
     private Throwable failure;
     /** The promise of the close_notify asked for (CLOSING), completed when it is written. */
     private ChannelPromise closeNotifyPromise;
-    /** Re-entrance guards: a flush inside a pass completes writes, whose listeners frame and write again. */
+    /** A pass that flushes completes writes, whose listeners may ask for another pass meanwhile. */
     private boolean framing;
-    private boolean writingPrefix;
-    /** Records framed since the current turn began (see Turns above); a turn begins after its first record. */
-    private int framedThisTurn;
-    /** The next turn is scheduled and has not begun. */
-    private boolean turnScheduled;
-    private final Runnable nextTurn = this::nextTurn;
+    private final FramingTurns turns;
     private final OwedAnswer keyUpdateAnswer = new OwedAnswer();
     private final OwedAnswer noRenegotiationAnswer = new OwedAnswer();
 
@@ -160,6 +144,8 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         this.nextSequence = writeSequence;
         this.listener = listener;
         this.writability = new OutboundWritability(ctx.channel(), maxRecordsInFlight, maxRecordPayloadBytes);
+        this.inFlight = new InFlightRecords(ctx, stats, this);
+        this.turns = new FramingTurns(ctx.executor(), maxRecordsInFlight, this::nextTurn);
         RecordSealing encryptor = new RecordSealing(keys.write.takeCipher(), ctx.alloc(), stats);
         try {
             this.sealer = config.sealerFactory().create(encryptor, this, ctx.channel());
@@ -179,7 +165,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
     }
 
     int unacknowledgedRecords() {
-        return unacknowledgedRecords;
+        return inFlight.unacknowledged();
     }
 
     /** Takes ownership of {@code msg}: queued, or released with {@code promise} failed. */
@@ -197,7 +183,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         }
         unflushed.add(write);
         queuedBytes += write.queuedBytes();
-        writability.update(unacknowledgedRecords, queuedBytes);
+        writability.update(inFlight.unacknowledged(), queuedBytes);
     }
 
     void flush() {
@@ -275,7 +261,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         if (lifecycle == Lifecycle.CLOSED) {
             // close_notify is framed and nothing may follow it: done once it (and what precedes it) is written,
             // not now, or the close waiting on this would drop records still being sealed.
-            completeAfterFramedRecords(PendingWrite.completionOnly(promise));
+            inFlight.completeAfterLast(PendingWrite.completionOnly(promise));
             return;
         }
         failPending(cause);
@@ -291,16 +277,6 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         sealer.dispatch();
     }
 
-    /** Completes {@code write}, which carries no byte, with the write of the last record framed (now if none). */
-    private void completeAfterFramedRecords(PendingWrite write) {
-        OutboundRecord last = inFlight.peekLast() != null ? inFlight.peekLast() : lastUnacknowledged;
-        if (last == null) {
-            write.succeed();
-        } else {
-            last.completes.add(write);
-        }
-    }
-
     /**
      * Zero-length writes at the head of the queue (an HTTP codec's empty {@code LastHttpContent}, say) complete
      * with the records before them even when this turn frames no more: the peer may have read those records and
@@ -310,7 +286,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         PendingWrite write;
         while ((write = flushed.peekFirst()) != null && write.isEmpty()) {
             flushed.pollFirst();
-            completeAfterFramedRecords(write);
+            inFlight.completeAfterLast(write);
         }
     }
 
@@ -325,9 +301,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         lifecycle = Lifecycle.FAILED;
         failure = cause;
         failPending(cause);
-        while (!inFlight.isEmpty() && inFlight.peekFirst().completed) {
-            discard(inFlight.pollFirst(), cause);
-        }
+        inFlight.fail(cause);
         if (closeNotifyPromise != null) {
             closeNotifyPromise.tryFailure(cause);
         }
@@ -371,11 +345,11 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         }
         framing = true;
         try {
-            while (canAnswer() && unacknowledgedRecords < maxRecordsInFlight) {
-                if (framedThisTurn >= maxRecordsInFlight) {
+            while (canAnswer() && inFlight.unacknowledged() < maxRecordsInFlight) {
+                if (turns.isUsedUp()) {
                     completeEmptyWrites();
                     if (!flushed.isEmpty() || closeNotifyPromise != null) {
-                        scheduleNextTurn();
+                        turns.scheduleNext();
                         break;
                     }
                 }
@@ -386,7 +360,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         } finally {
             framing = false;
         }
-        writability.update(unacknowledgedRecords, queuedBytes);
+        writability.update(inFlight.unacknowledged(), queuedBytes);
         if (sealer != null) {
             sealer.dispatch();
         }
@@ -467,7 +441,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
                 return false;
             }
             // Zero-length writes: done when everything before them is written.
-            completed.forEach(this::completeAfterFramedRecords);
+            completed.forEach(inFlight::completeAfterLast);
             return true;
         }
         OutboundRecord record = new OutboundRecord(nextSequence++, TlsRecords.APPLICATION_DATA, pieces,
@@ -538,133 +512,47 @@ final class OutboundRecordLayer implements RecordSealer.Completion {
         return record;
     }
 
-    /**
-     * Begins a turn: the event loop has polled its sockets since the previous one began. Frames what the previous
-     * turn had to leave, if anything.
-     */
+    /** A new turn: frames what the previous turn had to leave, if anything. */
     private void nextTurn() {
-        assert ctx.executor().inEventLoop();
-        turnScheduled = false;
-        framedThisTurn = 0;
         if (sealer != null && (!flushed.isEmpty() || closeNotifyPromise != null)) {
             frameAvailable();
         }
     }
 
-    private void scheduleNextTurn() {
-        if (turnScheduled) {
-            return;
-        }
-        turnScheduled = true;
-        try {
-            ctx.executor().schedule(nextTurn, 0, TimeUnit.NANOSECONDS);
-        } catch (RejectedExecutionException e) {
-            // The event loop is shutting down and closes the channel: nothing more will be written.
-            turnScheduled = false;
-        }
-    }
-
     private void submit(OutboundRecord record) {
-        if (framedThisTurn++ == 0) {
-            // The turn's first record: its end (the next turn) is due after the next poll of the sockets.
-            scheduleNextTurn();
-        }
-        inFlight.addLast(record);
-        unacknowledgedRecords++;
-        stats.recordQueued();
+        turns.recordFramed();
+        inFlight.add(record);
         sealer.submit(record);
     }
 
-    /** The sealer's one way back: marks the records done, then writes the ready prefix. */
+    /** The sealer's one way back: the ready prefix is written from there. */
     @Override
     public void recordsSealed(List<OutboundRecord> records) {
         assert ctx.executor().inEventLoop();
-        for (OutboundRecord record : records) {
-            assert record.state != OutboundRecord.State.FRAMED : "completed before sealed: " + record;
-            record.completed = true;
-        }
-        writeReadyPrefix();
+        inFlight.sealed(records);
     }
 
-    /** Writes the contiguous prefix of completed records, then flushes once. */
-    private void writeReadyPrefix() {
-        if (writingPrefix) {
-            // Inside the loop below: a write failed at once (closed channel), and its failure reported records.
-            // The loop takes them.
-            return;
-        }
-        writingPrefix = true;
-        boolean wrote = false;
-        try {
-            OutboundRecord head;
-            while ((head = inFlight.peekFirst()) != null && head.completed) {
-                inFlight.pollFirst();
-                if (failure != null) {
-                    discard(head, failure);
-                    continue;
-                }
-                if (head.state == OutboundRecord.State.FAILED) {
-                    Throwable cause = new SSLException("sealing record " + head.sequence + " failed", head.failure);
-                    discard(head, cause);
-                    failLayer(cause);
-                    continue;
-                }
-                ByteBuf output = head.takeOutput();
-                ChannelPromise written = ctx.newPromise();
-                OutboundRecord record = head;
-                lastUnacknowledged = record;
-                written.addListener((ChannelFuture f) -> recordWritten(record, f));
-                ctx.write(output, written);
-                wrote = true;
-            }
-        } finally {
-            writingPrefix = false;
-        }
-        if (wrote) {
-            ctx.flush();
-        }
+    @Override
+    public void sealingFailed(Throwable cause) {
+        failLayer(cause);
     }
 
-    private void recordWritten(OutboundRecord record, ChannelFuture future) {
-        unacknowledgedRecords--;
-        stats.recordCompleted();
-        if (lastUnacknowledged == record) {
-            lastUnacknowledged = null;
-        }
+    /** A record's socket write completed: answers it carried are done, and framing resumes in batches. */
+    @Override
+    public void written(OutboundRecord record, ChannelFuture future) {
         keyUpdateAnswer.written(record);
         noRenegotiationAnswer.written(record);
-        if (future.isSuccess()) {
-            for (PendingWrite write : record.completes) {
-                write.succeed();
-            }
-        } else {
-            for (PendingWrite write : record.completes) {
-                write.fail(future.cause());
-            }
-        }
-        record.completes.clear();
         if (!future.isSuccess() && failure == null) {
             fail(future.cause());
             listener.writeFailed(future.cause());
             return;
         }
-        if (unacknowledgedRecords > 0 && maxRecordsInFlight - unacknowledgedRecords < frameBatchRecords) {
+        int unacknowledged = inFlight.unacknowledged();
+        if (unacknowledged > 0 && maxRecordsInFlight - unacknowledged < frameBatchRecords) {
             // Another acknowledgement is due; it frames a batch (writability flips only at half the cap).
             return;
         }
         frameAvailable();
-    }
-
-    /** A record that will not be written: gives back what it holds and fails its writes. */
-    private void discard(OutboundRecord record, Throwable cause) {
-        record.releaseOutput();
-        record.releasePlaintext();
-        unacknowledgedRecords--;
-        stats.recordCompleted();
-        for (PendingWrite write : record.completes) {
-            write.fail(cause);
-        }
-        record.completes.clear();
     }
 
     private static void cascade(io.netty.util.concurrent.Future<?> from, ChannelPromise to) {
