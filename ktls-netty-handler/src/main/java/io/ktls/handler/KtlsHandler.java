@@ -9,10 +9,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.FileRegion;
-import io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
 import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
@@ -23,15 +21,12 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ImmediateEventExecutor;
 import io.netty.util.concurrent.Promise;
-import io.netty.util.concurrent.ScheduledFuture;
 
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLSession;
 import java.nio.channels.ClosedChannelException;
-import java.util.ArrayDeque;
-import java.util.concurrent.TimeUnit;
 
 /**
  * TLS for a channel, in place of {@code sslContext.newHandler(alloc)}: the handshake runs in BoringSSL through
@@ -60,17 +55,11 @@ import java.util.concurrent.TimeUnit;
  * </pre>
  *
  * <h2>Takeover (event loop, inside SslHandler's handshake-complete event)</h2>
- * <ol>
- *   <li>protocol and suite; a suite outside {@link TlsCipherSuite}, an engine that is not BoringSSL's, or keys
- *       that cannot be read: stay on {@code SslHandler} for the connection ({@link #isRecordLayerActive()} is
- *       false, counted as a fallback);</li>
- *   <li>read everything from the engine ({@link EngineHandoff}): it is freed when {@code SslHandler} leaves;
- *       a TLS 1.3 server first flushes BoringSSL's NewSessionTickets so clients get them;</li>
- *   <li>write the ticket records, remove {@code SslHandler}, frame the writes queued during the handshake and
- *       flush (a TLS 1.2 {@code SslHandler} announces the handshake before flushing its Finished);</li>
- *   <li>complete {@link #handshakeFuture()}, fire the success event, then remove the splitter: the records it
- *       held back arrive raw at the read sequence the handoff names.</li>
- * </ol>
+ * A suite outside {@link TlsCipherSuite} (or outside {@link KtlsConfig#takeoverSuites()}), an engine that is not
+ * BoringSSL's, or keys that cannot be read: the connection stays on {@code SslHandler}
+ * ({@link #isRecordLayerActive()} is false, counted as a fallback). Otherwise the record layer starts with the
+ * engine's exact keys and sequence numbers, {@code SslHandler} leaves, the writes queued during the handshake
+ * go out, and then {@link #handshakeFuture()} completes and the success event fires.
  *
  * <h2>Writing</h2>
  * Writes are framed on flush into records of at most {@link KtlsConfig#maxRecordPayloadBytes()} (small writes
@@ -112,15 +101,9 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     private ChannelHandlerContext ctx;
     /** Written on the event loop; volatile for the accessors that any thread may call. */
     private volatile State state = State.NEW;
-    private SslHandler sslHandler;
-    private TlsRecordSplitter splitter;
-    private Tls13SecretCollector secrets;
-    private long sslPointer;
-
-    /** Writes made before the handshake completed, framed at the takeover. */
-    private final ArrayDeque<Object> queuedMessages = new ArrayDeque<>();
-    private final ArrayDeque<ChannelPromise> queuedPromises = new ArrayDeque<>();
-    private boolean flushRequested;
+    /** SslHandler and what stands in front with it; from handlerAdded (the takeover ends its part). */
+    private EngineHandshake handshake;
+    private final HandshakeWrites handshakeWrites = new HandshakeWrites();
 
     private TlsCipherSuite suite;
     /** Both directions' keys from the takeover until released; closed in {@link #releaseAll}. */
@@ -135,15 +118,8 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     private boolean closeNotifyReceived;
     private boolean closeEventFired;
     private boolean failed;
-    private boolean closeRequested;
-    /**
-     * The close under way behind a final record (our fatal alert or close_notify): done once the channel closes
-     * after that record is written, or at the close_notify flush timeout. A {@code close()} asked for meanwhile
-     * (typically by the application in {@code exceptionCaught}) joins it: closing at once would drop that record
-     * and the ones before it (with an offload worker, or behind a slow socket). Null when none. With a zero
-     * close_notify flush timeout, a repeated close closes at once.
-     */
-    private ChannelPromise closing;
+    /** The close behind our final record (close_notify or a fatal alert); made when the handler is added. */
+    private ClosingSequence closing;
     /** The session is counted in the active gauges (from the takeover until released). */
     private boolean sessionCounted;
     /** Application data fired since the last channelReadComplete (else, without auto-read, ask for more). */
@@ -184,16 +160,16 @@ public final class KtlsHandler extends ChannelDuplexHandler {
 
     /** The negotiated session, a snapshot taken at the handshake; {@code null} before it. */
     public SSLSession session() {
-        if (state == State.FALLBACK && sslHandler != null) {
-            return sslHandler.engine().getSession();
+        if (state == State.FALLBACK && handshake != null) {
+            return handshake.sslHandler.engine().getSession();
         }
         return session;
     }
 
     /** The protocol ALPN selected, or {@code null}. */
     public String applicationProtocol() {
-        if (state == State.FALLBACK && sslHandler != null) {
-            return sslHandler.applicationProtocol();
+        if (state == State.FALLBACK && handshake != null) {
+            return handshake.sslHandler.applicationProtocol();
         }
         return applicationProtocol;
     }
@@ -231,7 +207,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
                 break;
             case FALLBACK:
             case HANDSHAKING:
-                sslHandler.closeOutbound(promise);
+                handshake.sslHandler.closeOutbound(promise);
                 break;
             default:
                 promise.trySuccess();
@@ -258,43 +234,21 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
         this.ctx = ctx;
-        // SslContext.newHandler, not newEngine: the handler gets everything the context configures for it
-        // (start-TLS mode, session resumption checks), exactly as without us.
-        sslHandler = peerHost == null ? sslContext.newHandler(ctx.alloc())
-                : sslContext.newHandler(ctx.alloc(), peerHost, peerPort);
-        sslHandler.setHandshakeTimeoutMillis(config.handshakeTimeoutMillis());
-        sslHandler.setCloseNotifyFlushTimeoutMillis(config.closeNotifyFlushTimeoutMillis());
-        SSLEngine engine = sslHandler.engine();
-        ChannelPipeline pipeline = ctx.pipeline();
-        boolean canTakeOver = false;
-        if (engine instanceof ReferenceCountedOpenSslEngine) {
-            sslPointer = ((ReferenceCountedOpenSslEngine) engine).sslPointer();
-            secrets = new Tls13SecretCollector(config.keyLogFile());
-            canTakeOver = BoringSslKeyLog.register(sslContext, sslPointer, secrets);
-            if (!canTakeOver) {
-                secrets.close();
-                secrets = null;
-            }
-        }
-        state = canTakeOver ? State.HANDSHAKING : State.FALLBACK;
-        if (state == State.FALLBACK) {
+        closing = new ClosingSequence(ctx, config.closeNotifyFlushTimeoutMillis());
+        handshake = EngineHandshake.install(ctx, sslContext, peerHost, peerPort, config);
+        if (handshake.canTakeOver()) {
+            state = State.HANDSHAKING;
+        } else {
+            state = State.FALLBACK;
             config.stats().fallback();
-            // SslHandler rejects anything but ByteBuf: turn files and chunked inputs into buffers before it.
-            pipeline.addBefore(ctx.name(), null, sslHandler);
-            pipeline.addBefore(ctx.name(), null, new ChunkedWriteHandler());
-            sslHandler.handshakeFuture().addListener(f -> completeFallbackHandshake(f));
-            return;
+            handshake.sslHandler.handshakeFuture().addListener(f -> completeFallbackHandshake(f));
         }
-        splitter = new TlsRecordSplitter();
-        pipeline.addBefore(ctx.name(), null, sslHandler);
-        pipeline.addBefore(pipeline.context(sslHandler).name(), null, splitter);
     }
 
     private void completeFallbackHandshake(Future<? super Channel> f) {
         if (f.isSuccess()) {
-            SSLEngine engine = sslHandler.engine();
-            session = engine.getSession();
-            applicationProtocol = sslHandler.applicationProtocol();
+            session = handshake.sslHandler.engine().getSession();
+            applicationProtocol = handshake.sslHandler.applicationProtocol();
             handshakePromise.trySuccess(ctx.channel());
         } else {
             handshakePromise.tryFailure(f.cause());
@@ -306,10 +260,9 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         if (state == State.HANDSHAKING || state == State.NEW) {
             handshakePromise.tryFailure(new SSLHandshakeException("KtlsHandler removed before the handshake completed"));
             if (ctx.channel().isOpen()) {
-                // Removed by the user mid-handshake: the half-built stack in front would pass raw TLS on, so it
-                // goes too. (When the channel is closed the pipeline is being torn down and removes it itself.)
-                removeIfPresent(ctx, splitter);
-                removeIfPresent(ctx, sslHandler);
+                // Removed by the user mid-handshake. (When the channel is closed the pipeline is being torn down
+                // and removes the stack in front itself.)
+                handshake.removeAll();
             }
         }
         releaseAll(new SSLException("KtlsHandler removed"));
@@ -319,7 +272,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         if (state == State.ACTIVE) {
-            if (!closeNotifyReceived && !failed && !closeRequested) {
+            if (!closeNotifyReceived && !failed && !closing.isRequested()) {
                 int partial = inbound.bufferedBytes();
                 SSLException truncated = new SSLException(partial > 0
                         ? "connection closed in the middle of a record (" + partial + " bytes of it received)"
@@ -335,7 +288,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         } else if (state == State.HANDSHAKING || state == State.NEW) {
             ClosedChannelException closed = new ClosedChannelException();
             handshakePromise.tryFailure(closed);
-            failQueuedWrites(closed);
+            handshakeWrites.fail(closed);
         }
         // Whatever the state: a closed channel's inbound is closed (usually reported above already).
         if (!sslClosePromise.isDone()) {
@@ -353,9 +306,9 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             if (event.isSuccess()) {
                 takeOver(ctx);
             } else {
-                unregisterKeyLog();
+                stopCollectingSecrets();
                 handshakePromise.tryFailure(event.cause());
-                failQueuedWrites(event.cause());
+                handshakeWrites.fail(event.cause());
                 ctx.fireUserEventTriggered(evt);
             }
             return;
@@ -371,31 +324,36 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     }
 
     /**
-     * The takeover, in five steps: read what the record layer needs from the engine (or stay on SslHandler), start
-     * both directions of the record layer with the connection's keys, send the session tickets BoringSSL held
-     * back, leave SslHandler behind (replaying the writes queued meanwhile), then announce the handshake and read
-     * the records that arrived behind it.
+     * The takeover, in five steps:
+     * <ol>
+     *   <li>read what the record layer needs from the engine before SslHandler frees it ({@link EngineHandoff};
+     *       a TLS 1.3 server first flushes the NewSessionTickets BoringSSL held back), or stay on SslHandler;</li>
+     *   <li>start both directions of the record layer with the connection's keys ({@link ConnectionKeys});</li>
+     *   <li>send the ticket records, ahead of anything of ours;</li>
+     *   <li>leave SslHandler behind, replay the writes queued meanwhile and flush (a TLS 1.2 SslHandler announces
+     *       the handshake before flushing its Finished);</li>
+     *   <li>announce the handshake, then remove the splitter: the records it held back arrive raw, at the read
+     *       sequence the handoff named, and are read.</li>
+     * </ol>
      */
     private void takeOver(ChannelHandlerContext ctx) {
         EngineHandoff handoff;
         try {
-            handoff = readHandoff();
+            handoff = handshake.readHandoff(config.takeoverSuites());
         } catch (SSLException | RuntimeException e) {
-            unregisterKeyLog();
             handshakePromise.tryFailure(e);
-            failQueuedWrites(e);
+            handshakeWrites.fail(e);
             ctx.fireExceptionCaught(e);
             ctx.close();
             return;
         }
-        unregisterKeyLog();
         if (handoff == null) {
             fallBack(ctx);
             return;
         }
         try (EngineHandoff h = handoff) {
             startRecordLayer(ctx, h);
-            sendTickets(ctx, h);
+            handshake.sendTickets(h.takeTicketFlight());
         } catch (RuntimeException e) {
             releaseAll(e);
             handshakePromise.tryFailure(e);
@@ -406,19 +364,6 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         }
         leaveSslHandler(ctx);
         announceHandshake(ctx);
-    }
-
-    /**
-     * Everything the record layer needs from the finished engine; {@code null} to stay on SslHandler: a suite we
-     * do not implement or are configured to leave there, or keys the engine cannot give.
-     */
-    private EngineHandoff readHandoff() throws SSLException {
-        ReferenceCountedOpenSslEngine engine = (ReferenceCountedOpenSslEngine) sslHandler.engine();
-        TlsCipherSuite negotiated = EngineHandoff.supportedSuite(engine);
-        if (negotiated == null || !config.takeoverSuites().contains(negotiated)) {
-            return null;
-        }
-        return EngineHandoff.read(engine, negotiated, secrets, ctx.alloc());
     }
 
     /** Derives the keys and starts both layers; on failure whatever was made is released by the caller. */
@@ -433,31 +378,14 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         offloaded = outbound.isOffloaded();
     }
 
-    /** TLS 1.3 server: the NewSessionTickets go first, past SslHandler, at the sequence numbers they took. */
-    private void sendTickets(ChannelHandlerContext ctx, EngineHandoff h) {
-        ByteBuf tickets = h.takeTicketFlight();
-        if (tickets != null) {
-            if (tickets.isReadable()) {
-                ctx.pipeline().context(sslHandler).write(tickets);
-            } else {
-                tickets.release();
-            }
-        }
-    }
-
     /** The record layer is live: SslHandler leaves, and the writes queued during the handshake go out. */
     private void leaveSslHandler(ChannelHandlerContext ctx) {
         state = State.ACTIVE;
         takingOver = true;
         config.stats().sessionStarted(suite, offloaded);
         sessionCounted = true;
-        ctx.pipeline().remove(sslHandler);
-        while (!queuedMessages.isEmpty()) {
-            outbound.write(queuedMessages.poll(), queuedPromises.poll());
-        }
-        if (flushRequested) {
-            outbound.flush();
-        }
+        handshake.removeSslHandler();
+        handshakeWrites.replayTo(outbound);
         ctx.flush();
     }
 
@@ -468,10 +396,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     private void announceHandshake(ChannelHandlerContext ctx) {
         handshakePromise.trySuccess(ctx.channel());
         ctx.fireUserEventTriggered(SslHandshakeCompletionEvent.SUCCESS);
-        if (ctx.pipeline().context(splitter) != null) {
-            ctx.pipeline().remove(splitter);
-        }
-        splitter = null;
+        handshake.removeSplitter();
         takingOver = false;
         processInbound(ctx);
     }
@@ -484,29 +409,12 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     private void fallBack(ChannelHandlerContext ctx) {
         state = State.FALLBACK;
         config.stats().fallback();
-        ctx.pipeline().addBefore(ctx.name(), null, new ChunkedWriteHandler());
-        session = sslHandler.engine().getSession();
-        applicationProtocol = sslHandler.applicationProtocol();
-        if (ctx.pipeline().context(splitter) != null) {
-            ctx.pipeline().remove(splitter);
-        }
-        splitter = null;
+        handshake.stayOnSslHandler();
+        session = handshake.sslHandler.engine().getSession();
+        applicationProtocol = handshake.sslHandler.applicationProtocol();
         handshakePromise.trySuccess(ctx.channel());
-        while (!queuedMessages.isEmpty()) {
-            ctx.write(queuedMessages.poll(), queuedPromises.poll());
-        }
-        if (flushRequested) {
-            ctx.flush();
-        }
+        handshakeWrites.replayTo(ctx);
         ctx.fireUserEventTriggered(SslHandshakeCompletionEvent.SUCCESS);
-    }
-
-    private void unregisterKeyLog() {
-        if (secrets != null) {
-            BoringSslKeyLog.unregister(sslPointer, secrets);
-            secrets.close();
-            secrets = null;
-        }
     }
 
     // ---------------------------------------------------------------- inbound
@@ -581,12 +489,9 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         public void closeNotifyReceived() {
             closeNotifyReceived = true;
             fireCloseEvent(null);
-            closeRequested = true;
+            closing.request();
             // Answer with our close_notify (after our pending data), then close, as SslHandler does.
-            ChannelPromise closed = ctx.newPromise();
-            closing = closed;
-            outbound.closeOutbound(ctx.newPromise().addListener(f -> closeOnce(ctx, closed)));
-            scheduleForcedClose(ctx, closed);
+            outbound.closeOutbound(closing.afterFinalRecord(ctx.newPromise()));
         }
 
         @Override
@@ -617,33 +522,9 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         }
         failed = true;
         inbound.stop();
-        ChannelPromise alertWritten = ctx.newPromise();
-        ChannelPromise closed = ctx.newPromise();
-        closing = closed;
-        alertWritten.addListener(f -> closeOnce(ctx, closed));
-        outbound.fatalAlert(alertDescription, cause, alertWritten);
-        scheduleForcedClose(ctx, closed);
+        outbound.fatalAlert(alertDescription, cause, closing.afterFinalRecord(ctx.newPromise()));
         fireCloseEvent(cause);
         ctx.fireExceptionCaught(cause);
-    }
-
-    /** Closes with {@code promise} unless the forced close (or the alert's write) already did. */
-    private static void closeOnce(ChannelHandlerContext ctx, ChannelPromise promise) {
-        if (!promise.isDone()) {
-            ctx.close(promise);
-        }
-    }
-
-    private void scheduleForcedClose(ChannelHandlerContext ctx, ChannelPromise closed) {
-        if (closed.isDone() || config.closeNotifyFlushTimeoutMillis() == 0) {
-            return;
-        }
-        ScheduledFuture<?> timeout = ctx.executor().schedule(() -> {
-            if (!closed.isDone()) {
-                ctx.close(closed);
-            }
-        }, config.closeNotifyFlushTimeoutMillis(), TimeUnit.MILLISECONDS);
-        closed.addListener(f -> timeout.cancel(false));
     }
 
     private void fireCloseEvent(Throwable cause) {
@@ -703,8 +584,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
                 return;
             case NEW:
             case HANDSHAKING:
-                queuedMessages.add(msg);
-                queuedPromises.add(promise);
+                handshakeWrites.add(msg, promise);
                 return;
             case FALLBACK:
                 // The ChunkedWriteHandler in front of SslHandler reads files and chunked inputs into buffers.
@@ -724,7 +604,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
                 return;
             case NEW:
             case HANDSHAKING:
-                flushRequested = true;
+                handshakeWrites.requestFlush();
                 return;
             default:
                 ctx.flush();
@@ -733,51 +613,27 @@ public final class KtlsHandler extends ChannelDuplexHandler {
 
     @Override
     public void close(ChannelHandlerContext ctx, ChannelPromise promise) throws Exception {
-        if (state == State.ACTIVE && closing != null && !closing.isDone()
-                && (config.closeNotifyFlushTimeoutMillis() > 0 || !closeRequested)) {
+        if (state == State.ACTIVE && closing.join(promise)) {
             // Our fatal alert or close_notify is still being sealed or written: closing now would cut it off,
-            // with the records before it, so this close joins that one (which the flush timeout bounds). With
-            // no timeout, a repeated close is how the application gives up on a peer that does not read.
-            closeRequested = true;
-            if (!promise.isVoid()) {
-                closing.addListener(f -> cascade(f, promise));
-            }
+            // with the records before it, so this close joins that one (which the flush timeout bounds).
             return;
         }
-        if (state != State.ACTIVE || closeRequested || failed) {
+        if (state != State.ACTIVE || closing.isRequested() || failed) {
             ctx.close(promise);
             return;
         }
-        closeRequested = true;
-        ChannelPromise closed = promise.unvoid();
-        closing = closed;
-        ChannelPromise notifySent = ctx.newPromise();
-        notifySent.addListener(f -> closeOnce(ctx, closed));
+        closing.request();
+        ChannelPromise notifySent = closing.afterFinalRecord(promise.unvoid());
         outbound.flush();
         outbound.closeOutbound(notifySent);
-        scheduleForcedClose(ctx, closed);
-    }
-
-    private static void cascade(Future<?> from, ChannelPromise to) {
-        if (from.isSuccess()) {
-            to.trySuccess();
-        } else {
-            to.tryFailure(from.cause());
-        }
     }
 
     // ---------------------------------------------------------------- teardown
 
-    private void failQueuedWrites(Throwable cause) {
-        while (!queuedMessages.isEmpty()) {
-            PendingWrite.discard(queuedMessages.poll(), queuedPromises.poll(), cause);
-        }
-    }
-
     /** Releases buffers and zeroes keys; idempotent. */
     private void releaseAll(Throwable cause) {
-        unregisterKeyLog();
-        failQueuedWrites(cause);
+        stopCollectingSecrets();
+        handshakeWrites.fail(cause);
         if (outbound != null) {
             outbound.fail(cause);
             outbound.close();
@@ -797,9 +653,9 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         }
     }
 
-    private static void removeIfPresent(ChannelHandlerContext ctx, io.netty.channel.ChannelHandler handler) {
-        if (handler != null && ctx.pipeline().context(handler) != null) {
-            ctx.pipeline().remove(handler);
+    private void stopCollectingSecrets() {
+        if (handshake != null) {
+            handshake.stopCollecting();
         }
     }
 }

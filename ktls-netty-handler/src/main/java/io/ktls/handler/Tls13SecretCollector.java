@@ -1,5 +1,8 @@
 package io.ktls.handler;
 
+import io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
+import io.netty.handler.ssl.SslContext;
+
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -18,9 +21,36 @@ final class Tls13SecretCollector implements BoringSslKeyLog.Sink, AutoCloseable 
     private final Path keyLogFile;
     private byte[] clientTrafficSecret;
     private byte[] serverTrafficSecret;
+    /** The engine whose lines come here while registered; 0 once unregistered. */
+    private long sslPointer;
 
     Tls13SecretCollector(Path keyLogFile) {
         this.keyLogFile = keyLogFile;
+    }
+
+    /**
+     * A collector receiving the key-log lines of {@code engine} from now on, or {@code null} when the context
+     * cannot log keys (the connection then stays on SslHandler). {@code keyLogFile}: where to append the lines
+     * too, or {@code null}.
+     */
+    static Tls13SecretCollector register(SslContext context, ReferenceCountedOpenSslEngine engine,
+                                         Path keyLogFile) {
+        Tls13SecretCollector collector = new Tls13SecretCollector(keyLogFile);
+        long ssl = engine.sslPointer();
+        if (!BoringSslKeyLog.register(context, ssl, collector)) {
+            return null;
+        }
+        collector.sslPointer = ssl;
+        return collector;
+    }
+
+    /** Stops receiving lines and zeroes what was kept. Idempotent. */
+    void unregister() {
+        if (sslPointer != 0) {
+            BoringSslKeyLog.unregister(sslPointer, this);
+            sslPointer = 0;
+        }
+        close();
     }
 
     @Override
