@@ -7,10 +7,10 @@ package io.ktls.handler;
  */
 final class InlineRecordSealer implements RecordSealer {
 
-    private final RecordSealing sealing;
+    private final RecordEncryptor sealing;
     private final Completion completion;
 
-    InlineRecordSealer(RecordSealing sealing, Completion completion) {
+    InlineRecordSealer(RecordEncryptor sealing, Completion completion) {
         this.sealing = sealing;
         this.completion = completion;
     }

@@ -118,7 +118,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
 
     /** Makes the {@link RecordSealer} of a connection; lets tests complete records in an order of their own. */
     interface SealerFactory {
-        RecordSealer create(RecordSealing sealing, RecordSealer.Completion completion, Channel channel);
+        RecordSealer create(RecordEncryptor sealing, RecordSealer.Completion completion, Channel channel);
     }
 
     private ChannelHandlerContext ctx;
@@ -437,7 +437,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
                     Math.min(keyUpdateAfterRecords, negotiated.maxRecordsPerKey()), provider(negotiated),
                     new OutboundEvents());
             writeKeys = null;
-            outbound.sealer(newSealer(ctx, new RecordSealing(writeCipher, ctx.alloc())));
+            outbound.sealer(newSealer(ctx, new RecordEncryptor(writeCipher, ctx.alloc())));
             writeCipher = null;
             ByteBuf tickets = h.takeTicketFlight();
             if (tickets != null) {
@@ -491,7 +491,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         return configured != null ? configured : AeadProviders.preferred(suite);
     }
 
-    private RecordSealer newSealer(ChannelHandlerContext ctx, RecordSealing sealing) {
+    private RecordSealer newSealer(ChannelHandlerContext ctx, RecordEncryptor sealing) {
         if (sealerFactory != null) {
             return sealerFactory.create(sealing, outbound, ctx.channel());
         }
@@ -730,7 +730,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
                 return;
             case FALLBACK:
                 // The ChunkedWriteHandler in front of SslHandler reads files and chunked inputs into buffers.
-                ctx.write(msg instanceof FileRegion ? new FileRegionInput((FileRegion) msg) : msg, promise);
+                ctx.write(msg instanceof FileRegion ? new FileRegionChunks((FileRegion) msg) : msg, promise);
                 return;
             default:
                 ReferenceCountUtil.release(msg);

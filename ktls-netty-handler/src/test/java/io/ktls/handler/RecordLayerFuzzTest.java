@@ -387,7 +387,7 @@ class RecordLayerFuzzTest {
                             ended = true;
                         }
                     });
-            outbound.sealer(new InlineRecordSealer(new RecordSealing(writeCipher, alloc), outbound));
+            outbound.sealer(new InlineRecordSealer(new RecordEncryptor(writeCipher, alloc), outbound));
             readCipher = null;
             writeCipher = null;
             readKeys = null;

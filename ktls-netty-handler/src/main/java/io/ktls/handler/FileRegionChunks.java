@@ -14,7 +14,7 @@ import java.nio.ByteBuffer;
  * buffers): a {@code ChunkedWriteHandler} in front of it pulls the chunks as the channel's writability allows.
  * Owns one reference to the region, released by {@link #close()}. Event loop only.
  */
-final class FileRegionInput implements ChunkedInput<ByteBuf> {
+final class FileRegionChunks implements ChunkedInput<ByteBuf> {
 
     /** One TLS record's worth per chunk: SslHandler then wraps each into exactly one record. */
     private static final int CHUNK_BYTES = 16384;
@@ -23,7 +23,7 @@ final class FileRegionInput implements ChunkedInput<ByteBuf> {
     private long offset;
     private boolean closed;
 
-    FileRegionInput(FileRegion region) {
+    FileRegionChunks(FileRegion region) {
         this.region = region;
         this.offset = region.transferred();
     }

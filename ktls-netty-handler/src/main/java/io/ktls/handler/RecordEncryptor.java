@@ -33,7 +33,7 @@ import java.util.Arrays;
  * would otherwise seal records numbered from 0 for the new key, repeating nonces; the connection is closing
  * anyway. Both sealers go through here, so inline and offloaded sealing behave alike.
  */
-final class RecordSealing implements AutoCloseable {
+final class RecordEncryptor implements AutoCloseable {
 
     private final ByteBufAllocator alloc;
     private final TlsCipherSuite suite;
@@ -62,7 +62,7 @@ final class RecordSealing implements AutoCloseable {
      */
     private static final long SIZE_CHECK_VALID_NANOS = 50_000;
 
-    RecordSealing(RecordCipher cipher, ByteBufAllocator alloc) {
+    RecordEncryptor(RecordCipher cipher, ByteBufAllocator alloc) {
         this.cipher = cipher;
         this.suite = cipher.suite();
         this.alloc = alloc;
