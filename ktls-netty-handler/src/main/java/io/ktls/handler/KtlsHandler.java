@@ -437,7 +437,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
                     Math.min(keyUpdateAfterRecords, negotiated.maxRecordsPerKey()), provider(negotiated),
                     new OutboundEvents());
             writeKeys = null;
-            outbound.sealer(newSealer(ctx, new RecordEncryptor(writeCipher, ctx.alloc())));
+            outbound.sealer(newSealer(ctx, new RecordEncryptor(writeCipher, ctx.alloc(), KtlsStats.GLOBAL)));
             writeCipher = null;
             ByteBuf tickets = h.takeTicketFlight();
             if (tickets != null) {

@@ -387,7 +387,8 @@ class RecordLayerFuzzTest {
                             ended = true;
                         }
                     });
-            outbound.sealer(new InlineRecordSealer(new RecordEncryptor(writeCipher, alloc), outbound));
+            outbound.sealer(new InlineRecordSealer(new RecordEncryptor(writeCipher, alloc, KtlsStats.GLOBAL),
+                    outbound));
             readCipher = null;
             writeCipher = null;
             readKeys = null;
