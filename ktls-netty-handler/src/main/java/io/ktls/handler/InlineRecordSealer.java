@@ -11,11 +11,11 @@ import java.util.List;
  */
 final class InlineRecordSealer implements RecordSealer {
 
-    private final RecordSealing encryptor;
+    private final RecordEncryptor encryptor;
     private final Completion completion;
     private List<OutboundRecord> batch = new ArrayList<>();
 
-    InlineRecordSealer(RecordSealing encryptor, Completion completion) {
+    InlineRecordSealer(RecordEncryptor encryptor, Completion completion) {
         this.encryptor = encryptor;
         this.completion = completion;
     }

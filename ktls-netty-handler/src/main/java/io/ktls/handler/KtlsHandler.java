@@ -588,7 +588,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
                 return;
             case FALLBACK:
                 // The ChunkedWriteHandler in front of SslHandler reads files and chunked inputs into buffers.
-                ctx.write(msg instanceof FileRegion ? new FileRegionInput((FileRegion) msg) : msg, promise);
+                ctx.write(msg instanceof FileRegion ? new FileRegionChunks((FileRegion) msg) : msg, promise);
                 return;
             default:
                 ReferenceCountUtil.release(msg);

@@ -28,12 +28,12 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <h2>Why</h2>
  * A record's plaintext read with {@code pread} costs a system call, a page-cache lookup per page and a kernel
- * copy into our buffer, about 0.09 s of CPU per GB on tmpfs, a quarter of the encrypted file path; the sealer
- * then copies it again into the cipher's heap stage. From a mapping that is already populated the sealer copies
- * the bytes straight into the stage: about 0.04 s per GB. A fresh mapping pays a page fault per 64 KiB instead,
- * as dear as {@code pread} (measured on a 1 GiB file on tmpfs, JDK 17: 0.14 vs 0.13 s per GB), so mappings
- * only pay when they are kept and reused: a file sent again and again (the hot objects of a web server, the
- * benchmark's file) is mapped once and served from the mapping; anything else is read with {@code pread}.
+ * copy into our buffer, a large share of the encrypted file path; the sealer then copies it again into the
+ * cipher's heap stage. From a mapping that is already populated the sealer copies the bytes straight into the
+ * stage, for much less CPU. A fresh mapping pays page faults instead, which cost about what the copy saves, so
+ * mappings only pay when they are kept and reused: a file sent again and again (the hot objects of a web server,
+ * the benchmark's file) is mapped once and served from the mapping; anything else is read with {@code pread}.
+ * The figures: docs/benchmarks.md, "Why mapped files".
  *
  * <h2>Rules</h2>
  * <ul>
@@ -51,9 +51,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *       neither works the cache is off.</li>
  *   <li>A file truncated while mapped makes the next read of the lost pages fail with an {@code InternalError}
  *       (SIGBUS, turned into an error by the JVM): the record fails and its connection closes, like a file read
- *       error. Up to JDK 21 the JVM reports such a fault late, after the faulting copy was skipped, so the
- *       sealer checks the file's size after each mapped record (a native call, where the late error surfaces)
- *       and never sends a record of bytes the file no longer holds.</li>
+ *       error. Up to JDK 21 the JVM reports such a fault late, after the faulting copy was skipped, so
+ *       {@link FileSource} checks the file's size before and after each mapped record (a native call, where the
+ *       late error surfaces) and never sends a record of bytes the file no longer holds.</li>
  * </ul>
  * System properties: {@value #ENABLED_PROPERTY} ({@code true} by default), {@value #MAX_BYTES_PROPERTY}.
  *

@@ -29,7 +29,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * </ol>
  *
  * <p>Threads: {@link #submit}, {@link #dispatch} and {@link #close} run on the event loop; the
- * {@link RecordSealing} (and so the write cipher) is used only by tasks on the pinned worker, which runs one
+ * {@link RecordEncryptor} (and so the write cipher) is used only by tasks on the pinned worker, which runs one
  * channel's tasks one at a time and in submission order: the worker's queue is the happens-before edge for the
  * records and the cipher, {@link #sealed} and the event loop's queue the edge back. When the group refuses work
  * (shut down) the batch fails on the event loop; when the event loop refuses the drain (shut down) the worker
@@ -37,7 +37,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 final class OffloadRecordSealer implements RecordSealer {
 
-    private final RecordSealing encryptor;
+    private final RecordEncryptor encryptor;
     private final Completion completion;
     private final KtlsOffloadGroup group;
     private final Executor worker;
@@ -50,7 +50,7 @@ final class OffloadRecordSealer implements RecordSealer {
     private final Runnable drain = this::drain;
     private final KtlsStats stats;
 
-    OffloadRecordSealer(RecordSealing encryptor, Completion completion, KtlsOffloadGroup group, Channel channel) {
+    OffloadRecordSealer(RecordEncryptor encryptor, Completion completion, KtlsOffloadGroup group, Channel channel) {
         this.encryptor = encryptor;
         this.completion = completion;
         this.group = group;

@@ -146,7 +146,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion, InFlightReco
         this.writability = new OutboundWritability(ctx.channel(), maxRecordsInFlight, maxRecordPayloadBytes);
         this.inFlight = new InFlightRecords(ctx, stats, this);
         this.turns = new FramingTurns(ctx.executor(), maxRecordsInFlight, this::nextTurn);
-        RecordSealing encryptor = new RecordSealing(keys.write.takeCipher(), ctx.alloc(), stats);
+        RecordEncryptor encryptor = new RecordEncryptor(keys.write.takeCipher(), ctx.alloc(), stats);
         try {
             this.sealer = config.sealerFactory().create(encryptor, this, ctx.channel());
         } catch (RuntimeException e) {

@@ -23,7 +23,7 @@ interface RecordSealer {
     /** Makes the sealer of one connection; the outbound layer calls it once, with itself as the completion. */
     @FunctionalInterface
     interface Factory {
-        RecordSealer create(RecordSealing encryptor, Completion completion, Channel channel);
+        RecordSealer create(RecordEncryptor encryptor, Completion completion, Channel channel);
     }
 
     /** Receives completed records; called on the channel's event loop only. */

@@ -26,11 +26,11 @@ class KtlsHandlerOrderingTest {
 
     /** Seals each record as submitted (the cipher needs no order) but reports completion when the test says. */
     static final class HeldSealer implements RecordSealer {
-        final RecordSealing sealing;
+        final RecordEncryptor sealing;
         final Completion completion;
         final List<OutboundRecord> held = new ArrayList<>();
 
-        HeldSealer(RecordSealing sealing, Completion completion) {
+        HeldSealer(RecordEncryptor sealing, Completion completion) {
             this.sealing = sealing;
             this.completion = completion;
         }

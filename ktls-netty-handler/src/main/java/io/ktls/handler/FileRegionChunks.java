@@ -9,12 +9,13 @@ import io.netty.handler.stream.ChunkedInput;
 import java.nio.ByteBuffer;
 
 /**
- * A {@link FileRegion} read as a {@link ChunkedInput} of 16 KiB buffers, with positional reads
- * ({@link FileRegionReader}). Only for connections that stay on {@code SslHandler} (which accepts nothing but
+ * A {@link FileRegion} read as a {@link ChunkedInput} of 16 KiB buffers, with the record layer's read path
+ * ({@link FileSource#readRegion}: positional reads of a {@code DefaultFileRegion}, else its own
+ * {@code transferTo}). Only for connections that stay on {@code SslHandler} (which accepts nothing but
  * buffers): a {@code ChunkedWriteHandler} in front of it pulls the chunks as the channel's writability allows.
  * Owns one reference to the region, released by {@link #close()}. Event loop only.
  */
-final class FileRegionInput implements ChunkedInput<ByteBuf> {
+final class FileRegionChunks implements ChunkedInput<ByteBuf> {
 
     /** One TLS record's worth per chunk: SslHandler then wraps each into exactly one record. */
     private static final int CHUNK_BYTES = 16384;
@@ -23,7 +24,7 @@ final class FileRegionInput implements ChunkedInput<ByteBuf> {
     private long offset;
     private boolean closed;
 
-    FileRegionInput(FileRegion region) {
+    FileRegionChunks(FileRegion region) {
         this.region = region;
         this.offset = region.transferred();
     }
@@ -56,7 +57,7 @@ final class FileRegionInput implements ChunkedInput<ByteBuf> {
         ByteBuf chunk = allocator.buffer(length);
         try {
             ByteBuffer dst = chunk.nioBuffer(0, length);
-            FileRegionReader.read(region, offset, dst);
+            FileSource.readRegion(region, offset, dst);
             chunk.writerIndex(length);
             offset += length;
             ByteBuf result = chunk;

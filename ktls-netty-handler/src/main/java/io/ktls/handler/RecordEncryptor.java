@@ -1,0 +1,156 @@
+package io.ktls.handler;
+
+import io.ktls.handler.crypto.RecordCipher;
+import io.ktls.handler.crypto.TlsCipherSuite;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * Encrypts the records of one connection's write direction: gathers a record's plaintext, seals it with the write
+ * {@link RecordCipher} and builds the output {@code header | body | trailer} as a read-only composite of three
+ * buffers, with no copy between sealing and the socket.
+ *
+ * <p>Memory: the body is a buffer of exactly the payload's length from the channel's allocator (a 16 KiB payload
+ * fills a 16 KiB run of a page-run allocator); header and trailer share one small buffer. A record whose payload
+ * is one slice of a caller's buffer that we own outright ({@link OutboundRecord#inPlace}) is sealed in place and
+ * that slice is the body. Any other lone piece is sealed from where it lies (a buffer's memory, a file's shared
+ * mapping) into the body; file data read with {@code pread} and coalesced pieces are first gathered into the
+ * body, then sealed in place there: file pages are never encrypted where they lie. File bytes come from the
+ * direction's {@link FileSource}.
+ *
+ * <p>Threads: owns the write {@link RecordCipher} and the {@link FileSource}, which only the sealing thread
+ * touches (the event loop for {@link InlineRecordSealer}, the pinned worker for {@link OffloadRecordSealer}); a
+ * KeyUpdate record carries the next cipher, swapped in right after that record is sealed, so the swap follows
+ * the records' submission order.
+ *
+ * <p>Failure: the first record that fails (crypto, file, anything) closes the write cipher for good, and every
+ * record after it fails unsealed; {@link OutboundRecord#sealFailed} is the one way a record fails. Its sequence
+ * number may be spent, and after a failed KeyUpdate the old key would otherwise seal records numbered from 0 for
+ * the new key, repeating nonces; the connection is closing anyway. Both sealers go through here, so inline and
+ * offloaded sealing behave alike.
+ */
+final class RecordEncryptor implements AutoCloseable {
+
+    private final ByteBufAllocator alloc;
+    private final KtlsStats stats;
+    private final TlsCipherSuite suite;
+    private final FileSource files = new FileSource();
+    private RecordCipher cipher;
+    /** The first seal failure: from then on nothing is sealed (the write cipher is already closed). */
+    private Throwable poisonedBy;
+
+    RecordEncryptor(RecordCipher cipher, ByteBufAllocator alloc, KtlsStats stats) {
+        this.cipher = cipher;
+        this.suite = cipher.suite();
+        this.alloc = alloc;
+        this.stats = stats;
+    }
+
+    /** Seals {@code record}: on return its state is SEALED (with an output) or FAILED (with a cause). */
+    void seal(OutboundRecord record) {
+        ByteBuf frame = null;
+        ByteBuf body = null;
+        try {
+            RecordCipher c = cipher;
+            if (c == null) {
+                throw poisonedBy != null
+                        ? new IllegalStateException("write direction failed at an earlier record: nothing more is"
+                                + " sealed", poisonedBy)
+                        : new IllegalStateException("write keys closed");
+            }
+            int payloadLength = record.payloadLength;
+            int headerLength = c.headerLength();
+            int trailerLength = c.trailerLength(payloadLength);
+            frame = alloc.directBuffer(headerLength + trailerLength);
+            ByteBuffer header = frame.nioBuffer(0, headerLength);
+            ByteBuffer trailer = frame.nioBuffer(headerLength, trailerLength);
+            if (record.inPlace) {
+                // The record's one piece is a slice we own outright: it becomes the body, ciphertext over plaintext.
+                body = ((RecordPiece.BufferPiece) record.pieces.get(0)).bytes;
+                record.pieces.clear();
+                c.seal(record.sequence, record.contentType, body.nioBuffer(), header,
+                        body.nioBuffer(), trailer);
+                stats.sealedInPlace();
+            } else {
+                body = alloc.directBuffer(payloadLength, payloadLength);
+                ByteBuffer payload = gather(record, body);
+                c.seal(record.sequence, record.contentType, payload, header, body.nioBuffer(0, payloadLength),
+                        trailer);
+                files.checkAfterCopy();
+                body.writerIndex(payloadLength);
+                record.releasePlaintext();
+                stats.sealedSeparate();
+            }
+            frame.writerIndex(headerLength + trailerLength);
+            // A fixed, read-only composite: the cheapest of Netty's composites, and the transport gathers its
+            // three parts into one writev.
+            record.output = Unpooled.wrappedUnmodifiableBuffer(frame.retainedSlice(0, headerLength), body,
+                    frame.retainedSlice(headerLength, trailerLength));
+            body = null;
+            stats.recordsSealed(suite, payloadLength);
+            if (record.nextCipher != null) {
+                c.close();
+                cipher = record.nextCipher;
+            }
+            record.state = OutboundRecord.State.SEALED;
+        } catch (Throwable cause) {
+            files.clear();
+            if (body != null) {
+                body.release();
+            }
+            if (cipher != null) {
+                // The record's sequence number may be spent (the cipher may have run), and a failed KeyUpdate would
+                // leave the old key to seal records numbered for the new one, repeating that key's nonces: no
+                // record of this connection is sealed after a failure. The connection closes on this record.
+                poisonedBy = cause;
+                cipher.close();
+                cipher = null;
+                stats.cryptoFailure();
+            }
+            record.sealFailed(cause);
+        } finally {
+            if (frame != null) {
+                frame.release();
+            }
+        }
+    }
+
+    /**
+     * The payload to seal: a lone piece's bytes where they lie (sealed into {@code body}), or all pieces gathered
+     * into {@code body} first (then sealed in place there).
+     */
+    private ByteBuffer gather(OutboundRecord record, ByteBuf body) throws IOException {
+        List<RecordPiece> pieces = record.pieces;
+        if (pieces.size() == 1) {
+            ByteBuffer view = pieces.get(0).view(files);
+            if (view != null) {
+                return view;
+            }
+        }
+        ByteBuffer target = body.nioBuffer(0, record.payloadLength);
+        for (RecordPiece piece : pieces) {
+            piece.copyTo(target, files);
+        }
+        return target.flip();
+    }
+
+    /** The counters this direction's records are counted in. */
+    KtlsStats stats() {
+        return stats;
+    }
+
+    @Override
+    public void close() {
+        files.close();
+        RecordCipher c = cipher;
+        cipher = null;
+        if (c != null) {
+            c.close();
+        }
+    }
+}
