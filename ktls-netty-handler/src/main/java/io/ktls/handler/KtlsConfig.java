@@ -13,35 +13,66 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * The options of {@link KtlsHandler}: the module's one configuration class. Immutable; one instance may be
- * shared by every channel of a server.
+ * The options of {@link KtlsHandler}: the module's one configuration class, and the one place its options are
+ * documented (docs/configuration.md and docs/record-layer.md link here). Immutable; one instance may be shared
+ * by every channel of a server. {@link #toString()} gives the effective values, for a start-up log line.
  *
  * <table>
- *   <caption>Options, units and defaults</caption>
- *   <tr><th>option</th><th>unit</th><th>default</th><th>why</th></tr>
- *   <tr><td>{@link Builder#maxRecordPayloadBytes(int)}</td><td>bytes of plaintext per record</td>
- *       <td>16384</td><td>the TLS maximum (RFC 8446 section 5.1); one record fills one 16 KiB run</td></tr>
+ *   <caption>Options of {@link Builder}: unit, accepted values, default and why</caption>
+ *   <tr><th>option</th><th>unit (accepted)</th><th>default</th><th>why</th></tr>
+ *   <tr><td>{@link Builder#maxRecordPayloadBytes(int)}</td><td>bytes of plaintext per record (1 to
+ *       {@value #MAX_RECORD_PAYLOAD_BYTES})</td><td>{@value #MAX_RECORD_PAYLOAD_BYTES}</td>
+ *       <td>the TLS maximum (RFC 8446 section 5.1); one record fills one 16 KiB run, and small writes are
+ *       coalesced up to it on flush. Smaller records cost more CPU per byte (an AEAD call, a header and a tag
+ *       each) but bring the first decrypted byte sooner</td></tr>
  *   <tr><td>{@link Builder#offloadGroup(KtlsOffloadGroup)}</td><td>-</td><td>{@code null}</td>
- *       <td>{@code null} seals on the event loop; a group moves file reads and sealing to its workers</td></tr>
- *   <tr><td>{@link Builder#maxRecordsInFlight(int)}</td><td>records per connection</td><td>32</td>
- *       <td>512 KiB of ciphertext per connection at most: enough to keep a fast peer busy, bounded for a slow
- *       one; reaching it makes the channel unwritable</td></tr>
+ *       <td>{@code null} reads files and seals on the channel's event loop; a group moves both to its workers,
+ *       so the event loop keeps serving sockets while records are sealed</td></tr>
+ *   <tr><td>{@link Builder#maxRecordsInFlight(int)}</td><td>records per connection (1 or more)</td><td>32</td>
+ *       <td>records framed but not yet written to the socket; reaching it (or as many bytes waiting to be
+ *       framed) makes the channel unwritable, writable again below half. 32 x 16 KiB = 512 KiB of ciphertext
+ *       per connection at most: enough to keep a fast peer busy, bounded for a slow one. Raise it for high
+ *       bandwidth x delay paths, lower it for many slow clients (docs/operations.md)</td></tr>
  *   <tr><td>{@link Builder#aeadProvider(AeadProvider)}</td><td>-</td><td>{@code null}: per suite,
- *       {@link AeadProviders#preferred}</td><td>the provider decides a factor of 2 to 40 in sealing speed; the
- *       preferred one was chosen by measurement</td></tr>
+ *       {@link AeadProviders#preferred}</td><td>the JCE provider, more than anything else here, decides the CPU
+ *       a record costs; the preferred one per suite and JDK was chosen by measurement (docs/crypto.md). The
+ *       system property {@value AeadProviders#PROVIDER_PROPERTY} overrides that choice for the default</td></tr>
  *   <tr><td>{@link Builder#keyLogFile(Path)}</td><td>-</td><td>{@code null} (off)</td>
  *       <td>debugging only: appends NSS key-log lines (the {@code SSLKEYLOGFILE} format) so a capture can be
- *       decrypted; anyone who can read the file can read the traffic</td></tr>
- *   <tr><td>{@link Builder#handshakeTimeoutMillis(long)}</td><td>milliseconds</td><td>10000</td>
- *       <td>as {@code SslHandler}: a peer that does not finish the handshake in time is closed; 0 waits forever</td></tr>
- *   <tr><td>{@link Builder#closeNotifyFlushTimeoutMillis(long)}</td><td>milliseconds</td><td>3000</td>
- *       <td>as {@code SslHandler}: how long a close waits for the records before it and close_notify to be written
- *       (a peer that stopped reading must not hold the channel open); 0 waits for them without a limit</td></tr>
- *   <tr><td>{@link Builder#takeoverSuites(Collection)}</td><td>-</td><td>all nine {@link TlsCipherSuite}s</td>
- *       <td>a connection that negotiates another suite keeps its record layer in {@code SslHandler} (BoringSSL);
- *       narrow it where a Java AEAD is slower than BoringSSL's, such as ChaCha20-Poly1305 before JDK 20, which
- *       has no intrinsic for it (0.46 GB/s against BoringSSL's 2.5 on JDK 17)</td></tr>
+ *       decrypted; anyone who can read the file can read the traffic (docs/security.md)</td></tr>
+ *   <tr><td>{@link Builder#handshakeTimeoutMillis(long)}</td><td>milliseconds (0 or more)</td><td>10000</td>
+ *       <td>as {@code SslHandler}, so swapping it for {@code KtlsHandler} changes no timing: a peer that has not
+ *       finished the handshake by then is closed and {@link KtlsHandler#handshakeFuture()} fails with
+ *       {@code SslHandshakeTimeoutException}; 0 waits forever</td></tr>
+ *   <tr><td>{@link Builder#closeNotifyFlushTimeoutMillis(long)}</td><td>milliseconds (0 or more)</td><td>3000</td>
+ *       <td>as {@code SslHandler}: how long a close (or a fatal alert) waits for the records before it and
+ *       close_notify to be written before closing anyway, so a peer that stopped reading cannot hold the
+ *       channel open; 0 waits for them without a limit</td></tr>
+ *   <tr><td>{@link Builder#takeoverSuites(Collection)}, {@link Builder#takeoverSuites(TlsCipherSuite...)}</td>
+ *       <td>cipher suites (any subset, empty included)</td><td>all nine {@link TlsCipherSuite}s</td>
+ *       <td>a connection that negotiates another suite keeps its record layer in {@code SslHandler} (BoringSSL)
+ *       for its whole life, counted in {@link KtlsMetric#fallbacks()}, and still accepts files (copied through
+ *       {@code ChunkedWriteHandler}). Narrow it where a Java AEAD costs more CPU than BoringSSL's: ChaCha20-Poly1305
+ *       before JDK 20, which has no intrinsic for it (figures in docs/crypto.md)</td></tr>
  * </table>
+ *
+ * <p>Outside the builder, read once per JVM:
+ * <ul>
+ *   <li>{@link KtlsOffloadGroup#KtlsOffloadGroup()}: one worker per available processor, the right size when
+ *       sealing is CPU-bound; {@link KtlsOffloadGroup#KtlsOffloadGroup(int)} sets the count. One group per
+ *       process, shared by every channel, shut down after the event loop groups stopped accepting work.</li>
+ *   <li>System property {@value AeadProviders#PROVIDER_PROPERTY}: {@code auto} (default), {@code SunJCE},
+ *       {@code AmazonCorrettoCryptoProvider} or any installed provider's name; the default provider of every
+ *       suite it offers.</li>
+ *   <li>System property {@code io.ktls.handler.mappedFiles} ({@code true} by default): a
+ *       {@code DefaultFileRegion} made from a {@code File} of 64 KiB to 2 GiB is sealed from a shared read-only
+ *       mapping of the file, kept while the file is sent again, rather than read with {@code pread}; a mapping
+ *       saves a system call and a kernel copy per record. {@code false} reads every file with {@code pread}:
+ *       where files are rewritten in place while served on JDK 17 to 21, since a copy racing a truncation
+ *       faults late there (docs/configuration.md, "File mappings").</li>
+ *   <li>System property {@code io.ktls.handler.mappedFiles.maxBytes}, bytes, default 4 GiB: the address space
+ *       mapped at once; least recently used mappings leave first, unmapped once their last record is sealed.</li>
+ * </ul>
  */
 public final class KtlsConfig {
 

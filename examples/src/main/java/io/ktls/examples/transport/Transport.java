@@ -21,8 +21,8 @@ import io.netty.channel.uring.IoUringSocketChannel;
  * io_uring, so availability is probed, not assumed.
  *
  * <p>Why epoll before io_uring: file bodies are {@code FileRegion}s, which epoll sends with
- * {@code sendfile(2)}; streaming a file from tmpfs without TLS, io_uring's path cost about twice the
- * server CPU per GB of epoll's and gave about 0.75x its throughput (docs/configuration.md has the figures).
+ * {@code sendfile(2)}; streaming a file from tmpfs without TLS, io_uring's path cost more server CPU per GB
+ * than epoll's and gave less throughput (docs/configuration.md has the figures).
  */
 public enum Transport {
     AUTO("auto"),

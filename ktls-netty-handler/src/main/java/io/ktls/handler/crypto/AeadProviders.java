@@ -18,9 +18,10 @@ import java.util.Optional;
  * The AEAD providers this module knows, and the choice among them.
  *
  * <p>The default choice follows measurement (docs/crypto.md, {@code RecordSealBenchmark}, CPU time per
- * 16 KiB record): before JDK 25, AES-GCM goes to the Amazon Corretto Crypto Provider when its jar is on the
- * class path and its native library loads (2.3x SunJCE's seal speed on JDK 17); from JDK 25 on, SunJCE's AES-GCM
- * matches it on direct memory and beats it on heap arrays, so SunJCE is chosen. ChaCha20-Poly1305 always goes
+ * 16 KiB record; the figures are in docs/crypto.md and docs/benchmarks.md): before JDK 25, AES-GCM goes to the
+ * Amazon Corretto Crypto Provider when its jar is on the class path and its native library loads (it seals
+ * faster than SunJCE on JDK 17); from JDK 25 on, SunJCE's AES-GCM matches it on direct memory and beats it on
+ * heap arrays, so SunJCE is chosen. ChaCha20-Poly1305 always goes
  * to SunJCE, the only provider here offering it (Corretto 2.5.0 does not). JDK 18 to 24 are unmeasured and
  * follow the JDK 17 choice. The system property
  * {@value #PROVIDER_PROPERTY} overrides the choice with a provider name ({@code SunJCE},

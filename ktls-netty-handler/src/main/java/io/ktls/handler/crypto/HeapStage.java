@@ -5,11 +5,11 @@ import io.netty.util.concurrent.FastThreadLocal;
 /**
  * Per-thread heap arrays through which records in direct memory are sealed and opened.
  *
- * <p>Why: the providers are fastest on {@code byte[]} (measured on 16 KiB, CPU time per record, docs/crypto.md):
- * the Amazon Corretto provider has no direct-buffer path and copies in chunks (6.4 GB/s split, 15 GB/s staged),
- * and SunJCE's direct AES-GCM path is slow on JDK 25 (4.9 vs 15.6 GB/s). Copying 16 KiB in and out costs about
- * 80 ns each way, and the staged record is sealed with one {@code doFinal} (payload and TLS 1.3 inner type
- * side by side), where separate buffers need an {@code update} and a {@code doFinal}.
+ * <p>Why: the providers are fastest on {@code byte[]}: the Amazon Corretto provider has no direct-buffer path and
+ * copies in chunks, and SunJCE's direct AES-GCM path is slow on JDK 25. Two copies of a record cost far less than
+ * what staging saves (figures: docs/benchmarks.md, "Figures behind design choices", and docs/crypto.md), and the
+ * staged record is sealed with one {@code doFinal} (payload and TLS 1.3 inner type side by side), where separate
+ * buffers need an {@code update} and a {@code doFinal}.
  *
  * <p>Sizes: the largest TLS 1.3 ciphertext (2^14 + 256) and a margin for the tag. Two arrays, input and
  * output, so that no provider has to handle overlapping arrays. About 33 KiB per thread that seals or opens

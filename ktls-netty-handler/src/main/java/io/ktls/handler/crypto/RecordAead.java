@@ -22,8 +22,8 @@ import java.util.Arrays;
  *       between directions or connections.</li>
  *   <li>Providers are fastest on {@code byte[]}; their direct-buffer paths copy in chunks (Amazon Corretto) or
  *       are slow (SunJCE AES-GCM on JDK 25). A record touching direct memory is therefore copied into a
- *       per-thread {@link HeapStage}, sealed or opened with one {@code doFinal}, and copied out: about twice
- *       the speed of handing the direct buffers to the provider (docs/crypto.md).</li>
+ *       per-thread {@link HeapStage}, sealed or opened with one {@code doFinal}, and copied out: faster than
+ *       handing the direct buffers to the provider (figures: docs/crypto.md, docs/benchmarks.md).</li>
  *   <li>A record wholly on the heap is sealed in place, and there {@code Cipher.update(ByteBuffer, ByteBuffer)}
  *       may demand room for the tag in its output though it never writes it (SunJCE ChaCha20-Poly1305 on
  *       JDK 17, the Amazon Corretto provider: "need at least n + 16 bytes"), and may hold back a partial block

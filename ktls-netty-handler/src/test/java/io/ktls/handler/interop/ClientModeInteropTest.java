@@ -89,7 +89,7 @@ class ClientModeInteropTest extends InteropTestBase {
             command.add("-WWW");
             directory = PayloadFiles.get(size).getParent().toFile();
         }
-        PeerProcess.Running server = PeerProcess.start(command, new PeerProcess.Stdin(new byte[0], 0, false),
+        ExternalProcess.Running server = ExternalProcess.start(command, new ExternalProcess.Stdin(new byte[0], 0, false),
                 directory);
         ListeningPorts.awaitListening(port, LISTEN_TIMEOUT, server);
         Outcome outcome;
@@ -99,14 +99,14 @@ class ClientModeInteropTest extends InteropTestBase {
             server.kill();
             throw t;
         }
-        PeerProcess.Result result = server.finish(ProcessPeer.timeout(size));
+        ExternalProcess.Result result = server.finish(CommandLinePeer.timeout(size));
         assertClientSide(outcome, client, cipher, () -> result.describe());
         if (transfer == Transfer.DOWNLOAD) {
             assertEquals(size, outcome.received().count(), () -> "bytes received\n" + result.describe());
             assertEquals(Payload.sha256Hex(size), outcome.received().sha256Hex(), "SHA-256 of the bytes received");
             assertTrue(outcome.closeNotifyReceived(), "the client received s_server's close_notify");
         } else {
-            ProcessPeer.assertReceivedPayload(result, new TransferCase(client, cipher,
+            CommandLinePeer.assertReceivedPayload(result, new TransferCase(client, cipher,
                     TransferCase.Direction.UPLOAD, size));
         }
     }
@@ -160,7 +160,7 @@ class ClientModeInteropTest extends InteropTestBase {
                 })
                 .connect(InteropPki.HOST, port).sync().channel();
         try {
-            return outcome.get(ProcessPeer.timeout(size).toMillis(), TimeUnit.MILLISECONDS);
+            return outcome.get(CommandLinePeer.timeout(size).toMillis(), TimeUnit.MILLISECONDS);
         } finally {
             channel.close();
         }

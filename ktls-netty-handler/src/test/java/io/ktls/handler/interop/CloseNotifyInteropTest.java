@@ -68,9 +68,9 @@ class CloseNotifyInteropTest extends InteropTestBase {
         List<String> command = curl.baseCommand(transfer.cipher());
         command.addAll(List.of("--verbose", "--output", "-",
                 CurlPeer.url(server.port(), "/bytes/" + transfer.size() + "?close")));
-        PeerProcess.Result result = PeerProcess.run(command, PeerProcess.Stdin.none(), PEER_TIMEOUT);
+        ExternalProcess.Result result = ExternalProcess.run(command, ExternalProcess.Stdin.none(), PEER_TIMEOUT);
         assertEquals(0, result.exitCode(), result::describe);
-        ProcessPeer.assertReceivedPayload(result, transfer);
+        CommandLinePeer.assertReceivedPayload(result, transfer);
         assertTrue(result.stderr().contains("(IN), TLS alert, close notify"),
                 () -> "curl saw no close_notify\n" + result.describe());
         assertExchange(server.takeExchange(EXCHANGE_TIMEOUT), transfer, InteropServer.Application.HTTP);
@@ -80,7 +80,7 @@ class CloseNotifyInteropTest extends InteropTestBase {
         InteropServer server = fixture.server(transfer.server(), transfer.cipher(), InteropServer.Application.RAW);
         List<String> command = openSsl.baseCommand(server.port(), transfer.cipher());
         command.add("-ign_eof");
-        PeerProcess.Result result = PeerProcess.run(command, rawCommand(transfer), PEER_TIMEOUT);
+        ExternalProcess.Result result = ExternalProcess.run(command, rawCommand(transfer), PEER_TIMEOUT);
         assertEquals(0, result.exitCode(), result::describe);
         assertTrue(result.stdout().tail().endsWith("closed\n"),
                 () -> "s_client saw no close_notify; it ended with \"" + result.stdout().tail() + "\"\n"
@@ -99,7 +99,7 @@ class CloseNotifyInteropTest extends InteropTestBase {
         command.addAll(List.of("-quiet", "-no_ign_eof"));
         for (int attempt = 1; attempt <= PEER_CLOSE_ATTEMPTS; attempt++) {
             int n = attempt;
-            PeerProcess.Result result = PeerProcess.run(command, PeerProcess.Stdin.none(), PEER_TIMEOUT);
+            ExternalProcess.Result result = ExternalProcess.run(command, ExternalProcess.Stdin.none(), PEER_TIMEOUT);
             assertEquals(0, result.exitCode(), result::describe);
             Exchange exchange = server.takeExchange(EXCHANGE_TIMEOUT);
             String expected = RawExchangeHandler.INCOMPLETE + RawExchangeHandler.AFTER_CLOSE_NOTIFY;
@@ -120,10 +120,10 @@ class CloseNotifyInteropTest extends InteropTestBase {
         try {
             List<String> command = GnutlsClientPeer.withHost(
                     gnutls.baseCommand(server.port(), transfer.cipher(), log.toString()));
-            PeerProcess.Result result = PeerProcess.run(command, rawCommand(transfer), PEER_TIMEOUT);
+            ExternalProcess.Result result = ExternalProcess.run(command, rawCommand(transfer), PEER_TIMEOUT);
             String report = Files.readString(log, StandardCharsets.ISO_8859_1);
             assertEquals(0, result.exitCode(), () -> result.describe() + "\nlog:\n" + report);
-            ProcessPeer.assertReceivedPayload(result, transfer);
+            CommandLinePeer.assertReceivedPayload(result, transfer);
             assertTrue(report.contains("Peer has closed the GnuTLS connection"),
                     () -> "gnutls-cli saw no close_notify\nlog:\n" + report);
             assertExchange(server.takeExchange(EXCHANGE_TIMEOUT), transfer, InteropServer.Application.RAW);
@@ -132,8 +132,8 @@ class CloseNotifyInteropTest extends InteropTestBase {
         }
     }
 
-    private static PeerProcess.Stdin rawCommand(TransferCase transfer) {
-        return new PeerProcess.Stdin(transfer.rawCommand().getBytes(StandardCharsets.US_ASCII), 0, false);
+    private static ExternalProcess.Stdin rawCommand(TransferCase transfer) {
+        return new ExternalProcess.Stdin(transfer.rawCommand().getBytes(StandardCharsets.US_ASCII), 0, false);
     }
 
     @TestFactory

@@ -7,7 +7,7 @@ import java.util.List;
  * curl (OpenSSL backend on Debian) against the HTTP application: {@code GET /bytes/<n>} to standard output,
  * and {@code PUT /sha256} streaming standard input with chunked transfer encoding ({@code -T -}).
  */
-final class CurlPeer extends ProcessPeer {
+final class CurlPeer extends CommandLinePeer {
 
     CurlPeer() {
         super("curl", "curl");
@@ -39,10 +39,10 @@ final class CurlPeer extends ProcessPeer {
         List<String> command = baseCommand(transfer.cipher());
         if (transfer.isDownload()) {
             command.addAll(List.of("--output", "-", url(port, transfer.httpPath())));
-            assertReceivedPayload(run(command, PeerProcess.Stdin.none(), transfer), transfer);
+            assertReceivedPayload(run(command, ExternalProcess.Stdin.none(), transfer), transfer);
         } else {
             command.addAll(List.of("--upload-file", "-", url(port, "/sha256")));
-            PeerProcess.Stdin stdin = new PeerProcess.Stdin(new byte[0], transfer.size(), true);
+            ExternalProcess.Stdin stdin = new ExternalProcess.Stdin(new byte[0], transfer.size(), true);
             assertDigestAnswer(run(command, stdin, transfer), transfer);
         }
     }

@@ -8,7 +8,7 @@ import java.util.List;
  * {@code gnutls-cli} against the raw application, verifying the server against the test CA. Its status
  * messages go to a log file so that standard output carries only application data.
  */
-final class GnutlsClientPeer extends ProcessPeer {
+final class GnutlsClientPeer extends CommandLinePeer {
 
     GnutlsClientPeer() {
         super("gnutls-cli", "gnutls-bin");
@@ -38,8 +38,8 @@ final class GnutlsClientPeer extends ProcessPeer {
     @Override
     public void transfer(int port, TransferCase transfer) throws Exception {
         byte[] line = transfer.rawCommand().getBytes(StandardCharsets.US_ASCII);
-        PeerProcess.Stdin stdin = new PeerProcess.Stdin(line, transfer.isDownload() ? 0 : transfer.size(), false);
-        PeerProcess.Result result = run(withHost(baseCommand(port, transfer.cipher(), "/dev/null")), stdin,
+        ExternalProcess.Stdin stdin = new ExternalProcess.Stdin(line, transfer.isDownload() ? 0 : transfer.size(), false);
+        ExternalProcess.Result result = run(withHost(baseCommand(port, transfer.cipher(), "/dev/null")), stdin,
                 transfer);
         if (transfer.isDownload()) {
             assertReceivedPayload(result, transfer);

@@ -53,7 +53,7 @@ final class JdkHttpClientPeer implements InteropPeer {
         String base = "https://" + InteropPki.HOST + ":" + port;
         if (transfer.isDownload()) {
             HttpRequest request = HttpRequest.newBuilder(URI.create(base + transfer.httpPath()))
-                    .timeout(ProcessPeer.timeout(transfer.size()))
+                    .timeout(CommandLinePeer.timeout(transfer.size()))
                     .build();
             HttpResponse<InputStream> response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
             ReceivedBytes received = new ReceivedBytes();
@@ -68,7 +68,7 @@ final class JdkHttpClientPeer implements InteropPeer {
             assertEquals(Payload.sha256Hex(transfer.size()), received.sha256Hex(), "SHA-256 of the bytes received");
         } else {
             HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/sha256"))
-                    .timeout(ProcessPeer.timeout(transfer.size()))
+                    .timeout(CommandLinePeer.timeout(transfer.size()))
                     .PUT(HttpRequest.BodyPublishers.ofInputStream(() -> Payload.newInputStream(transfer.size())))
                     .build();
             HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());

@@ -82,12 +82,12 @@ class KeyUpdateInteropTest extends InteropTestBase {
             lines.add((letter + "\n").getBytes(StandardCharsets.US_ASCII));
         }
         lines.add(transfer.rawCommand().getBytes(StandardCharsets.US_ASCII));
-        PeerProcess.Stdin stdin = new PeerProcess.Stdin(lines, PAUSE_BETWEEN_LINES_MILLIS, 0, false);
-        PeerProcess.Result result = PeerProcess.run(command, stdin, PEER_TIMEOUT);
+        ExternalProcess.Stdin stdin = new ExternalProcess.Stdin(lines, PAUSE_BETWEEN_LINES_MILLIS, 0, false);
+        ExternalProcess.Result result = ExternalProcess.run(command, stdin, PEER_TIMEOUT);
         assertEquals(0, result.exitCode(), result::describe);
         int updatesSent = result.stderr().split("KEYUPDATE", -1).length - 1;
         assertEquals(letters.length(), updatesSent, () -> "KeyUpdates s_client reports sending\n" + result.describe());
-        ProcessPeer.assertReceivedPayload(result, transfer);
+        CommandLinePeer.assertReceivedPayload(result, transfer);
         // s_client's protocol trace: "<<<" marks what it received.
         String trace = Files.readString(messages, StandardCharsets.ISO_8859_1);
         long answers = trace.lines().filter(l -> l.startsWith("<<<") && l.endsWith("KeyUpdate")).count();

@@ -30,7 +30,7 @@ final class ListeningPorts {
     }
 
     /** Returns once a socket listens on {@code port}; fails the test after {@code timeout}. */
-    static void awaitListening(int port, Duration timeout, PeerProcess.Running peer) throws Exception {
+    static void awaitListening(int port, Duration timeout, ExternalProcess.Running peer) throws Exception {
         String hexPort = String.format(Locale.ROOT, ":%04X", port);
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {

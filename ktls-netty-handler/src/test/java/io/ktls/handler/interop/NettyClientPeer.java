@@ -99,7 +99,7 @@ final class NettyClientPeer implements InteropPeer {
                 .connect(InteropPki.HOST, port).sync().channel();
         Outcome result;
         try {
-            result = outcome.get(ProcessPeer.timeout(transfer.size()).toMillis(), TimeUnit.MILLISECONDS);
+            result = outcome.get(CommandLinePeer.timeout(transfer.size()).toMillis(), TimeUnit.MILLISECONDS);
         } finally {
             channel.close();
         }

@@ -9,7 +9,7 @@ import java.util.List;
  * {@code -quiet} it copies standard input to the connection and the connection to standard output, and
  * ignores end of input: it exits when the server closes, with status 0 only after a close_notify.
  */
-final class OpenSslClientPeer extends ProcessPeer {
+final class OpenSslClientPeer extends CommandLinePeer {
 
     OpenSslClientPeer() {
         super("openssl", "openssl");
@@ -38,8 +38,8 @@ final class OpenSslClientPeer extends ProcessPeer {
         List<String> command = baseCommand(port, transfer.cipher());
         command.add("-quiet");
         byte[] line = transfer.rawCommand().getBytes(StandardCharsets.US_ASCII);
-        PeerProcess.Stdin stdin = new PeerProcess.Stdin(line, transfer.isDownload() ? 0 : transfer.size(), false);
-        PeerProcess.Result result = run(command, stdin, transfer);
+        ExternalProcess.Stdin stdin = new ExternalProcess.Stdin(line, transfer.isDownload() ? 0 : transfer.size(), false);
+        ExternalProcess.Result result = run(command, stdin, transfer);
         if (transfer.isDownload()) {
             assertReceivedPayload(result, transfer);
         } else {

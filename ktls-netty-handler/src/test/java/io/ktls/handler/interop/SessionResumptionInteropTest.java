@@ -65,16 +65,16 @@ class SessionResumptionInteropTest extends InteropTestBase {
             Files.delete(session);
             List<String> first = openSsl.baseCommand(server.port(), cipher);
             first.addAll(List.of("-sess_out", session.toString(), "-quiet"));
-            PeerProcess.Result initial = PeerProcess.run(first, command(oneByte), PEER_TIMEOUT);
+            ExternalProcess.Result initial = ExternalProcess.run(first, command(oneByte), PEER_TIMEOUT);
             assertEquals(0, initial.exitCode(), () -> "first connection\n" + initial.describe());
-            ProcessPeer.assertReceivedPayload(initial, oneByte);
+            CommandLinePeer.assertReceivedPayload(initial, oneByte);
             assertExchange(server.takeExchange(EXCHANGE_TIMEOUT), oneByte, InteropServer.Application.RAW);
             assertTrue(Files.isRegularFile(session) && Files.size(session) > 0,
                     "s_client stored no session: no session ticket reached it");
 
             List<String> second = openSsl.baseCommand(server.port(), cipher);
             second.addAll(List.of("-sess_in", session.toString(), "-ign_eof"));
-            PeerProcess.Result resumed = PeerProcess.run(second, command(oneByte), PEER_TIMEOUT);
+            ExternalProcess.Result resumed = ExternalProcess.run(second, command(oneByte), PEER_TIMEOUT);
             assertEquals(0, resumed.exitCode(), () -> "resumed connection\n" + resumed.describe());
             String reused = "Reused, " + cipher.protocol() + ", Cipher is " + cipher.openSslName();
             assertTrue(resumed.stdout().head().contains(reused), () -> "expected \"" + reused + "\"\n"
@@ -95,7 +95,7 @@ class SessionResumptionInteropTest extends InteropTestBase {
             if (cipher.isTls13()) {
                 command.add("--waitresumption");
             }
-            PeerProcess.Result result = PeerProcess.run(GnutlsClientPeer.withHost(command), command(oneByte),
+            ExternalProcess.Result result = ExternalProcess.run(GnutlsClientPeer.withHost(command), command(oneByte),
                     PEER_TIMEOUT);
             String report = Files.readString(log, StandardCharsets.ISO_8859_1);
             assertFalse(result.timedOut(), () -> "gnutls-cli hung (waiting for a session ticket?)\n"
@@ -103,7 +103,7 @@ class SessionResumptionInteropTest extends InteropTestBase {
             assertEquals(0, result.exitCode(), () -> result.describe() + "\nlog:\n" + report);
             assertTrue(report.contains("This is a resumed session"),
                     () -> "gnutls-cli did not resume\nlog:\n" + report);
-            ProcessPeer.assertReceivedPayload(result, oneByte);
+            CommandLinePeer.assertReceivedPayload(result, oneByte);
             // The first connection only fetches the ticket and leaves without a request.
             Exchange ticketOnly = server.takeExchange(EXCHANGE_TIMEOUT);
             if (ticketOnly.failure() == null
@@ -116,8 +116,8 @@ class SessionResumptionInteropTest extends InteropTestBase {
         }
     }
 
-    private static PeerProcess.Stdin command(TransferCase transfer) {
-        return new PeerProcess.Stdin(transfer.rawCommand().getBytes(StandardCharsets.US_ASCII), 0, false);
+    private static ExternalProcess.Stdin command(TransferCase transfer) {
+        return new ExternalProcess.Stdin(transfer.rawCommand().getBytes(StandardCharsets.US_ASCII), 0, false);
     }
 
     @TestFactory

@@ -6,7 +6,7 @@ import java.util.List;
  * wget (GnuTLS backend on Debian) against the HTTP application, downloads only: wget cannot stream an
  * upload from standard input. {@code --ciphers} takes a GnuTLS priority string with that backend.
  */
-final class WgetPeer extends ProcessPeer {
+final class WgetPeer extends CommandLinePeer {
 
     WgetPeer() {
         super("wget", "wget");
@@ -31,6 +31,6 @@ final class WgetPeer extends ProcessPeer {
         List<String> command = List.of(executable(), "--quiet", "--output-document=-", "--tries=1",
                 "--ca-certificate=" + caFile(), "--ciphers=" + transfer.cipher().gnutlsPriority(),
                 CurlPeer.url(port, transfer.httpPath()));
-        assertReceivedPayload(run(command, PeerProcess.Stdin.none(), transfer), transfer);
+        assertReceivedPayload(run(command, ExternalProcess.Stdin.none(), transfer), transfer);
     }
 }

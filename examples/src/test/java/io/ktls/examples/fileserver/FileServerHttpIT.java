@@ -39,7 +39,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * of the class; {@link #stopServers()} then checks each exits with 0 on SIGTERM and leaked nothing.
  */
 @Tag("interop")
-class FileServerIT {
+class FileServerHttpIT {
 
     private static final int BIG_BYTES = 5 * 1024 * 1024 + 123; // several records and a ragged end
     private static final Map<String, ServerProcess> SERVERS = new ConcurrentHashMap<>();

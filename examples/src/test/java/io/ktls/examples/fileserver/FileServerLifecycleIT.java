@@ -20,9 +20,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The file server process's life: options, certificates, and shutdown on SIGTERM. */
+/**
+ * The file server process's life, one process per test: options, certificates, and shutdown on SIGTERM (the HTTP
+ * answers of a running server are {@link FileServerHttpIT}'s).
+ */
 @Tag("interop")
-class FileServerProcessIT {
+class FileServerLifecycleIT {
 
     @TempDir
     Path dir;

@@ -11,13 +11,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
  * exits 0 (so it accepted the server's close_notify or response), a download's bytes hash to the payload's
  * digest, and an upload's answer is the payload's digest as the server computed it.
  */
-abstract class ProcessPeer implements InteropPeer {
+abstract class CommandLinePeer implements InteropPeer {
 
     private final String executable;
     private final String debianPackage;
     private String path;
 
-    ProcessPeer(String executable, String debianPackage) {
+    CommandLinePeer(String executable, String debianPackage) {
         this.executable = executable;
         this.debianPackage = debianPackage;
     }
@@ -44,20 +44,20 @@ abstract class ProcessPeer implements InteropPeer {
         return Duration.ofSeconds(20 + size / (10L << 20));
     }
 
-    PeerProcess.Result run(List<String> command, PeerProcess.Stdin stdin, TransferCase transfer) throws Exception {
-        PeerProcess.Result result = PeerProcess.run(command, stdin, timeout(transfer.size()));
+    ExternalProcess.Result run(List<String> command, ExternalProcess.Stdin stdin, TransferCase transfer) throws Exception {
+        ExternalProcess.Result result = ExternalProcess.run(command, stdin, timeout(transfer.size()));
         assertFalse(result.timedOut(), () -> "peer timed out\n" + result.describe());
         assertEquals(0, result.exitCode(), () -> "peer failed\n" + result.describe());
         return result;
     }
 
-    static void assertReceivedPayload(PeerProcess.Result result, TransferCase transfer) {
+    static void assertReceivedPayload(ExternalProcess.Result result, TransferCase transfer) {
         assertEquals(transfer.size(), result.stdout().count(), () -> "bytes received\n" + result.describe());
         assertEquals(Payload.sha256Hex(transfer.size()), result.stdout().sha256Hex(),
                 () -> "SHA-256 of the bytes received\n" + result.describe());
     }
 
-    static void assertDigestAnswer(PeerProcess.Result result, TransferCase transfer) {
+    static void assertDigestAnswer(ExternalProcess.Result result, TransferCase transfer) {
         assertEquals(Payload.sha256Hex(transfer.size()) + "\n", result.stdout().head(),
                 () -> "the server's SHA-256 of the upload\n" + result.describe());
     }

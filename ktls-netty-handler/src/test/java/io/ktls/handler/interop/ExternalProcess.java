@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
  * input (a command line and/or payload bytes), digests its standard output as it streams (100 MiB never sits
  * in memory), keeps the tail of its standard error for messages, and kills it at a deadline.
  */
-final class PeerProcess {
+final class ExternalProcess {
 
     private static final int MAX_STDERR_BYTES = 16 * 1024;
 
@@ -55,7 +55,7 @@ final class PeerProcess {
         }
     }
 
-    private PeerProcess() {
+    private ExternalProcess() {
     }
 
     static Result run(List<String> command, Stdin stdin, Duration timeout) throws IOException, InterruptedException {
