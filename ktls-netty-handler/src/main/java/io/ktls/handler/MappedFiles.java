@@ -33,7 +33,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * stage, for much less CPU. A fresh mapping pays page faults instead, which cost about what the copy saves, so
  * mappings only pay when they are kept and reused: a file sent again and again (the hot objects of a web server,
  * the benchmark's file) is mapped once and served from the mapping; anything else is read with {@code pread}.
- * The figures: docs/benchmarks.md, "Why mapped files".
+ * The figures: docs/benchmarks.md, "Figures behind design choices".
  *
  * <h2>Rules</h2>
  * <ul>
