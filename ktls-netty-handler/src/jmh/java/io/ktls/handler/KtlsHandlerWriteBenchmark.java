@@ -1,8 +1,8 @@
 package io.ktls.handler;
 
-import io.ktls.handler.crypto.RecordCipher;
 import io.ktls.handler.crypto.TlsCipherSuite;
-import io.ktls.handler.crypto.TrafficKeys;
+import io.ktls.handler.internal.crypto.RecordCipher;
+import io.ktls.handler.internal.crypto.TrafficKeys;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.util.ReferenceCountUtil;

@@ -1,10 +1,10 @@
 package io.ktls.handler;
 
 import io.ktls.handler.crypto.AeadProvider;
-import io.ktls.handler.crypto.RecordCipher;
-import io.ktls.handler.crypto.Tls12KeyBlock;
 import io.ktls.handler.crypto.TlsCipherSuite;
-import io.ktls.handler.crypto.TrafficKeys;
+import io.ktls.handler.internal.crypto.RecordCipher;
+import io.ktls.handler.internal.crypto.Tls12KeyBlock;
+import io.ktls.handler.internal.crypto.TrafficKeys;
 
 /**
  * The record-layer keys of one connection, both directions, from the takeover to the end of the connection:

@@ -1,6 +1,6 @@
 package io.ktls.handler;
 
-import io.ktls.handler.crypto.RecordCipher;
+import io.ktls.handler.internal.crypto.RecordCipher;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.FileRegion;
 

@@ -1,7 +1,7 @@
 package io.ktls.handler;
 
-import io.ktls.handler.crypto.RecordCipher;
 import io.ktls.handler.crypto.TlsCipherSuite;
+import io.ktls.handler.internal.crypto.RecordCipher;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;

@@ -1,8 +1,8 @@
 package io.ktls.handler;
 
-import io.ktls.handler.crypto.RecordCipher;
 import io.ktls.handler.crypto.TlsCipherSuite;
 import io.ktls.handler.crypto.TlsRecordException;
+import io.ktls.handler.internal.crypto.RecordCipher;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.ByteToMessageDecoder;

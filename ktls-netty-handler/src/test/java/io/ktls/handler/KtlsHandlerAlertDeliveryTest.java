@@ -2,9 +2,9 @@ package io.ktls.handler;
 
 import io.ktls.allocator.PageRunAllocator;
 import io.ktls.allocator.PageRunAllocatorMetric;
-import io.ktls.handler.crypto.RecordCipher;
 import io.ktls.handler.crypto.TlsCipherSuite;
-import io.ktls.handler.crypto.TrafficKeys;
+import io.ktls.handler.internal.crypto.RecordCipher;
+import io.ktls.handler.internal.crypto.TrafficKeys;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -36,8 +36,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;

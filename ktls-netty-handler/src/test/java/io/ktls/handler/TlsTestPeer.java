@@ -1,9 +1,9 @@
 package io.ktls.handler;
 
-import io.ktls.handler.crypto.RecordCipher;
-import io.ktls.handler.crypto.Tls12KeyBlock;
 import io.ktls.handler.crypto.TlsCipherSuite;
-import io.ktls.handler.crypto.TrafficKeys;
+import io.ktls.handler.internal.crypto.RecordCipher;
+import io.ktls.handler.internal.crypto.Tls12KeyBlock;
+import io.ktls.handler.internal.crypto.TrafficKeys;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;

@@ -1,5 +1,6 @@
 package io.ktls.handler.crypto;
 
+import io.ktls.handler.internal.crypto.RecordKey;
 import io.netty.util.internal.logging.InternalLogger;
 import io.netty.util.internal.logging.InternalLoggerFactory;
 

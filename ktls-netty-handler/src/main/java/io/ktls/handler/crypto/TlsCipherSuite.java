@@ -170,7 +170,7 @@ public enum TlsCipherSuite {
     }
 
     /** The {@link javax.crypto.Mac} name for HKDF / the PRF: {@code HmacSHA256} or {@code HmacSHA384}. */
-    String hmacAlgorithm() {
+    public String hmacAlgorithm() {
         return hash.hmacName;
     }
 

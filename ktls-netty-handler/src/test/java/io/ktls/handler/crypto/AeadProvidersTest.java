@@ -35,13 +35,6 @@ class AeadProvidersTest {
         assertEquals(2, AeadProviders.available().size());
     }
 
-    /** The heap seal path relies on this probe to skip the 16-byte reserve where the provider allows it. */
-    @Test
-    void updateBehaviourProbeTellsWhichProvidersAcceptAnExactOutput() {
-        assertTrue(UpdateBehaviour.acceptsExactOutput(AeadProviders.sunJce(), AeadAlgorithm.AES_GCM));
-        assertFalse(UpdateBehaviour.acceptsExactOutput(AeadProviders.amazonCorretto().get(), AeadAlgorithm.AES_GCM));
-    }
-
     @Test
     void anyJcaProviderCanBePluggedIn() {
         AeadProvider sun = AeadProviders.of(Security.getProvider("SunJCE"));

@@ -1,11 +1,14 @@
-package io.ktls.handler.crypto;
+package io.ktls.handler.internal.crypto;
+
+import io.ktls.handler.crypto.TlsCipherSuite;
+import io.ktls.handler.crypto.TlsRecordException;
 
 import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
 
-import static io.ktls.handler.crypto.Tls13RecordCipher.checkRoom;
+import static io.ktls.handler.internal.crypto.Tls13RecordCipher.checkRoom;
 
 /**
  * TLS 1.2 AEAD records (RFC 5246 section 6.2.3.3):

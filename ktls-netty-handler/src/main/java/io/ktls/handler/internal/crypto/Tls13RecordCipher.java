@@ -1,4 +1,7 @@
-package io.ktls.handler.crypto;
+package io.ktls.handler.internal.crypto;
+
+import io.ktls.handler.crypto.TlsCipherSuite;
+import io.ktls.handler.crypto.TlsRecordException;
 
 import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;

@@ -1,4 +1,4 @@
-package io.ktls.handler.crypto;
+package io.ktls.handler.internal.crypto;
 
 import javax.crypto.Mac;
 import java.nio.charset.StandardCharsets;

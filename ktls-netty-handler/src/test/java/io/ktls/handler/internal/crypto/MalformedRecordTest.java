@@ -1,12 +1,14 @@
-package io.ktls.handler.crypto;
+package io.ktls.handler.internal.crypto;
 
+import io.ktls.handler.crypto.TlsCipherSuite;
+import io.ktls.handler.crypto.TlsRecordException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
 import java.nio.ByteBuffer;
 
-import static io.ktls.handler.crypto.RecordCipherContractTest.keys;
-import static io.ktls.handler.crypto.RecordCipherContractTest.payload;
+import static io.ktls.handler.internal.crypto.RecordCipherContractTest.keys;
+import static io.ktls.handler.internal.crypto.RecordCipherContractTest.payload;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,5 +1,8 @@
-package io.ktls.handler.crypto;
+package io.ktls.handler.internal.crypto;
 
+import io.ktls.handler.crypto.AeadProvider;
+import io.ktls.handler.crypto.AeadProviders;
+import io.ktls.handler.crypto.TlsCipherSuite;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;

@@ -1,4 +1,9 @@
-package io.ktls.handler.crypto;
+package io.ktls.handler.internal.crypto;
+
+import io.ktls.handler.crypto.AeadProvider;
+import io.ktls.handler.crypto.AeadProviders;
+import io.ktls.handler.crypto.TlsCipherSuite;
+import io.ktls.handler.crypto.TlsRecordException;
 
 import javax.crypto.AEADBadTagException;
 import java.nio.ByteBuffer;

@@ -1,4 +1,4 @@
-package io.ktls.handler.crypto;
+package io.ktls.handler.internal.crypto;
 
 import io.netty.util.concurrent.FastThreadLocal;
 

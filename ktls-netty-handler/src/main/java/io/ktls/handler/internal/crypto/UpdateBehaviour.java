@@ -1,4 +1,7 @@
-package io.ktls.handler.crypto;
+package io.ktls.handler.internal.crypto;
+
+import io.ktls.handler.crypto.AeadAlgorithm;
+import io.ktls.handler.crypto.AeadProvider;
 
 import javax.crypto.Cipher;
 import javax.crypto.ShortBufferException;

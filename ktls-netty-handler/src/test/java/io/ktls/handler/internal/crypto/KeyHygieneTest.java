@@ -1,9 +1,13 @@
-package io.ktls.handler.crypto;
+package io.ktls.handler.internal.crypto;
 
+import io.ktls.handler.crypto.AeadAlgorithm;
+import io.ktls.handler.crypto.AeadProvider;
+import io.ktls.handler.crypto.AeadProviders;
+import io.ktls.handler.crypto.TlsCipherSuite;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 import javax.crypto.Cipher;
 import javax.crypto.Mac;

@@ -1,4 +1,4 @@
-package io.ktls.handler.crypto;
+package io.ktls.handler.internal.crypto;
 
 /** Hex strings as published in RFCs (spaces and line breaks allowed). */
 final class Hex {

@@ -1,4 +1,4 @@
-package io.ktls.handler.crypto;
+package io.ktls.handler.internal.crypto;
 
 import javax.crypto.SecretKey;
 import java.util.Arrays;
@@ -17,7 +17,7 @@ import java.util.Arrays;
  * <p>Not thread-safe beyond what its users guarantee: it is read by the thread that owns the cipher using it and
  * destroyed by the same owner on close.
  */
-final class RecordKey implements SecretKey {
+public final class RecordKey implements SecretKey {
 
     private static final long serialVersionUID = 1L;
 
@@ -26,7 +26,7 @@ final class RecordKey implements SecretKey {
     private transient boolean destroyed;
 
     /** Takes ownership of {@code bytes}: {@link #destroy()} zeroes that very array. */
-    RecordKey(String algorithm, byte[] bytes) {
+    public RecordKey(String algorithm, byte[] bytes) {
         this.algorithm = algorithm;
         this.bytes = bytes;
     }

@@ -1,4 +1,6 @@
-package io.ktls.handler.crypto;
+package io.ktls.handler.internal.crypto;
+
+import io.ktls.handler.crypto.TlsCipherSuite;
 
 import java.util.Arrays;
 import java.util.Objects;

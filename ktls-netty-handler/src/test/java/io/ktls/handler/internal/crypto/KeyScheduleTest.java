@@ -1,5 +1,7 @@
-package io.ktls.handler.crypto;
+package io.ktls.handler.internal.crypto;
 
+import io.ktls.handler.crypto.AeadAlgorithm;
+import io.ktls.handler.crypto.TlsCipherSuite;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;

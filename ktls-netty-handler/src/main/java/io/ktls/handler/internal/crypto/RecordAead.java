@@ -1,4 +1,8 @@
-package io.ktls.handler.crypto;
+package io.ktls.handler.internal.crypto;
+
+import io.ktls.handler.crypto.AeadAlgorithm;
+import io.ktls.handler.crypto.AeadProvider;
+import io.ktls.handler.crypto.TlsCipherSuite;
 
 import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
