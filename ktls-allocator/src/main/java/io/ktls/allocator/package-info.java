@@ -6,7 +6,7 @@
  *   <li>{@code Slab}: one block of page-aligned direct memory and the boundary tags of its runs;</li>
  *   <li>{@code Arena}: free runs (best fit, coalescing), fragment pages, the run rate limit; one lock;</li>
  *   <li>{@code RunCache}: a thread's free lists, bounded in bytes, with lock-free return rings for frees from
- *       other threads ({@code ReturnStack});</li>
+ *       other threads ({@code ReturnRing});</li>
  *   <li>{@code Reclaimer}: the arena's background thread (orphaned caches, idle trimming, empty slabs);</li>
  *   <li>{@code PageRunBuf}: the buffer, which stays bound to its region while cached.</li>
  * </ul>
