@@ -191,7 +191,7 @@ final class ReturnRing extends ReturnRingDrainerFields {
         }
         if (spill != null) {
             // Runs of one size go to the depot whole, in O(1): the next refill that needs them takes them back.
-            int pages = list.sizeClass - PageRunAllocator.FRAGMENT_CLASSES + 1;
+            int pages = SizeClasses.runPages(list.sizeClass);
             if (pages < 1 || !arena.parkRuns(spill, spillTail, spilled, pages)) {
                 arena.freeChain(spill);
             }

@@ -1,0 +1,53 @@
+package io.ktls.allocator;
+
+/**
+ * One reading of an arena's allocation and release counts, its own and its caches' (live and retired), taken by
+ * {@link ArenaCounters#read} in one walk; or the sum of such readings over the arenas. Plain fields: a snapshot
+ * belongs to the thread that took it.
+ */
+final class ArenaSnapshot {
+    /** Allocations served by caches (hits and refills), retired caches included. */
+    long cacheAllocations;
+    /** The subset of {@link #cacheAllocations} that had to refill from the arena. */
+    long cacheArenaAllocations;
+    long localReleases;
+    long remoteReleases;
+    /** Regions of live caches handed out and not released; retired caches have none by definition. */
+    long cacheInFlightRegions;
+    long cacheInFlightBytes;
+    /** Bytes on the private lists plus bytes returned by other threads and not taken yet. */
+    long cachedBytes;
+    long uncachedAllocations;
+    long uncachedReleases;
+    long uncachedBytesInFlight;
+    long fallbackPageAllocations;
+    long fallbackPageReleases;
+
+    /** Adds {@code other} into this one. */
+    ArenaSnapshot add(ArenaSnapshot other) {
+        cacheAllocations += other.cacheAllocations;
+        cacheArenaAllocations += other.cacheArenaAllocations;
+        localReleases += other.localReleases;
+        remoteReleases += other.remoteReleases;
+        cacheInFlightRegions += other.cacheInFlightRegions;
+        cacheInFlightBytes += other.cacheInFlightBytes;
+        cachedBytes += other.cachedBytes;
+        uncachedAllocations += other.uncachedAllocations;
+        uncachedReleases += other.uncachedReleases;
+        uncachedBytesInFlight += other.uncachedBytesInFlight;
+        fallbackPageAllocations += other.fallbackPageAllocations;
+        fallbackPageReleases += other.fallbackPageReleases;
+        return this;
+    }
+
+    /** Regions of this reading handed out and not yet released: cache, uncached and fallback pages. */
+    long inFlightRegions() {
+        return cacheInFlightRegions + uncachedAllocations - uncachedReleases + fallbackPageAllocations
+                - fallbackPageReleases;
+    }
+
+    long inFlightBytes() {
+        return cacheInFlightBytes + uncachedBytesInFlight
+                + (fallbackPageAllocations - fallbackPageReleases) * PageRunAllocator.PAGE_BYTES;
+    }
+}
