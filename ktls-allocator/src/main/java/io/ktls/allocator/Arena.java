@@ -44,8 +44,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * Every run freed or parked is checked against its boundary tags ({@link Slab#isUsed}); a run freed twice throws
  * {@link IllegalStateException} naming its slab and pages, and leaves the arena as it was.
  *
- * <p>Threads: all structures are guarded by {@code this} (the arena lock); counters are volatile so metrics can read
- * them without the lock. The list of caches is copy-on-write: caches join rarely (event loops and fast thread-local
+ * <p>Threads: all structures are guarded by {@code this} (the arena lock); the {@link ArenaCounters} are volatile so
+ * metrics can read them without the lock. The list of caches is copy-on-write: caches join rarely (event loops and fast thread-local
  * threads only), metrics and the reclaim thread iterate it often; a cache leaves it only by {@link #retire}.
  */
 final class Arena {
@@ -374,11 +374,11 @@ final class Arena {
                 fragment.bindFragment(this, page, i);
                 page.push(fragment);
             }
-            linkPartial(page);
+            page.linkInto(partialPages);
         }
         PageRunBuf buf = page.pop();
         if (page.freeCount == 0) {
-            unlinkPartial(page);
+            page.unlinkFrom(partialPages);
         }
         return buf;
     }
@@ -388,40 +388,16 @@ final class Arena {
         page.push(buf); // throws, changing nothing, when the fragment is already free
         buf.home = null;
         if (!page.inPartialList) {
-            linkPartial(page);
+            page.linkInto(partialPages);
         }
         // Keep the last partial page of a class even when it empties: a page that flips between cut and
         // whole on every other call would cost a page allocation per fragment.
         if (page.freeCount == page.fragments && (partialPages[page.sizeClass] != page || page.next != null
                 || closed)) {
-            unlinkPartial(page);
+            page.unlinkFrom(partialPages);
             page.free = null;
             freeRunLocked(page.slab, page.page, 1);
         }
-    }
-
-    private void linkPartial(FragmentPage page) {
-        FragmentPage head = partialPages[page.sizeClass];
-        page.prev = null;
-        page.next = head;
-        if (head != null) {
-            head.prev = page;
-        }
-        partialPages[page.sizeClass] = page;
-        page.inPartialList = true;
-    }
-
-    private void unlinkPartial(FragmentPage page) {
-        if (page.prev != null) {
-            page.prev.next = page.next;
-        } else {
-            partialPages[page.sizeClass] = page.next;
-        }
-        if (page.next != null) {
-            page.next.prev = page.prev;
-        }
-        page.prev = page.next = null;
-        page.inPartialList = false;
     }
 
     // ---- free ----------------------------------------------------------------------------------------------
@@ -558,7 +534,7 @@ final class Arena {
             while (page != null) {
                 FragmentPage next = page.next;
                 if (page.freeCount == page.fragments) {
-                    unlinkPartial(page);
+                    page.unlinkFrom(partialPages);
                     page.free = null;
                     freeRunLocked(page.slab, page.page, 1);
                 }

@@ -60,12 +60,18 @@ import javax.management.StandardMBean;
  * <h2>Release</h2>
  * A buffer released on the thread that allocated it goes back on that thread's cache; released anywhere else,
  * it is stored in the return ring of its origin cache (one CAS to claim a slot, no lock; a linked stack when the
- * ring is full) and taken back by the owner on its next miss, page_pool style. Nothing is ever freed into a different arena.
+ * ring is full) and taken back by the owner on its next miss, page_pool style. Nothing is ever freed into a
+ * different arena.
  *
- * <p>Threads: the allocator is shared by all threads; per-thread state lives in {@link RunCache} (event loops and
- * {@code FastThreadLocalThread}s only, see {@link Builder#cacheAllThreads(boolean)}; other threads allocate from an
- * arena directly), shared state in {@link Arena} (behind its lock) and in atomic counters. Metrics that sum over
- * caches read around the retire seqlock, so a cache retiring meanwhile is counted exactly once.
+ * <p>This class is the front door: it routes each request (sizes: {@link SizeClasses}; which cache and arena:
+ * {@link ThreadCaches}; no region: {@link FallbackPolicy}; huge and overflow: {@link UnpooledMemory}), hands out
+ * leak-tracked buffers, and owns the lifecycle (reclaim threads, MBean, close). Options: {@link Builder}.
+ *
+ * <p>Threads: the allocator is shared by all threads and holds no mutable state of its own besides atomic counters
+ * and the closed flag; per-thread state lives in {@link RunCache} (event loops and {@code FastThreadLocalThread}s
+ * only; other threads allocate from an arena directly), shared state in {@link Arena} (behind its lock) and in
+ * {@link MemoryLimit}. Metrics ({@link AllocatorMetric}) add up each arena's {@link ArenaCounters}, read around
+ * the arena's retire seqlock, so a cache retiring meanwhile is counted exactly once.
  */
 public final class PageRunAllocator extends AbstractByteBufAllocator
         implements ByteBufAllocatorMetricProvider, AutoCloseable {
@@ -80,7 +86,6 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
     private final Arena[] arenas;
     private final int maxRunPages;
     private final SizeClasses classes;
-    private final MaxMemoryPolicy maxMemoryPolicy;
     private final FallbackPolicy fallback;
     final long runRetryIntervalNanos;
     final long reclaimIntervalNanos;
@@ -114,7 +119,6 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         name = b.name != null ? b.name : "page-runs-" + INSTANCES.incrementAndGet();
         maxRunPages = b.maxRunPages;
         classes = new SizeClasses(b.maxCachedRunPages, b.cacheRefillBytes);
-        maxMemoryPolicy = b.maxMemoryPolicy;
         runRetryIntervalNanos = b.runRetryIntervalNanos;
         reclaimIntervalNanos = b.reclaimIntervalNanos;
         maxReclaimRegionsPerPass = b.maxReclaimRegionsPerPass;
@@ -126,7 +130,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
                     b.maxCachedBytesPerThread > 0);
         }
         threadCaches = new ThreadCaches(arenas, b.cacheAllThreads, b.maxCachedBytesPerThread, classes);
-        fallback = new FallbackPolicy(this, maxMemoryPolicy, memoryLimit, unpooled, fallbackAllocations);
+        fallback = new FallbackPolicy(this, b.maxMemoryPolicy, memoryLimit, unpooled, fallbackAllocations);
         metric = new AllocatorMetric(arenas, memoryLimit, unpooled, fallbackAllocations, heapAllocations);
         if (b.reclaimThreads) {
             for (Arena arena : arenas) {
@@ -138,7 +142,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
                         + "runRetryIntervalNanos={}, reclaimIntervalNanos={}, maxReclaimRegionsPerPass={}, "
                         + "reclaimThreads={}, cacheAllThreads={}, leakDetection={}",
                 name, arenas.length, b.slabBytes, b.maxMemoryBytes, maxRunPages, b.maxCachedRunPages,
-                b.maxCachedBytesPerThread, b.cacheRefillBytes, maxMemoryPolicy, runRetryIntervalNanos,
+                b.maxCachedBytesPerThread, b.cacheRefillBytes, b.maxMemoryPolicy, runRetryIntervalNanos,
                 reclaimIntervalNanos, maxReclaimRegionsPerPass, b.reclaimThreads, b.cacheAllThreads,
                 io.netty.util.ResourceLeakDetector.getLevel());
         if (b.registerMBean) {
@@ -393,8 +397,53 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
     // ---- configuration -------------------------------------------------------------------------------------
 
     /**
-     * Configuration of a {@link PageRunAllocator}. Every setting has a default that suits a TLS file server on a
-     * few cores; sizes are in bytes, times in nanoseconds.
+     * Configuration of a {@link PageRunAllocator}: the one place its options are documented. Every option has a
+     * default that suits a TLS file server on a few cores; sizes are in bytes, times in nanoseconds. The effective
+     * values are logged once per allocator at debug level.
+     *
+     * <table>
+     *   <caption>Options</caption>
+     *   <tr><th>option</th><th>unit</th><th>default</th><th>why</th></tr>
+     *   <tr><td>{@link #name(String) name}</td><td></td><td>{@code page-runs-<n>}</td>
+     *       <td>names logs, reclaim threads and the MBean</td></tr>
+     *   <tr><td>{@link #arenas(int) arenas}</td><td>arenas</td><td>available processors</td>
+     *       <td>one per core, as the kernel's per-CPU caches: threads spread over them, so arena locks are rarely
+     *       contended</td></tr>
+     *   <tr><td>{@link #slabBytes(int) slabBytes}</td><td>bytes, a multiple of 4 KiB</td><td>1 MiB</td>
+     *       <td>holds four of the largest runs; the step in which memory is taken from and returned to the operating
+     *       system, so a quiet server holds little</td></tr>
+     *   <tr><td>{@link #maxMemoryBytes(long) maxMemoryBytes}</td><td>bytes</td><td>half the JVM's direct memory
+     *       limit, at most 1 GiB, rounded down to whole slabs</td>
+     *       <td>bound of slab memory over all arenas, leaving the JVM room for everything else that uses direct
+     *       memory</td></tr>
+     *   <tr><td>{@link #maxRunPages(int) maxRunPages}</td><td>pages</td><td>64 (256 KiB)</td>
+     *       <td>largest run served from slabs; larger requests are rare and get unpooled memory of their own</td></tr>
+     *   <tr><td>{@link #maxCachedRunPages(int) maxCachedRunPages}</td><td>pages</td><td>16 (64 KiB)</td>
+     *       <td>largest run kept in thread caches: covers TLS records (4 pages) and the largest socket read Netty's
+     *       adaptive receive sizing asks for</td></tr>
+     *   <tr><td>{@link #maxCachedBytesPerThread(long) maxCachedBytesPerThread}</td><td>bytes</td><td>1 MiB (64
+     *       record runs)</td>
+     *       <td>bound of each thread cache; 0 disables caching</td></tr>
+     *   <tr><td>{@link #cacheRefillBytes(int) cacheRefillBytes}</td><td>bytes</td><td>128 KiB (8 record runs)</td>
+     *       <td>taken from the arena per refill: amortises the arena lock without hoarding</td></tr>
+     *   <tr><td>{@link #maxMemoryPolicy(MaxMemoryPolicy) maxMemoryPolicy}</td><td></td><td>{@link
+     *       MaxMemoryPolicy#OVERFLOW_UNPOOLED}</td>
+     *       <td>an event loop never blocks or fails at the limit</td></tr>
+     *   <tr><td>{@link #runRetryIntervalNanos(long) runRetryIntervalNanos}</td><td>ns</td><td>1 s</td>
+     *       <td>after a multi-page run could not be found, further run attempts of that size are skipped this long
+     *       (single pages instead); FreeBSD's value</td></tr>
+     *   <tr><td>{@link #reclaimIntervalNanos(long) reclaimIntervalNanos}</td><td>ns</td><td>1 s</td>
+     *       <td>timer of the reclaim threads; a cache that did not allocate during a whole interval is
+     *       trimmed</td></tr>
+     *   <tr><td>{@link #maxReclaimRegionsPerPass(int) maxReclaimRegionsPerPass}</td><td>regions</td><td>1024</td>
+     *       <td>work bound of one reclaim pass; FreeBSD's {@code max_reclaim}</td></tr>
+     *   <tr><td>{@link #reclaimThreads(boolean) reclaimThreads}</td><td></td><td>true</td>
+     *       <td>one daemon thread per arena does the slow work (orphaned and idle caches, depot, empty slabs)</td></tr>
+     *   <tr><td>{@link #cacheAllThreads(boolean) cacheAllThreads}</td><td></td><td>false</td>
+     *       <td>caches for event loops and {@code FastThreadLocalThread}s only; see the method</td></tr>
+     *   <tr><td>{@link #registerMBean(boolean) registerMBean}</td><td></td><td>false</td>
+     *       <td>registers {@code io.ktls.allocator:type=PageRunAllocator,name=<name>} at build time</td></tr>
+     * </table>
      */
     public static final class Builder {
         private String name;
@@ -418,23 +467,19 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         private Builder() {
         }
 
-        /** Name used in logs, thread names and the MBean. Default: {@code page-runs-<n>}. */
+        /** Name used in logs, thread names and the MBean. */
         public Builder name(String name) {
             this.name = ObjectUtil.checkNonEmpty(name, "name");
             return this;
         }
 
-        /** Number of arenas threads are spread over. Default: available processors (one per core). */
+        /** Number of arenas threads are spread over. */
         public Builder arenas(int arenas) {
             this.arenas = ObjectUtil.checkPositive(arenas, "arenas");
             return this;
         }
 
-        /**
-         * Size of one slab of direct memory, a multiple of 4 KiB. Default 1 MiB: holds four of the largest runs,
-         * and is the step in which memory is taken from and returned to the operating system, so a quiet
-         * server holds little.
-         */
+        /** Size of one slab of direct memory, a multiple of 4 KiB. */
         public Builder slabBytes(int slabBytes) {
             if (slabBytes <= 0 || slabBytes % PAGE_BYTES != 0) {
                 throw new IllegalArgumentException("slabBytes: " + slabBytes + " (expected: a positive multiple of "
@@ -444,75 +489,63 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
             return this;
         }
 
-        /**
-         * Limit of direct memory in slabs, over all arenas. Default: half of the JVM's direct memory limit, at most
-         * 1 GiB, rounded down to whole slabs.
-         */
+        /** Limit of direct memory in slabs, over all arenas; at least one slab. */
         public Builder maxMemoryBytes(long maxMemoryBytes) {
             this.maxMemoryBytes = ObjectUtil.checkPositive(maxMemoryBytes, "maxMemoryBytes");
             return this;
         }
 
-        /** Largest run served from slabs, in pages; larger requests get unpooled memory. Default 64 (256 KiB). */
+        /** Largest run served from slabs, in pages; larger requests get unpooled memory. */
         public Builder maxRunPages(int maxRunPages) {
             this.maxRunPages = ObjectUtil.checkPositive(maxRunPages, "maxRunPages");
             return this;
         }
 
-        /**
-         * Largest run kept in thread caches, in pages. Default 16 (64 KiB): covers TLS records (4 pages) and the
-         * largest socket read Netty's adaptive receive sizing asks for.
-         */
+        /** Largest run kept in thread caches, in pages; at most {@code maxRunPages}. */
         public Builder maxCachedRunPages(int maxCachedRunPages) {
             this.maxCachedRunPages = ObjectUtil.checkPositiveOrZero(maxCachedRunPages, "maxCachedRunPages");
             return this;
         }
 
-        /** Bound of each thread cache in bytes; 0 disables caching. Default 1 MiB (64 TLS record runs). */
+        /** Bound of each thread cache in bytes; 0 disables caching. */
         public Builder maxCachedBytesPerThread(long maxCachedBytesPerThread) {
             this.maxCachedBytesPerThread = ObjectUtil.checkPositiveOrZero(maxCachedBytesPerThread,
                     "maxCachedBytesPerThread");
             return this;
         }
 
-        /** Bytes a cache refill takes from the arena at once. Default 128 KiB (8 TLS record runs). */
+        /** Bytes a cache refill takes from the arena at once. */
         public Builder cacheRefillBytes(int cacheRefillBytes) {
             this.cacheRefillBytes = ObjectUtil.checkPositive(cacheRefillBytes, "cacheRefillBytes");
             return this;
         }
 
-        /** What to do when {@code maxMemoryBytes} is reached. Default {@link MaxMemoryPolicy#OVERFLOW_UNPOOLED}. */
+        /** What to do when {@code maxMemoryBytes} is reached. */
         public Builder maxMemoryPolicy(MaxMemoryPolicy maxMemoryPolicy) {
             this.maxMemoryPolicy = ObjectUtil.checkNotNull(maxMemoryPolicy, "maxMemoryPolicy");
             return this;
         }
 
-        /**
-         * After a multi-page run could not be found, skip further run attempts for this long (fall back to single
-         * pages). Default 1 s, FreeBSD's value.
-         */
+        /** After a multi-page run could not be found, skip further run attempts of that size for this long. */
         public Builder runRetryIntervalNanos(long runRetryIntervalNanos) {
             this.runRetryIntervalNanos = ObjectUtil.checkPositiveOrZero(runRetryIntervalNanos, "runRetryIntervalNanos");
             return this;
         }
 
-        /**
-         * Timer of the reclaim threads; a cache that did not allocate during a whole interval is trimmed. Default
-         * 1 s.
-         */
+        /** Timer of the reclaim threads; a cache that did not allocate during a whole interval is trimmed. */
         public Builder reclaimIntervalNanos(long reclaimIntervalNanos) {
             this.reclaimIntervalNanos = ObjectUtil.checkPositive(reclaimIntervalNanos, "reclaimIntervalNanos");
             return this;
         }
 
-        /** Work bound of one reclaim pass, in regions. Default 1024, FreeBSD's {@code max_reclaim}. */
+        /** Work bound of one reclaim pass, in regions. */
         public Builder maxReclaimRegionsPerPass(int maxReclaimRegionsPerPass) {
             this.maxReclaimRegionsPerPass = ObjectUtil.checkPositive(maxReclaimRegionsPerPass,
                     "maxReclaimRegionsPerPass");
             return this;
         }
 
-        /** Whether each arena runs its reclaim thread. Default true. */
+        /** Whether each arena runs its reclaim thread. */
         public Builder reclaimThreads(boolean reclaimThreads) {
             this.reclaimThreads = reclaimThreads;
             return this;
@@ -520,7 +553,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
 
         /**
          * Whether every platform thread gets a cache, not only event loops and {@code FastThreadLocalThread}s.
-         * Default false: a plain thread that allocates now and then would hold up to
+         * Off by default: a plain thread that allocates now and then would hold up to
          * {@code maxCachedBytesPerThread} it rarely uses (until it ends), and short-lived threads would pay a cache's
          * set-up for a few buffers; they allocate from an arena under its lock instead. Turn it on for long-lived
          * plain threads that allocate at a high rate (a worker pool not made of {@code FastThreadLocalThread}s).
@@ -531,7 +564,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
             return this;
         }
 
-        /** Registers the MXBean at build time. Default false (see {@link PageRunAllocator#registerMBean()}). */
+        /** Registers the MXBean at build time (see {@link PageRunAllocator#registerMBean()}). */
         public Builder registerMBean(boolean registerMBean) {
             this.registerMBean = registerMBean;
             return this;
