@@ -28,13 +28,9 @@ final class AllocatorMetric implements PageRunAllocatorMetric {
         this.heapAllocations = heapAllocations;
     }
 
-    /** The sum of one reading of each arena. */
-    private ArenaSnapshot readArenas() {
-        ArenaSnapshot sum = new ArenaSnapshot();
-        for (Arena a : arenas) {
-            sum.add(a.counters.read(a.caches));
-        }
-        return sum;
+    /** The sum over the arenas of one figure of a reading of each ({@link ArenaCounters#read}, one walk). */
+    private long sumReadings(ToLongFunction<ArenaSnapshot> figure) {
+        return sumArenas(a -> figure.applyAsLong(a.counters.read(a.caches)));
     }
 
     /** The sum of one counter of each arena that needs no walk of its caches. */
@@ -58,14 +54,12 @@ final class AllocatorMetric implements PageRunAllocatorMetric {
 
     @Override
     public long cacheHitAllocations() {
-        ArenaSnapshot s = readArenas();
-        return s.cacheAllocations - s.cacheArenaAllocations;
+        return sumReadings(s -> s.cacheAllocations - s.cacheArenaAllocations);
     }
 
     @Override
     public long arenaAllocations() {
-        ArenaSnapshot s = readArenas();
-        return s.cacheArenaAllocations + s.uncachedAllocations;
+        return sumReadings(s -> s.cacheArenaAllocations + s.uncachedAllocations);
     }
 
     @Override
@@ -90,12 +84,12 @@ final class AllocatorMetric implements PageRunAllocatorMetric {
 
     @Override
     public long localReleases() {
-        return readArenas().localReleases;
+        return sumReadings(s -> s.localReleases);
     }
 
     @Override
     public long remoteReleases() {
-        return readArenas().remoteReleases;
+        return sumReadings(s -> s.remoteReleases);
     }
 
     @Override
@@ -112,13 +106,13 @@ final class AllocatorMetric implements PageRunAllocatorMetric {
     public long inFlightRuns() {
         // Releases before allocations, as within each arena's reading: never more releases than allocations.
         long released = unpooled.hugeReleases() + unpooled.overflowReleases();
-        long pooled = readArenas().inFlightRegions();
+        long pooled = sumReadings(ArenaSnapshot::inFlightRegions);
         return pooled + unpooled.hugeAllocations() + unpooled.overflowAllocations() - released;
     }
 
     @Override
     public long inFlightBytes() {
-        return unpooled.bytes() + readArenas().inFlightBytes();
+        return unpooled.bytes() + sumReadings(ArenaSnapshot::inFlightBytes);
     }
 
     @Override
@@ -128,7 +122,7 @@ final class AllocatorMetric implements PageRunAllocatorMetric {
 
     @Override
     public long cachedBytes() {
-        return readArenas().cachedBytes;
+        return sumReadings(s -> s.cachedBytes);
     }
 
     @Override

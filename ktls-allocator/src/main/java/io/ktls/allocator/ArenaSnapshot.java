@@ -2,8 +2,8 @@ package io.ktls.allocator;
 
 /**
  * One reading of an arena's allocation and release counts, its own and its caches' (live and retired), taken by
- * {@link ArenaCounters#read} in one walk; or the sum of such readings over the arenas. Plain fields: a snapshot
- * belongs to the thread that took it.
+ * {@link ArenaCounters#read} in one walk; {@link AllocatorMetric} adds one figure of each arena's reading up.
+ * Plain fields: a snapshot belongs to the thread that took it.
  */
 final class ArenaSnapshot {
     /** Allocations served by caches (hits and refills), retired caches included. */
@@ -22,23 +22,6 @@ final class ArenaSnapshot {
     long uncachedBytesInFlight;
     long fallbackPageAllocations;
     long fallbackPageReleases;
-
-    /** Adds {@code other} into this one. */
-    ArenaSnapshot add(ArenaSnapshot other) {
-        cacheAllocations += other.cacheAllocations;
-        cacheArenaAllocations += other.cacheArenaAllocations;
-        localReleases += other.localReleases;
-        remoteReleases += other.remoteReleases;
-        cacheInFlightRegions += other.cacheInFlightRegions;
-        cacheInFlightBytes += other.cacheInFlightBytes;
-        cachedBytes += other.cachedBytes;
-        uncachedAllocations += other.uncachedAllocations;
-        uncachedReleases += other.uncachedReleases;
-        uncachedBytesInFlight += other.uncachedBytesInFlight;
-        fallbackPageAllocations += other.fallbackPageAllocations;
-        fallbackPageReleases += other.fallbackPageReleases;
-        return this;
-    }
 
     /** Regions of this reading handed out and not yet released: cache, uncached and fallback pages. */
     long inFlightRegions() {
