@@ -30,7 +30,11 @@ final class AllocatorMetric implements PageRunAllocatorMetric {
 
     /** The sum over the arenas of one figure of a reading of each ({@link ArenaCounters#read}, one walk). */
     private long sumReadings(ToLongFunction<ArenaSnapshot> figure) {
-        return sumArenas(a -> figure.applyAsLong(a.counters.read(a.caches)));
+        long sum = 0;
+        for (Arena a : arenas) {
+            sum += figure.applyAsLong(a.counters.read(a.caches));
+        }
+        return sum;
     }
 
     /** The sum of one counter of each arena that needs no walk of its caches. */

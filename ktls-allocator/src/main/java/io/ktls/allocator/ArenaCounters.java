@@ -37,10 +37,10 @@ final class ArenaCounters {
     volatile long slabsReleased;
 
     // Totals of the caches that retired; written under retireLock inside the seqlock.
-    private volatile long retiredAllocations;
-    private volatile long retiredArenaAllocations;
-    private volatile long retiredLocalReleases;
-    private volatile long retiredRemoteReleases;
+    private final AtomicLong retiredAllocations = new AtomicLong();
+    private final AtomicLong retiredArenaAllocations = new AtomicLong();
+    private final AtomicLong retiredLocalReleases = new AtomicLong();
+    private final AtomicLong retiredRemoteReleases = new AtomicLong();
 
     /** Odd while a cache retires; see the class comment. */
     private final AtomicLong retireSequence = new AtomicLong();
@@ -59,10 +59,10 @@ final class ArenaCounters {
             retireSequence.incrementAndGet();
             try {
                 for (RunCache.FreeList list : cache.lists) {
-                    retiredAllocations += list.allocations();
-                    retiredArenaAllocations += list.arenaAllocations.get();
-                    retiredLocalReleases += list.localReleases();
-                    retiredRemoteReleases += list.returns.remoteReleases();
+                    retiredAllocations.addAndGet(list.allocations());
+                    retiredArenaAllocations.addAndGet(list.arenaAllocations.get());
+                    retiredLocalReleases.addAndGet(list.localReleases());
+                    retiredRemoteReleases.addAndGet(list.returns.remoteReleases());
                 }
                 caches.remove(cache);
             } finally {
@@ -94,26 +94,36 @@ final class ArenaCounters {
      * fallback counters), so a reading never shows a region released that it does not show allocated.
      */
     private ArenaSnapshot readOnce(List<RunCache> caches) {
-        ArenaSnapshot s = new ArenaSnapshot();
-        s.cacheAllocations = retiredAllocations;
-        s.cacheArenaAllocations = retiredArenaAllocations;
-        s.localReleases = retiredLocalReleases;
-        s.remoteReleases = retiredRemoteReleases;
+        long allocationsSum = retiredAllocations.get();
+        long arenaAllocationsSum = retiredArenaAllocations.get();
+        long localSum = retiredLocalReleases.get();
+        long remoteSum = retiredRemoteReleases.get();
+        long inFlightRegions = 0;
+        long inFlightBytes = 0;
+        long cached = 0;
         for (RunCache cache : caches) {
-            s.cachedBytes += cache.cachedBytes();
+            cached += cache.cachedBytes();
             for (RunCache.FreeList list : cache.lists) {
                 long remote = list.returns.remoteReleases();
                 long local = list.localReleases();
                 long allocations = list.allocations();
-                s.cacheAllocations += allocations;
-                s.cacheArenaAllocations += list.arenaAllocations.get();
-                s.localReleases += local;
-                s.remoteReleases += remote;
-                s.cacheInFlightRegions += allocations - remote - local;
-                s.cacheInFlightBytes += (allocations - remote - local) * list.regionBytes;
-                s.cachedBytes += list.returns.pending() * list.regionBytes;
+                allocationsSum += allocations;
+                arenaAllocationsSum += list.arenaAllocations.get();
+                localSum += local;
+                remoteSum += remote;
+                inFlightRegions += allocations - remote - local;
+                inFlightBytes += (allocations - remote - local) * list.regionBytes;
+                cached += list.returns.pending() * list.regionBytes;
             }
         }
+        ArenaSnapshot s = new ArenaSnapshot();
+        s.cacheAllocations = allocationsSum;
+        s.cacheArenaAllocations = arenaAllocationsSum;
+        s.localReleases = localSum;
+        s.remoteReleases = remoteSum;
+        s.cacheInFlightRegions = inFlightRegions;
+        s.cacheInFlightBytes = inFlightBytes;
+        s.cachedBytes = cached;
         s.uncachedReleases = uncachedReleases;
         s.uncachedAllocations = uncachedAllocations;
         s.uncachedBytesInFlight = uncachedBytesInFlight;
