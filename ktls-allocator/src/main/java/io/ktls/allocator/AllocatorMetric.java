@@ -30,11 +30,7 @@ final class AllocatorMetric implements PageRunAllocatorMetric {
 
     /** The sum over the arenas of one figure of a reading of each ({@link ArenaCounters#read}, one walk). */
     private long sumReadings(ToLongFunction<ArenaSnapshot> figure) {
-        long sum = 0;
-        for (Arena a : arenas) {
-            sum += figure.applyAsLong(a.counters.read(a.caches));
-        }
-        return sum;
+        return sumArenas(a -> figure.applyAsLong(a.counters.read(a.caches)));
     }
 
     /** The sum of one counter of each arena that needs no walk of its caches. */

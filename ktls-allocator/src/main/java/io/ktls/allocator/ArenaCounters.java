@@ -94,36 +94,26 @@ final class ArenaCounters {
      * fallback counters), so a reading never shows a region released that it does not show allocated.
      */
     private ArenaSnapshot readOnce(List<RunCache> caches) {
-        long allocationsSum = retiredAllocations.get();
-        long arenaAllocationsSum = retiredArenaAllocations.get();
-        long localSum = retiredLocalReleases.get();
-        long remoteSum = retiredRemoteReleases.get();
-        long inFlightRegions = 0;
-        long inFlightBytes = 0;
-        long cached = 0;
+        ArenaSnapshot s = new ArenaSnapshot();
+        s.cacheAllocations = retiredAllocations.get();
+        s.cacheArenaAllocations = retiredArenaAllocations.get();
+        s.localReleases = retiredLocalReleases.get();
+        s.remoteReleases = retiredRemoteReleases.get();
         for (RunCache cache : caches) {
-            cached += cache.cachedBytes();
+            s.cachedBytes += cache.cachedBytes();
             for (RunCache.FreeList list : cache.lists) {
                 long remote = list.returns.remoteReleases();
                 long local = list.localReleases();
                 long allocations = list.allocations();
-                allocationsSum += allocations;
-                arenaAllocationsSum += list.arenaAllocations.get();
-                localSum += local;
-                remoteSum += remote;
-                inFlightRegions += allocations - remote - local;
-                inFlightBytes += (allocations - remote - local) * list.regionBytes;
-                cached += list.returns.pending() * list.regionBytes;
+                s.cacheAllocations += allocations;
+                s.cacheArenaAllocations += list.arenaAllocations.get();
+                s.localReleases += local;
+                s.remoteReleases += remote;
+                s.cacheInFlightRegions += allocations - remote - local;
+                s.cacheInFlightBytes += (allocations - remote - local) * list.regionBytes;
+                s.cachedBytes += list.returns.pending() * list.regionBytes;
             }
         }
-        ArenaSnapshot s = new ArenaSnapshot();
-        s.cacheAllocations = allocationsSum;
-        s.cacheArenaAllocations = arenaAllocationsSum;
-        s.localReleases = localSum;
-        s.remoteReleases = remoteSum;
-        s.cacheInFlightRegions = inFlightRegions;
-        s.cacheInFlightBytes = inFlightBytes;
-        s.cachedBytes = cached;
         s.uncachedReleases = uncachedReleases;
         s.uncachedAllocations = uncachedAllocations;
         s.uncachedBytesInFlight = uncachedBytesInFlight;
