@@ -1,18 +1,16 @@
 package io.ktls.allocator;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Slabs of pages, the runs carved from them and the pages cut into fragments. Caches refill from an arena and
- * spill into it; regions too big to cache, fallback pages and everything a reclaim pass collects come and go
- * here directly.
+ * spill into it (its {@link Depot}); regions too big to cache, fallback pages and everything a reclaim pass
+ * collects come and go here directly. The arena also owns its caches' list and its {@link ArenaCounters}, so a
+ * metric reads one arena at a time.
  *
  * <h2>Notation</h2>
  * page = 4 KiB; run = n contiguous pages of one slab, page-aligned; fragment = {@code 64 << k} bytes of a page.
@@ -36,10 +34,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * slab is returned by the reclaim thread.
  *
  * <h2>Back-off (rate limit)</h2>
- * After a search for n pages failed (no free run, no slab), the slow steps of later searches for n pages or more
- * (coalescing the depot, reserving a slab) are skipped until {@code runRetryIntervalNanos} has passed, as
- * FreeBSD's {@code lastallocfail}, and the reclaim thread is woken to bring cached regions home. The back-off
- * never refuses memory that is there: the free-run index is always searched (one {@code ceiling}), smaller sizes
+ * After a search for n pages failed, the slow steps of later searches for n pages or more are skipped for a while
+ * ({@link RunBackOff}), and the reclaim thread is woken to bring cached regions home. The back-off never refuses
+ * memory that is there: the free-run index is always searched (one {@code ceiling}), smaller sizes
  * are not affected, and callers that cannot fall back to single pages (transport reads, capacity growth) never
  * back off.
  *
@@ -47,21 +44,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * Every run freed or parked is checked against its boundary tags ({@link Slab#isUsed}); a run freed twice throws
  * {@link IllegalStateException} naming its slab and pages, and leaves the arena as it was.
  *
- * <p>Threads: all structures are guarded by {@code this} (the arena lock); counters are volatile so metrics can read
- * them without the lock. The list of caches is copy-on-write: caches join rarely (event loops and fast thread-local
- * threads only), metrics iterate it often.
+ * <p>Threads: all structures are guarded by {@code this} (the arena lock); the {@link ArenaCounters} are volatile so
+ * metrics can read them without the lock. The list of caches is copy-on-write: caches join rarely (event loops and fast thread-local
+ * threads only), metrics and the reclaim thread iterate it often; a cache leaves it only by {@link #retire}.
  */
 final class Arena {
-    private static final VarHandle DEPOT_BYTES;
-
-    static {
-        try {
-            DEPOT_BYTES = MethodHandles.lookup().findVarHandle(Arena.class, "depotBytes", long.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
     private static final int ID_BITS = 21;
     private static final long ID_MASK = (1L << ID_BITS) - 1;
 
@@ -69,68 +56,32 @@ final class Arena {
     final int index;
     final List<RunCache> caches = new CopyOnWriteArrayList<>();
     final Reclaimer reclaimer;
+    final ArenaCounters counters = new ArenaCounters();
 
+    private final MemoryLimit memoryLimit;
     private final int slabPages;
     private final List<Slab> slabs = new ArrayList<>();
     private final TreeSet<Long> freeRuns = new TreeSet<>();
-    private final FragmentPage[] partialPages = new FragmentPage[PageRunAllocator.FRAGMENT_CLASSES];
+    private final FragmentPage[] partialPages = new FragmentPage[SizeClasses.FRAGMENT_CLASSES];
     private boolean closed;
 
-    /**
-     * The depot: runs of cached sizes that caches spilled, indexed by pages, kept whole (not coalesced) so the
-     * next refill takes them back in O(1). Runs that sat unused through a whole reclaim interval (the low-water
-     * mark) are coalesced by the reclaim thread; a run search that misses coalesces them all at once.
-     */
-    private final boolean depotEnabled;
-    private final PageRunBuf[] depot;
-    private final int[] depotCount;
-    private final int[] depotLowWater;
-    /**
-     * Bytes parked in the depot: written under the lock with release semantics, a plain store on x86 (as a
-     * volatile it cost a fence per parked or refilled run), read by metrics without the lock through
-     * {@link #depotBytes()}.
-     */
-    private long depotBytes;
-
-    /**
-     * Per run size in pages: the slow steps of a search for that size are skipped before this time (nanoClock);
-     * 0 when not backing off. Guarded by this.
-     */
-    private final long[] retryNotBeforeNanosByPages;
-    /** Whether any size is backing off: spares the array read on the common path. Guarded by this. */
-    private boolean backingOff;
+    /** Spilled runs of cached sizes, parked whole; null when caching is disabled. Guarded by this. */
+    private final Depot depot;
+    private final RunBackOff backOff;
     /**
      * Set by a search that missed when a new slab may help (within the memory limit, not closing); read by the same
      * thread before it leaves the lock. Guarded by this.
      */
     private boolean missWantsSlab;
 
-    // Counters, written under the lock.
-    volatile long runFailures;
-    volatile long runAttemptsSkipped;
-    volatile long uncachedAllocations;
-    volatile long uncachedReleases;
-    volatile long uncachedBytesInFlight;
-    volatile long fallbackPageAllocations;
-    volatile long fallbackPageReleases;
-    volatile long slabsReserved;
-    volatile long slabsReleased;
-    /** Counters of caches that were retired (owner gone, nothing in flight), so totals stay exact. */
-    final AtomicLong retiredAllocations = new AtomicLong();
-    final AtomicLong retiredArenaAllocations = new AtomicLong();
-    final AtomicLong retiredLocalReleases = new AtomicLong();
-    final AtomicLong retiredRemoteReleases = new AtomicLong();
-
     Arena(PageRunAllocator parent, int index, int slabPages, int maxRunPages, int cachedRunPages,
           boolean depotEnabled) {
         this.parent = parent;
         this.index = index;
         this.slabPages = slabPages;
-        this.depotEnabled = depotEnabled;
-        retryNotBeforeNanosByPages = new long[maxRunPages + 1];
-        depot = new PageRunBuf[cachedRunPages + 1];
-        depotCount = new int[cachedRunPages + 1];
-        depotLowWater = new int[cachedRunPages + 1];
+        this.memoryLimit = parent.memoryLimit;
+        depot = depotEnabled ? new Depot(cachedRunPages) : null;
+        backOff = new RunBackOff(maxRunPages, parent::nanoTime, parent.runRetryIntervalNanos);
         this.reclaimer = new Reclaimer(this);
     }
 
@@ -195,10 +146,10 @@ final class Arena {
     private void countUncachedLocked(PageRunBuf buf, byte origin) {
         buf.origin = origin;
         if (origin == PageRunBuf.ORIGIN_FALLBACK) {
-            fallbackPageAllocations++;
+            counters.fallbackPageAllocations++;
         } else {
-            uncachedAllocations++;
-            uncachedBytesInFlight += buf.regionBytes;
+            counters.uncachedAllocations++;
+            counters.uncachedBytesInFlight += buf.regionBytes;
         }
     }
 
@@ -217,7 +168,7 @@ final class Arena {
                 }
             }
             if (!addSlab()) {
-                failed(Math.max(1, list.sizeClass - PageRunAllocator.FRAGMENT_CLASSES + 1));
+                failed(Math.max(1, SizeClasses.runPages(list.sizeClass)));
                 return null;
             }
         }
@@ -225,8 +176,8 @@ final class Arena {
 
     private PageRunBuf refillLocked(RunCache.FreeList list, int count, int depotCount, boolean mayBackOff) {
         PageRunBuf first = null;
-        boolean fragments = list.sizeClass < PageRunAllocator.FRAGMENT_CLASSES;
-        int pages = list.sizeClass - PageRunAllocator.FRAGMENT_CLASSES + 1;
+        boolean fragments = SizeClasses.isFragment(list.sizeClass);
+        int pages = SizeClasses.runPages(list.sizeClass);
         int limit = count;
         for (int i = 0; i < limit; i++) {
             // Only the first region is needed: running short after it is not a failure.
@@ -234,8 +185,8 @@ final class Arena {
             PageRunBuf buf;
             if (fragments) {
                 buf = allocateFragmentLocked(list.sizeClass, needed);
-            } else if (depot[pages] != null) {
-                buf = takeFromDepotLocked(pages);
+            } else if (depot != null && depot.has(pages)) {
+                buf = depot.take(pages);
                 limit = Math.max(limit, depotCount);
             } else {
                 buf = allocateRunLocked(pages, needed, mayBackOff);
@@ -279,15 +230,15 @@ final class Arena {
             if (!needed) {
                 return null;
             }
-            if (mayBackOff && isBackingOffLocked(pages)) {
-                runAttemptsSkipped++;
+            if (mayBackOff && backOff.isBackingOff(pages)) {
+                counters.runAttemptsSkipped++;
                 return null;
             }
             if (flushDepotsLocked(Integer.MAX_VALUE, true) > 0) {
                 key = freeRuns.ceiling(ceiling);
             }
             if (key == null) {
-                if (!closed && parent.hasRoomFor((long) slabPages * PageRunAllocator.PAGE_BYTES)) {
+                if (!closed && memoryLimit.hasRoomFor((long) slabPages * PageRunAllocator.PAGE_BYTES)) {
                     missWantsSlab = true;
                 } else {
                     failedLocked(pages);
@@ -309,14 +260,6 @@ final class Arena {
         return new int[] {slabId, firstPage};
     }
 
-    private boolean isBackingOffLocked(int pages) {
-        if (!backingOff || pages <= 1) {
-            return false;
-        }
-        long notBefore = retryNotBeforeNanosByPages[Math.min(pages, retryNotBeforeNanosByPages.length - 1)];
-        return notBefore != 0 && parent.nanoTime() - notBefore < 0;
-    }
-
     /** Any thread, without the lock: counts a failed search for {@code pages} (see {@link #failedLocked}). */
     private synchronized void failed(int pages) {
         failedLocked(pages);
@@ -328,13 +271,8 @@ final class Arena {
      */
     private void failedLocked(int pages) {
         if (pages > 1) {
-            runFailures++;
-            long notBefore = parent.nanoTime() + parent.runRetryIntervalNanos;
-            notBefore = notBefore == 0 ? 1 : notBefore; // 0 means "not backing off"
-            for (int p = pages; p < retryNotBeforeNanosByPages.length; p++) {
-                retryNotBeforeNanosByPages[p] = notBefore;
-            }
-            backingOff = true;
+            counters.runFailures++;
+            backOff.start(pages);
         }
         reclaimer.wake();
     }
@@ -347,14 +285,14 @@ final class Arena {
      */
     boolean addSlab() {
         long bytes = (long) slabPages * PageRunAllocator.PAGE_BYTES;
-        if (!parent.reserveMemory(bytes)) {
+        if (!memoryLimit.reserve(bytes)) {
             return false;
         }
         ByteBuffer reservation;
         try {
-            reservation = parent.slabMemory(slabPages + 1);
+            reservation = memoryLimit.slabMemory(slabPages + 1);
         } catch (OutOfMemoryError e) {
-            parent.unreserveMemory(bytes);
+            memoryLimit.unreserve(bytes);
             return false;
         }
         synchronized (this) {
@@ -367,12 +305,12 @@ final class Arena {
                 Slab slab = new Slab(id, slabPages, reservation);
                 slabs.set(id, slab);
                 freeRuns.add(key(slabPages, id, 0));
-                slabsReserved++;
+                counters.slabsReserved++;
                 return true;
             }
         }
         DirectMemory.free(reservation);
-        parent.unreserveMemory(bytes);
+        memoryLimit.unreserve(bytes);
         return false;
     }
 
@@ -417,8 +355,8 @@ final class Arena {
         freeRuns.remove(key(slab.pages, slab.id, 0));
         slabs.set(slab.id, null);
         slab.release();
-        parent.unreserveMemory((long) slab.pages * PageRunAllocator.PAGE_BYTES);
-        slabsReleased++;
+        memoryLimit.unreserve((long) slab.pages * PageRunAllocator.PAGE_BYTES);
+        counters.slabsReleased++;
     }
 
     // ---- fragments -----------------------------------------------------------------------------------------
@@ -430,17 +368,17 @@ final class Arena {
             if (run == null) {
                 return null;
             }
-            page = new FragmentPage(slabs.get(run[0]), run[1], sizeClass, PageRunAllocator.fragmentBytes(sizeClass));
+            page = new FragmentPage(slabs.get(run[0]), run[1], sizeClass, SizeClasses.fragmentBytes(sizeClass));
             for (int i = page.fragments - 1; i >= 0; i--) {
                 PageRunBuf fragment = new PageRunBuf(parent);
                 fragment.bindFragment(this, page, i);
                 page.push(fragment);
             }
-            linkPartial(page);
+            page.linkInto(partialPages);
         }
         PageRunBuf buf = page.pop();
         if (page.freeCount == 0) {
-            unlinkPartial(page);
+            page.unlinkFrom(partialPages);
         }
         return buf;
     }
@@ -450,40 +388,16 @@ final class Arena {
         page.push(buf); // throws, changing nothing, when the fragment is already free
         buf.home = null;
         if (!page.inPartialList) {
-            linkPartial(page);
+            page.linkInto(partialPages);
         }
         // Keep the last partial page of a class even when it empties: a page that flips between cut and
         // whole on every other call would cost a page allocation per fragment.
         if (page.freeCount == page.fragments && (partialPages[page.sizeClass] != page || page.next != null
                 || closed)) {
-            unlinkPartial(page);
+            page.unlinkFrom(partialPages);
             page.free = null;
             freeRunLocked(page.slab, page.page, 1);
         }
-    }
-
-    private void linkPartial(FragmentPage page) {
-        FragmentPage head = partialPages[page.sizeClass];
-        page.prev = null;
-        page.next = head;
-        if (head != null) {
-            head.prev = page;
-        }
-        partialPages[page.sizeClass] = page;
-        page.inPartialList = true;
-    }
-
-    private void unlinkPartial(FragmentPage page) {
-        if (page.prev != null) {
-            page.prev.next = page.next;
-        } else {
-            partialPages[page.sizeClass] = page.next;
-        }
-        if (page.next != null) {
-            page.next.prev = page.prev;
-        }
-        page.prev = page.next = null;
-        page.inPartialList = false;
     }
 
     // ---- free ----------------------------------------------------------------------------------------------
@@ -513,7 +427,7 @@ final class Arena {
      * depot does not take runs (disabled, or the arena is closing); the caller then frees them one by one.
      */
     synchronized boolean parkRuns(PageRunBuf head, PageRunBuf tail, int count, int pages) {
-        if (!depotEnabled || closed) {
+        if (depot == null || closed) {
             return false;
         }
         // One pass over the chain: each run must be in use (a run parked twice would link the depot into a loop).
@@ -522,23 +436,17 @@ final class Arena {
                 throw doubleFree(buf.slab, buf.firstPage, buf.pages, buf.slab.describeTags(buf.firstPage, buf.pages));
             }
         }
-        for (PageRunBuf buf = head; buf != null; buf = buf.next) {
-            buf.slab.markParked(buf.firstPage, buf.pages);
-        }
-        tail.next = depot[pages];
-        depot[pages] = head;
-        depotCount[pages] += count;
-        DEPOT_BYTES.setRelease(this, depotBytes + (long) count * pages * PageRunAllocator.PAGE_BYTES);
+        depot.parkChain(head, tail, count, pages);
         return true;
     }
 
     /** Frees a region that was allocated uncached (large run or fallback page) and counts the release. */
     synchronized void freeUncached(PageRunBuf buf) {
         if (buf.origin == PageRunBuf.ORIGIN_FALLBACK) {
-            fallbackPageReleases++;
+            counters.fallbackPageReleases++;
         } else {
-            uncachedReleases++;
-            uncachedBytesInFlight -= buf.regionBytes;
+            counters.uncachedReleases++;
+            counters.uncachedBytesInFlight -= buf.regionBytes;
         }
         freeLocked(buf);
     }
@@ -546,16 +454,11 @@ final class Arena {
     private void freeLocked(PageRunBuf buf) {
         if (buf.isFragment()) {
             freeFragmentLocked(buf);
-        } else if (buf.home != null && depotEnabled && !closed) {
+        } else if (buf.home != null && depot != null && !closed) {
             if (!buf.slab.isUsed(buf.firstPage, buf.pages)) {
                 throw doubleFree(buf.slab, buf.firstPage, buf.pages, buf.slab.describeTags(buf.firstPage, buf.pages));
             }
-            buf.slab.markParked(buf.firstPage, buf.pages);
-            buf.home = null;
-            buf.next = depot[buf.pages];
-            depot[buf.pages] = buf;
-            depotCount[buf.pages]++;
-            DEPOT_BYTES.setRelease(this, depotBytes + buf.regionBytes);
+            depot.park(buf);
         } else {
             freeRunLocked(buf.slab, buf.firstPage, buf.pages);
             // The object goes with its region: runs are carved anew on the next refill. The binding stays, so a
@@ -566,35 +469,22 @@ final class Arena {
 
     // ---- depot --------------------------------------------------------------------------------------------
 
-    private PageRunBuf takeFromDepotLocked(int pages) {
-        PageRunBuf buf = depot[pages];
-        depot[pages] = buf.next;
-        buf.next = null;
-        assert buf.slab.isParked(buf.firstPage, buf.pages) : "depot run of slab " + buf.slab.id + " at page "
-                + buf.firstPage + ": " + buf.slab.describeTags(buf.firstPage, buf.pages);
-        buf.slab.markUsed(buf.firstPage, buf.pages);
-        int count = --depotCount[pages];
-        if (count < depotLowWater[pages]) {
-            depotLowWater[pages] = count;
-        }
-        DEPOT_BYTES.setRelease(this, depotBytes - buf.regionBytes);
-        return buf;
-    }
-
     /**
-     * Coalesces depot runs back into the free-run index: all of them, or (when {@code all} is false) those below
-     * each size's low-water mark, i.e. not needed since the previous call. At most {@code budget} runs.
+     * Coalesces depot runs back into the free-run index: all of them, or (when {@code all} is false) those not
+     * needed since the previous call. At most {@code budget} runs; returns their number.
      */
     private int flushDepotsLocked(int budget, boolean all) {
+        if (depot == null) {
+            return 0;
+        }
         int flushed = 0;
-        for (int pages = 1; pages < depot.length; pages++) {
-            int n = Math.min(all ? depotCount[pages] : depotLowWater[pages], budget - flushed);
-            for (int i = 0; i < n; i++) {
-                PageRunBuf buf = takeFromDepotLocked(pages);
-                freeRunLocked(buf.slab, buf.firstPage, buf.pages);
-            }
-            flushed += n;
-            depotLowWater[pages] = depotCount[pages];
+        PageRunBuf buf = depot.takeIdle(budget, all);
+        while (buf != null) {
+            PageRunBuf next = buf.next;
+            buf.next = null;
+            freeRunLocked(buf.slab, buf.firstPage, buf.pages);
+            buf = next;
+            flushed++;
         }
         return flushed;
     }
@@ -625,6 +515,17 @@ final class Arena {
         return released;
     }
 
+    /**
+     * Reclaim thread (or a test): closes a cache with nothing in flight, brings home what other threads returned
+     * to it, and retires it: its counts fold into {@link #counters} and it leaves {@link #caches}, inside the
+     * counters' seqlock, so a metric never sees it in both or in neither.
+     */
+    void retire(RunCache cache) {
+        cache.close();
+        cache.drainReturned();
+        counters.retire(cache, caches);
+    }
+
     synchronized void close() {
         closed = true;
         flushDepotsLocked(Integer.MAX_VALUE, true);
@@ -633,7 +534,7 @@ final class Arena {
             while (page != null) {
                 FragmentPage next = page.next;
                 if (page.freeCount == page.fragments) {
-                    unlinkPartial(page);
+                    page.unlinkFrom(partialPages);
                     page.free = null;
                     freeRunLocked(page.slab, page.page, 1);
                 }
@@ -651,7 +552,7 @@ final class Arena {
 
     /** Any thread, without the lock: bytes parked in the depot. */
     long depotBytes() {
-        return (long) DEPOT_BYTES.getAcquire(this);
+        return depot == null ? 0 : depot.bytes();
     }
 
     synchronized int largestFreeRunPages() {
@@ -663,11 +564,7 @@ final class Arena {
     }
 
     synchronized long depotPages() {
-        long pages = 0;
-        for (int p = 1; p < depot.length; p++) {
-            pages += (long) depotCount[p] * p;
-        }
-        return pages;
+        return depot == null ? 0 : depot.pages();
     }
 
     synchronized long freePages() {

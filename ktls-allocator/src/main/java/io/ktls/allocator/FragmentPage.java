@@ -53,6 +53,32 @@ final class FragmentPage {
         freeCount++;
     }
 
+    /** Pushes this page on the arena's list of partial pages of its class ({@code heads[sizeClass]}). */
+    void linkInto(FragmentPage[] heads) {
+        FragmentPage head = heads[sizeClass];
+        prev = null;
+        next = head;
+        if (head != null) {
+            head.prev = this;
+        }
+        heads[sizeClass] = this;
+        inPartialList = true;
+    }
+
+    /** Takes this page off the arena's list of partial pages of its class. */
+    void unlinkFrom(FragmentPage[] heads) {
+        if (prev != null) {
+            prev.next = next;
+        } else {
+            heads[sizeClass] = next;
+        }
+        if (next != null) {
+            next.prev = prev;
+        }
+        prev = next = null;
+        inPartialList = false;
+    }
+
     PageRunBuf pop() {
         PageRunBuf buf = free;
         free = buf.next;

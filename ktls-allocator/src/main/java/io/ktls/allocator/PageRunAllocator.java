@@ -3,13 +3,10 @@ package io.ktls.allocator;
 import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
-import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.UnpooledHeapByteBuf;
-import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.FastThreadLocalThread;
 import io.netty.util.internal.ObjectUtil;
 import io.netty.util.internal.PlatformDependent;
-import io.netty.util.internal.ThreadExecutorMap;
 import io.netty.util.internal.logging.InternalLogger;
 import io.netty.util.internal.logging.InternalLoggerFactory;
 
@@ -53,7 +50,7 @@ import javax.management.StandardMBean;
  *       thread's cache, refilled from its arena.</li>
  *   <li>≤ {@code maxRunPages} pages: a run straight from the arena.</li>
  *   <li>larger: unpooled direct memory of its own (a huge buffer), counted.</li>
- *   <li>No contiguous run (fragmentation, memory limit): a multi-page request becomes a {@link CompositeByteBuf}
+ *   <li>No contiguous run (fragmentation, memory limit): a multi-page request becomes a {@link io.netty.buffer.CompositeByteBuf}
  *       of single pages (counted; further run attempts are rate-limited); transport read buffers
  *       ({@code ioBuffer}) and capacity growth need contiguous memory and skip this step. No page at all:
  *       {@link MaxMemoryPolicy}.</li>
@@ -63,62 +60,44 @@ import javax.management.StandardMBean;
  * <h2>Release</h2>
  * A buffer released on the thread that allocated it goes back on that thread's cache; released anywhere else,
  * it is stored in the return ring of its origin cache (one CAS to claim a slot, no lock; a linked stack when the
- * ring is full) and taken back by the owner on its next miss, page_pool style. Nothing is ever freed into a different arena.
+ * ring is full) and taken back by the owner on its next miss, page_pool style. Nothing is ever freed into a
+ * different arena.
  *
- * <p>Threads: the allocator is shared by all threads; per-thread state lives in {@link RunCache} (event loops and
- * {@code FastThreadLocalThread}s only, see {@link Builder#cacheAllThreads(boolean)}; other threads allocate from an
- * arena directly), shared state in {@link Arena} (behind its lock) and in atomic counters. Metrics that sum over
- * caches read around the retire seqlock, so a cache retiring meanwhile is counted exactly once.
+ * <p>This class is the front door: it routes each request (sizes: {@link SizeClasses}; which cache and arena:
+ * {@link ThreadCaches}; no region: {@link FallbackPolicy}; huge and overflow: {@link UnpooledMemory}), hands out
+ * leak-tracked buffers, and owns the lifecycle (reclaim threads, MBean, close). Options: {@link Builder}.
+ *
+ * <p>Threads: the allocator is shared by all threads and holds no mutable state of its own besides atomic counters
+ * and the closed flag; per-thread state lives in {@link RunCache} (event loops and {@code FastThreadLocalThread}s
+ * only; other threads allocate from an arena directly), shared state in {@link Arena} (behind its lock) and in
+ * {@link MemoryLimit}. Metrics ({@link AllocatorMetric}) add up each arena's {@link ArenaCounters}, read around
+ * the arena's retire seqlock, so a cache retiring meanwhile is counted exactly once.
  */
 public final class PageRunAllocator extends AbstractByteBufAllocator
         implements ByteBufAllocatorMetricProvider, AutoCloseable {
 
     /** Page size: the unit of runs. 4 KiB, as the kernel page the design mirrors. */
     public static final int PAGE_BYTES = 4096;
-    static final int PAGE_SHIFT = 12;
-    /** Fragment classes 64, 128, ..., 2048 bytes: powers of two, so waste stays under half a fragment. */
-    static final int FRAGMENT_CLASSES = 6;
-    static final int MIN_FRAGMENT_SHIFT = 6;
-    static final int MAX_FRAGMENT_BYTES = 2048;
 
     private static final InternalLogger logger = InternalLoggerFactory.getInstance(PageRunAllocator.class);
     private static final AtomicInteger INSTANCES = new AtomicInteger();
 
     private final String name;
     private final Arena[] arenas;
-    private final int slabPages;
-    private final long maxMemoryBytes;
     private final int maxRunPages;
-    private final int maxCachedRunPages;
-    private final int cachedClasses;
-    private final long maxCachedBytesPerThread;
-    private final int[] regionBytesByClass;
-    private final int[] refillCountByClass;
-    private final MaxMemoryPolicy maxMemoryPolicy;
+    private final SizeClasses classes;
+    private final FallbackPolicy fallback;
     final long runRetryIntervalNanos;
     final long reclaimIntervalNanos;
     final int maxReclaimRegionsPerPass;
     private final LongSupplier nanoClock;
-    private final IntFunction<ByteBuffer> slabMemory;
-    private final boolean cacheAllThreads;
-    private final FastThreadLocal<RunCache> threadCache;
-    /**
-     * Seqlock of cache retirement: odd while a retiring cache's counters move into its arena and it leaves the
-     * list, so a metric that sums over caches and retired counters retries instead of counting it twice or not
-     * at all. Written under {@link #retireLock}, read by any thread.
-     */
-    private final AtomicLong retireSequence = new AtomicLong();
-    private final Object retireLock = new Object();
-    private final Metric metric = new Metric();
-
-    private final AtomicLong reservedBytes = new AtomicLong();
-    private final AtomicLong hugeAllocations = new AtomicLong();
-    private final AtomicLong hugeReleases = new AtomicLong();
-    private final AtomicLong overflowAllocations = new AtomicLong();
-    private final AtomicLong overflowReleases = new AtomicLong();
-    private final AtomicLong unpooledBytes = new AtomicLong();
+    /** Shared with the arenas, which reserve their slabs under it. */
+    final MemoryLimit memoryLimit;
+    private final ThreadCaches threadCaches;
+    private final UnpooledMemory unpooled = new UnpooledMemory();
     private final AtomicLong fallbackAllocations = new AtomicLong();
     private final AtomicLong heapAllocations = new AtomicLong();
+    private final AllocatorMetric metric;
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile ObjectName mbeanName;
 
@@ -138,49 +117,21 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
     private PageRunAllocator(Builder b) {
         super(true);
         name = b.name != null ? b.name : "page-runs-" + INSTANCES.incrementAndGet();
-        slabPages = b.slabBytes >>> PAGE_SHIFT;
-        maxMemoryBytes = b.maxMemoryBytes;
         maxRunPages = b.maxRunPages;
-        maxCachedRunPages = b.maxCachedRunPages;
-        cachedClasses = FRAGMENT_CLASSES + maxCachedRunPages;
-        maxCachedBytesPerThread = b.maxCachedBytesPerThread;
-        maxMemoryPolicy = b.maxMemoryPolicy;
+        classes = new SizeClasses(b.maxCachedRunPages, b.cacheRefillBytes);
         runRetryIntervalNanos = b.runRetryIntervalNanos;
         reclaimIntervalNanos = b.reclaimIntervalNanos;
         maxReclaimRegionsPerPass = b.maxReclaimRegionsPerPass;
         nanoClock = b.nanoClock;
-        slabMemory = b.slabMemory;
-        cacheAllThreads = b.cacheAllThreads;
-        regionBytesByClass = new int[cachedClasses];
-        refillCountByClass = new int[cachedClasses];
-        for (int c = 0; c < cachedClasses; c++) {
-            regionBytesByClass[c] = c < FRAGMENT_CLASSES ? fragmentBytes(c) : (c - FRAGMENT_CLASSES + 1) * PAGE_BYTES;
-            // A refill brings about cacheRefillBytes, at least one region and at most one page of fragments or 64
-            // regions: enough to amortise the lock, small enough not to hoard.
-            int limit = c < FRAGMENT_CLASSES ? PAGE_BYTES / regionBytesByClass[c] : 64;
-            refillCountByClass[c] = Math.max(1, Math.min(limit, b.cacheRefillBytes / regionBytesByClass[c]));
-        }
+        memoryLimit = new MemoryLimit(b.maxMemoryBytes, b.slabMemory);
         arenas = new Arena[b.arenas];
         for (int i = 0; i < arenas.length; i++) {
-            arenas[i] = new Arena(this, i, slabPages, maxRunPages, maxCachedRunPages, maxCachedBytesPerThread > 0);
+            arenas[i] = new Arena(this, i, b.slabBytes / PAGE_BYTES, maxRunPages, b.maxCachedRunPages,
+                    b.maxCachedBytesPerThread > 0);
         }
-        threadCache = new FastThreadLocal<RunCache>() {
-            @Override
-            protected RunCache initialValue() {
-                Arena arena = leastUsedArena();
-                RunCache cache = new RunCache(arena, Thread.currentThread(), ThreadExecutorMap.currentExecutor(),
-                        maxCachedBytesPerThread, regionBytesByClass, refillCountByClass);
-                arena.caches.add(cache);
-                return cache;
-            }
-
-            @Override
-            protected void onRemoval(RunCache cache) {
-                // The owner's thread-local goes (FastThreadLocal.removeAll at the end of a FastThreadLocalThread):
-                // the lists go home now, and the reclaim thread retires the cache once nothing is in flight.
-                cache.reap();
-            }
-        };
+        threadCaches = new ThreadCaches(arenas, b.cacheAllThreads, b.maxCachedBytesPerThread, classes);
+        fallback = new FallbackPolicy(this, b.maxMemoryPolicy, memoryLimit, unpooled, fallbackAllocations);
+        metric = new AllocatorMetric(arenas, memoryLimit, unpooled, fallbackAllocations, heapAllocations);
         if (b.reclaimThreads) {
             for (Arena arena : arenas) {
                 arena.reclaimer.start("ktls-reclaim-" + name + "-" + arena.index);
@@ -190,29 +141,13 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
                         + "maxCachedRunPages={}, maxCachedBytesPerThread={}, cacheRefillBytes={}, maxMemoryPolicy={}, "
                         + "runRetryIntervalNanos={}, reclaimIntervalNanos={}, maxReclaimRegionsPerPass={}, "
                         + "reclaimThreads={}, cacheAllThreads={}, leakDetection={}",
-                name, arenas.length, b.slabBytes, maxMemoryBytes, maxRunPages, maxCachedRunPages,
-                maxCachedBytesPerThread, b.cacheRefillBytes, maxMemoryPolicy, runRetryIntervalNanos,
-                reclaimIntervalNanos, maxReclaimRegionsPerPass, b.reclaimThreads, cacheAllThreads,
+                name, arenas.length, b.slabBytes, b.maxMemoryBytes, maxRunPages, b.maxCachedRunPages,
+                b.maxCachedBytesPerThread, b.cacheRefillBytes, b.maxMemoryPolicy, runRetryIntervalNanos,
+                reclaimIntervalNanos, maxReclaimRegionsPerPass, b.reclaimThreads, b.cacheAllThreads,
                 io.netty.util.ResourceLeakDetector.getLevel());
         if (b.registerMBean) {
             registerMBean();
         }
-    }
-
-    static int fragmentBytes(int sizeClass) {
-        return 1 << (MIN_FRAGMENT_SHIFT + sizeClass);
-    }
-
-    /** Size class of a request; classes at or above {@link #cachedClasses} are not cached. */
-    private static int sizeClass(int bytes) {
-        if (bytes <= MAX_FRAGMENT_BYTES) {
-            return bytes <= 64 ? 0 : 32 - Integer.numberOfLeadingZeros(bytes - 1) - MIN_FRAGMENT_SHIFT;
-        }
-        return FRAGMENT_CLASSES + pagesFor(bytes) - 1;
-    }
-
-    static int pagesFor(int bytes) {
-        return (int) (((long) bytes + PAGE_BYTES - 1) >>> PAGE_SHIFT);
     }
 
     public String name() {
@@ -221,42 +156,6 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
 
     long nanoTime() {
         return nanoClock.getAsLong();
-    }
-
-    /**
-     * The calling thread's cache, created on its first allocation if a cache pays on this thread; null otherwise.
-     * A cache pays where one thread allocates and frees at a high rate for a long time: event loops (the thread
-     * runs an {@link io.netty.util.concurrent.EventExecutor}) and {@link FastThreadLocalThread}s (Netty's own
-     * threads, whose thread-locals are removed when they end). Plain platform threads get one only with
-     * {@link Builder#cacheAllThreads(boolean)}; virtual threads never do (thousands of them would each hold up to
-     * {@code maxCachedBytesPerThread}). Threads without a cache allocate from an arena under its lock.
-     */
-    private RunCache cacheOrNull() {
-        RunCache cache = threadCache.getIfExists();
-        if (cache != null) {
-            return cache;
-        }
-        Thread thread = Thread.currentThread();
-        boolean pays = thread instanceof FastThreadLocalThread || ThreadExecutorMap.currentExecutor() != null
-                || cacheAllThreads && !VirtualThreads.isVirtual(thread);
-        return pays ? threadCache.get() : null;
-    }
-
-    /** The arena of a thread without a cache: spread by thread id, so one thread keeps to one arena. */
-    @SuppressWarnings("deprecation") // Thread.threadId() is JDK 19+; getId() is the same number
-    private Arena arenaOf(Thread thread) {
-        long id = thread.getId() * 0x9E3779B97F4A7C15L; // Fibonacci hashing spreads sequential ids
-        return arenas[(int) ((id >>> 32) % arenas.length)];
-    }
-
-    private Arena leastUsedArena() {
-        Arena best = arenas[0];
-        for (Arena a : arenas) {
-            if (a.caches.size() < best.caches.size()) {
-                best = a;
-            }
-        }
-        return best;
     }
 
     // ---- allocation ----------------------------------------------------------------------------------------
@@ -312,81 +211,27 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         if (closed.get()) {
             throw new IllegalStateException("PageRunAllocator '" + name + "' is closed");
         }
-        int sizeClass = sizeClass(capacity);
-        int pages = pagesFor(capacity);
+        int sizeClass = SizeClasses.sizeClass(capacity);
+        int pages = SizeClasses.pagesFor(capacity);
         if (pages > maxRunPages) {
-            return unpooled(capacity, maxCapacity, PageRunBuf.ORIGIN_HUGE);
+            return unpooled.allocate(this, capacity, maxCapacity, PageRunBuf.ORIGIN_HUGE);
         }
-        RunCache cache = cacheOrNull();
+        RunCache cache = threadCaches.cacheOrNull();
         PageRunBuf buf;
-        if (cache != null && sizeClass < cachedClasses) {
+        if (cache != null && sizeClass < classes.cachedClasses) {
             buf = cache.allocate(sizeClass, mayBackOff);
         } else {
-            Arena arena = cache != null ? cache.arena : arenaOf(Thread.currentThread());
-            buf = sizeClass < FRAGMENT_CLASSES ? arena.allocateFragmentUncached(sizeClass)
+            Arena arena = threadCaches.arenaOf(cache);
+            buf = SizeClasses.isFragment(sizeClass) ? arena.allocateFragmentUncached(sizeClass)
                     : arena.allocateUncached(pages, PageRunBuf.ORIGIN_ARENA, mayBackOff);
         }
         return buf == null ? null : buf.init(capacity, maxCapacity);
     }
 
-    /** The arena serving the calling thread: its cache's, or the one its id maps to. */
-    private Arena arenaOfCurrentThread() {
-        RunCache cache = threadCache.getIfExists();
-        return cache != null ? cache.arena : arenaOf(Thread.currentThread());
-    }
-
-    /**
-     * No region for this request: single pages if allowed, else the policy at the limit. The result is not yet
-     * leak-tracked; the caller wraps it.
-     */
+    /** No region for this request: see {@link FallbackPolicy}. The result is not yet leak-tracked. */
     private ByteBuf exhausted(int capacity, int maxCapacity, boolean compositeAllowed) {
-        int pages = pagesFor(capacity);
-        if (compositeAllowed && pages > 1) {
-            Arena arena = arenaOfCurrentThread();
-            PageRunBuf[] parts = new PageRunBuf[pages];
-            int got = 0;
-            while (got < pages) {
-                PageRunBuf page = arena.allocateUncached(1, PageRunBuf.ORIGIN_FALLBACK);
-                if (page == null) {
-                    break;
-                }
-                parts[got++] = page.init(PAGE_BYTES, PAGE_BYTES);
-            }
-            if (got == pages) {
-                fallbackAllocations.incrementAndGet();
-                CompositeByteBuf composite = new CompositeByteBuf(this, true, Math.max(pages, 16));
-                for (PageRunBuf part : parts) {
-                    composite.addComponent(true, part.writerIndex(PAGE_BYTES));
-                }
-                composite.capacity(capacity);
-                composite.setIndex(0, 0);
-                return composite;
-            }
-            // Not even single pages: give back what we took, then apply the policy.
-            for (int i = 0; i < got; i++) {
-                parts[i].release();
-            }
-        }
-        return atLimit(capacity, maxCapacity);
-    }
-
-    private PageRunBuf atLimit(int capacity, int maxCapacity) {
-        if (maxMemoryPolicy == MaxMemoryPolicy.FAIL) {
-            throw new OutOfMemoryError("PageRunAllocator '" + name + "': maxMemoryBytes " + maxMemoryBytes
-                    + " reached (" + reservedBytes.get() + " bytes reserved, no free page); cannot allocate "
-                    + capacity + " bytes");
-        }
-        return unpooled(capacity, maxCapacity, PageRunBuf.ORIGIN_OVERFLOW);
-    }
-
-    private PageRunBuf unpooled(int capacity, int maxCapacity, byte origin) {
-        ByteBuffer memory = DirectMemory.allocate(Math.max(capacity, 1));
-        long address = DirectMemory.address(memory);
-        PageRunBuf buf = new PageRunBuf(this);
-        buf.bindUnpooled(memory, address, origin);
-        unpooledBytes.addAndGet(buf.regionBytes);
-        (origin == PageRunBuf.ORIGIN_HUGE ? hugeAllocations : overflowAllocations).incrementAndGet();
-        return buf.init(capacity, maxCapacity);
+        Arena arena = threadCaches.arenaOf(threadCaches.existingCacheOrNull());
+        return fallback.exhausted(arena, capacity, maxCapacity, compositeAllowed);
     }
 
     /** Called by {@link PageRunBuf#deallocate()} for regions that belong to no cache. */
@@ -394,10 +239,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         switch (buf.origin) {
             case PageRunBuf.ORIGIN_HUGE:
             case PageRunBuf.ORIGIN_OVERFLOW:
-                unpooledBytes.addAndGet(-buf.regionBytes);
-                (buf.origin == PageRunBuf.ORIGIN_HUGE ? hugeReleases : overflowReleases).incrementAndGet();
-                DirectMemory.free(buf.memory);
-                buf.memory = null;
+                unpooled.free(buf);
                 break;
             default:
                 buf.arena.freeUncached(buf);
@@ -408,7 +250,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
     void grow(PageRunBuf buf, int newCapacity) {
         PageRunBuf bigger = allocateRegion(newCapacity, Integer.MAX_VALUE, false);
         if (bigger == null) {
-            bigger = atLimit(newCapacity, Integer.MAX_VALUE);
+            bigger = fallback.atLimit(newCapacity, Integer.MAX_VALUE);
         }
         buf.copyRegionTo(bigger, buf.capacity());
         buf.swapBinding(bigger);
@@ -436,11 +278,11 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
             throw new IllegalStateException("PageRunAllocator '" + name + "' is closed");
         }
         int runBytes = runPages * PAGE_BYTES;
-        int sizeClass = FRAGMENT_CLASSES + runPages - 1;
-        RunCache cache = cacheOrNull();
-        Arena arena = cache != null ? cache.arena : arenaOf(Thread.currentThread());
+        int sizeClass = SizeClasses.runClass(runPages);
+        RunCache cache = threadCaches.cacheOrNull();
+        Arena arena = threadCaches.arenaOf(cache);
         for (int i = 0; i < count; i++) {
-            PageRunBuf buf = cache != null && sizeClass < cachedClasses ? cache.allocate(sizeClass, true)
+            PageRunBuf buf = cache != null && sizeClass < classes.cachedClasses ? cache.allocate(sizeClass, true)
                     : arena.allocateUncached(runPages, PageRunBuf.ORIGIN_ARENA, true);
             if (buf != null) {
                 out[offset + i] = toLeakAwareBuffer(buf.init(runBytes, Integer.MAX_VALUE));
@@ -468,86 +310,9 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
 
     // ---- memory limit, reclaim, lifecycle ------------------------------------------------------------------
 
-    boolean reserveMemory(long bytes) {
-        for (;;) {
-            long current = reservedBytes.get();
-            if (current + bytes > maxMemoryBytes) {
-                return false;
-            }
-            if (reservedBytes.compareAndSet(current, current + bytes)) {
-                return true;
-            }
-        }
-    }
-
-    void unreserveMemory(long bytes) {
-        reservedBytes.addAndGet(-bytes);
-    }
-
-    /** Whether a slab of {@code bytes} would fit the memory limit now (a hint; {@link #reserveMemory} decides). */
-    boolean hasRoomFor(long bytes) {
-        return reservedBytes.get() + bytes <= maxMemoryBytes;
-    }
-
-    /** Direct memory for a slab of {@code pages} pages, from the JVM (tests may inject their own). */
-    ByteBuffer slabMemory(int pages) {
-        return slabMemory.apply(pages * PAGE_BYTES);
-    }
-
-    /**
-     * Folds the counters of a cache with nothing in flight into its arena and forgets it (reclaim thread). The
-     * fold and the removal happen inside the retire seqlock, so a metric never sees the cache both in the list and
-     * in the retired counters, or in neither.
-     */
-    void retire(RunCache cache) {
-        Arena arena = cache.arena;
-        cache.close();
-        cache.drainReturned();
-        synchronized (retireLock) {
-            if (!arena.caches.contains(cache)) {
-                return; // retired already (allocator close racing a reclaim pass)
-            }
-            retireSequence.incrementAndGet();
-            try {
-                for (RunCache.FreeList list : cache.lists) {
-                    arena.retiredAllocations.addAndGet(list.allocations());
-                    arena.retiredArenaAllocations.addAndGet(list.arenaAllocations.get());
-                    arena.retiredLocalReleases.addAndGet(list.localReleases());
-                    arena.retiredRemoteReleases.addAndGet(list.returns.remoteReleases());
-                }
-                arena.caches.remove(cache);
-            } finally {
-                retireSequence.incrementAndGet();
-            }
-        }
-    }
-
-    /**
-     * Reads a sum over caches and retired counters consistently with retirement: retried while a cache retires
-     * (rare: at most once per cache), so each cache's counts are seen exactly once.
-     */
-    private long stableSum(LongSupplier sum) {
-        for (int attempt = 0; ; attempt++) {
-            long before = retireSequence.get();
-            if ((before & 1) == 0) {
-                long value = sum.getAsLong();
-                if (retireSequence.get() == before) {
-                    return value;
-                }
-            }
-            if (attempt > 64) {
-                Thread.yield();
-            } else {
-                Thread.onSpinWait();
-            }
-        }
-    }
-
     /** Gives this thread's cached regions back to its arena now (for example before the thread goes idle). */
     public void trimCurrentThreadCache() {
-        if (threadCache.isSet()) {
-            threadCache.get().trim();
-        }
+        threadCaches.trimCurrentThread();
     }
 
     Arena[] arenas() {
@@ -556,8 +321,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
 
     /** The arena serving the calling thread (tests). */
     Arena currentArena() {
-        RunCache cache = cacheOrNull();
-        return cache != null ? cache.arena : arenaOf(Thread.currentThread());
+        return threadCaches.arenaOf(threadCaches.cacheOrNull());
     }
 
     /**
@@ -625,294 +389,61 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
 
     @Override
     public String toString() {
-        return "PageRunAllocator(" + name + ", reserved " + reservedBytes.get() + "/" + maxMemoryBytes + " bytes, in flight "
+        return "PageRunAllocator(" + name + ", reserved " + memoryLimit.reservedBytes() + "/" + memoryLimit.maxBytes()
+                + " bytes, in flight "
                 + metric.inFlightBytes() + " bytes)";
-    }
-
-    // ---- metrics -------------------------------------------------------------------------------------------
-
-    private final class Metric implements PageRunAllocatorMetric {
-        @Override
-        public long usedHeapMemory() {
-            return -1;
-        }
-
-        @Override
-        public long usedDirectMemory() {
-            return reservedBytes.get() + unpooledBytes.get();
-        }
-
-        @Override
-        public long cacheHitAllocations() {
-            return stableSum(() -> {
-                long sum = 0;
-                for (Arena a : arenas) {
-                    sum += a.retiredAllocations.get() - a.retiredArenaAllocations.get();
-                    for (RunCache c : a.caches) {
-                        for (RunCache.FreeList l : c.lists) {
-                            sum += l.allocations() - l.arenaAllocations.get();
-                        }
-                    }
-                }
-                return sum;
-            });
-        }
-
-        @Override
-        public long arenaAllocations() {
-            return stableSum(() -> {
-                long sum = 0;
-                for (Arena a : arenas) {
-                    sum += a.retiredArenaAllocations.get() + a.uncachedAllocations;
-                    for (RunCache c : a.caches) {
-                        for (RunCache.FreeList l : c.lists) {
-                            sum += l.arenaAllocations.get();
-                        }
-                    }
-                }
-                return sum;
-            });
-        }
-
-        @Override
-        public long fallbackAllocations() {
-            return fallbackAllocations.get();
-        }
-
-        @Override
-        public long hugeAllocations() {
-            return hugeAllocations.get();
-        }
-
-        @Override
-        public long overflowAllocations() {
-            return overflowAllocations.get();
-        }
-
-        @Override
-        public long heapAllocations() {
-            return heapAllocations.get();
-        }
-
-        @Override
-        public long localReleases() {
-            return stableSum(() -> {
-                long sum = 0;
-                for (Arena a : arenas) {
-                    sum += a.retiredLocalReleases.get();
-                    for (RunCache c : a.caches) {
-                        for (RunCache.FreeList l : c.lists) {
-                            sum += l.localReleases();
-                        }
-                    }
-                }
-                return sum;
-            });
-        }
-
-        @Override
-        public long remoteReleases() {
-            return stableSum(() -> {
-                long sum = 0;
-                for (Arena a : arenas) {
-                    sum += a.retiredRemoteReleases.get();
-                    for (RunCache c : a.caches) {
-                        for (RunCache.FreeList l : c.lists) {
-                            sum += l.returns.remoteReleases();
-                        }
-                    }
-                }
-                return sum;
-            });
-        }
-
-        @Override
-        public long runAllocationFailures() {
-            long sum = 0;
-            for (Arena a : arenas) {
-                sum += a.runFailures;
-            }
-            return sum;
-        }
-
-        @Override
-        public long runAttemptsSkipped() {
-            long sum = 0;
-            for (Arena a : arenas) {
-                sum += a.runAttemptsSkipped;
-            }
-            return sum;
-        }
-
-        @Override
-        public long inFlightRuns() {
-            return stableSum(() -> {
-                // Releases are read before allocations so a concurrent reader never sees more releases than
-                // allocations of the same region.
-                long released = hugeReleases.get() + overflowReleases.get();
-                long allocated;
-                long cached = 0;
-                for (Arena a : arenas) {
-                    released += a.uncachedReleases + a.fallbackPageReleases;
-                    for (RunCache c : a.caches) {
-                        for (RunCache.FreeList l : c.lists) {
-                            cached += l.returns.remoteReleases() + l.localReleases();
-                        }
-                    }
-                }
-                allocated = hugeAllocations.get() + overflowAllocations.get();
-                for (Arena a : arenas) {
-                    allocated += a.uncachedAllocations + a.fallbackPageAllocations;
-                    for (RunCache c : a.caches) {
-                        for (RunCache.FreeList l : c.lists) {
-                            allocated += l.allocations();
-                        }
-                    }
-                }
-                return allocated - released - cached;
-            });
-        }
-
-        @Override
-        public long inFlightBytes() {
-            return stableSum(() -> {
-                long bytes = unpooledBytes.get();
-                for (Arena a : arenas) {
-                    bytes += a.uncachedBytesInFlight + (a.fallbackPageAllocations - a.fallbackPageReleases) * PAGE_BYTES;
-                    for (RunCache c : a.caches) {
-                        for (RunCache.FreeList l : c.lists) {
-                            long released = l.returns.remoteReleases() + l.localReleases();
-                            bytes += (l.allocations() - released) * l.regionBytes;
-                        }
-                    }
-                }
-                return bytes;
-            });
-        }
-
-        @Override
-        public long reservedBytes() {
-            return reservedBytes.get();
-        }
-
-        @Override
-        public long cachedBytes() {
-            return stableSum(() -> {
-                long sum = 0;
-                for (Arena a : arenas) {
-                    for (RunCache c : a.caches) {
-                        sum += c.cachedBytes();
-                        for (RunCache.FreeList l : c.lists) {
-                            sum += l.returns.pending() * l.regionBytes;
-                        }
-                    }
-                }
-                return sum;
-            });
-        }
-
-        @Override
-        public long depotBytes() {
-            long sum = 0;
-            for (Arena a : arenas) {
-                sum += a.depotBytes();
-            }
-            return sum;
-        }
-
-        @Override
-        public long unpooledBytes() {
-            return unpooledBytes.get();
-        }
-
-        @Override
-        public long maxMemoryBytes() {
-            return maxMemoryBytes;
-        }
-
-        @Override
-        public long slabsReserved() {
-            long sum = 0;
-            for (Arena a : arenas) {
-                sum += a.slabsReserved;
-            }
-            return sum;
-        }
-
-        @Override
-        public long slabsReleased() {
-            long sum = 0;
-            for (Arena a : arenas) {
-                sum += a.slabsReleased;
-            }
-            return sum;
-        }
-
-        @Override
-        public long reclaimWakeups() {
-            long sum = 0;
-            for (Arena a : arenas) {
-                sum += a.reclaimer.wakeups.get();
-            }
-            return sum;
-        }
-
-        @Override
-        public long reclaimFailureWakeups() {
-            long sum = 0;
-            for (Arena a : arenas) {
-                sum += a.reclaimer.failureWakeups.get();
-            }
-            return sum;
-        }
-
-        @Override
-        public long reclaims() {
-            long sum = 0;
-            for (Arena a : arenas) {
-                sum += a.reclaimer.reclaims.get();
-            }
-            return sum;
-        }
-
-        @Override
-        public int reclaimRunning() {
-            int n = 0;
-            for (Arena a : arenas) {
-                n += a.reclaimer.running ? 1 : 0;
-            }
-            return n;
-        }
-
-        @Override
-        public int arenaCount() {
-            return arenas.length;
-        }
-
-        @Override
-        public int threadCacheCount() {
-            int n = 0;
-            for (Arena a : arenas) {
-                n += a.caches.size();
-            }
-            return n;
-        }
-
-        @Override
-        public String toString() {
-            return "PageRunAllocatorMetric(cacheHits " + cacheHitAllocations() + ", arena " + arenaAllocations()
-                    + ", fallback " + fallbackAllocations() + ", huge " + hugeAllocations() + ", overflow "
-                    + overflowAllocations() + ", inFlightRuns " + inFlightRuns() + ", inFlightBytes "
-                    + inFlightBytes() + ", reserved " + reservedBytes() + ", cached " + cachedBytes() + ", depot "
-                    + depotBytes() + ")";
-        }
     }
 
     // ---- configuration -------------------------------------------------------------------------------------
 
     /**
-     * Configuration of a {@link PageRunAllocator}. Every setting has a default that suits a TLS file server on a
-     * few cores; sizes are in bytes, times in nanoseconds.
+     * Configuration of a {@link PageRunAllocator}: the one place its options are documented. Every option has a
+     * default that suits a TLS file server on a few cores; sizes are in bytes, times in nanoseconds. The effective
+     * values are logged once per allocator at debug level.
+     *
+     * <table>
+     *   <caption>Options</caption>
+     *   <tr><th>option</th><th>unit</th><th>default</th><th>why</th></tr>
+     *   <tr><td>{@link #name(String) name}</td><td></td><td>{@code page-runs-<n>}</td>
+     *       <td>names logs, reclaim threads and the MBean</td></tr>
+     *   <tr><td>{@link #arenas(int) arenas}</td><td>arenas</td><td>available processors</td>
+     *       <td>one per core, as the kernel's per-CPU caches: threads spread over them, so arena locks are rarely
+     *       contended</td></tr>
+     *   <tr><td>{@link #slabBytes(int) slabBytes}</td><td>bytes, a multiple of 4 KiB</td><td>1 MiB</td>
+     *       <td>holds four of the largest runs; the step in which memory is taken from and returned to the operating
+     *       system, so a quiet server holds little</td></tr>
+     *   <tr><td>{@link #maxMemoryBytes(long) maxMemoryBytes}</td><td>bytes</td><td>half the JVM's direct memory
+     *       limit, at most 1 GiB, rounded down to whole slabs</td>
+     *       <td>bound of slab memory over all arenas, leaving the JVM room for everything else that uses direct
+     *       memory</td></tr>
+     *   <tr><td>{@link #maxRunPages(int) maxRunPages}</td><td>pages</td><td>64 (256 KiB)</td>
+     *       <td>largest run served from slabs; larger requests are rare and get unpooled memory of their own</td></tr>
+     *   <tr><td>{@link #maxCachedRunPages(int) maxCachedRunPages}</td><td>pages</td><td>16 (64 KiB)</td>
+     *       <td>largest run kept in thread caches: covers TLS records (4 pages) and the largest socket read Netty's
+     *       adaptive receive sizing asks for</td></tr>
+     *   <tr><td>{@link #maxCachedBytesPerThread(long) maxCachedBytesPerThread}</td><td>bytes</td><td>1 MiB (64
+     *       record runs)</td>
+     *       <td>bound of each thread cache; 0 disables caching</td></tr>
+     *   <tr><td>{@link #cacheRefillBytes(int) cacheRefillBytes}</td><td>bytes</td><td>128 KiB (8 record runs)</td>
+     *       <td>taken from the arena per refill: amortises the arena lock without hoarding</td></tr>
+     *   <tr><td>{@link #maxMemoryPolicy(MaxMemoryPolicy) maxMemoryPolicy}</td><td></td><td>{@link
+     *       MaxMemoryPolicy#OVERFLOW_UNPOOLED}</td>
+     *       <td>an event loop never blocks or fails at the limit</td></tr>
+     *   <tr><td>{@link #runRetryIntervalNanos(long) runRetryIntervalNanos}</td><td>ns</td><td>1 s</td>
+     *       <td>after a multi-page run could not be found, further run attempts of that size are skipped this long
+     *       (single pages instead); FreeBSD's value</td></tr>
+     *   <tr><td>{@link #reclaimIntervalNanos(long) reclaimIntervalNanos}</td><td>ns</td><td>1 s</td>
+     *       <td>timer of the reclaim threads; a cache that did not allocate during a whole interval is
+     *       trimmed</td></tr>
+     *   <tr><td>{@link #maxReclaimRegionsPerPass(int) maxReclaimRegionsPerPass}</td><td>regions</td><td>1024</td>
+     *       <td>work bound of one reclaim pass; FreeBSD's {@code max_reclaim}</td></tr>
+     *   <tr><td>{@link #reclaimThreads(boolean) reclaimThreads}</td><td></td><td>true</td>
+     *       <td>one daemon thread per arena does the slow work (orphaned and idle caches, depot, empty slabs)</td></tr>
+     *   <tr><td>{@link #cacheAllThreads(boolean) cacheAllThreads}</td><td></td><td>false</td>
+     *       <td>caches for event loops and {@code FastThreadLocalThread}s only; see the method</td></tr>
+     *   <tr><td>{@link #registerMBean(boolean) registerMBean}</td><td></td><td>false</td>
+     *       <td>registers {@code io.ktls.allocator:type=PageRunAllocator,name=<name>} at build time</td></tr>
+     * </table>
      */
     public static final class Builder {
         private String name;
@@ -936,23 +467,19 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         private Builder() {
         }
 
-        /** Name used in logs, thread names and the MBean. Default: {@code page-runs-<n>}. */
+        /** Name used in logs, thread names and the MBean. */
         public Builder name(String name) {
             this.name = ObjectUtil.checkNonEmpty(name, "name");
             return this;
         }
 
-        /** Number of arenas threads are spread over. Default: available processors (one per core). */
+        /** Number of arenas threads are spread over. */
         public Builder arenas(int arenas) {
             this.arenas = ObjectUtil.checkPositive(arenas, "arenas");
             return this;
         }
 
-        /**
-         * Size of one slab of direct memory, a multiple of 4 KiB. Default 1 MiB: holds four of the largest runs,
-         * and is the step in which memory is taken from and returned to the operating system, so a quiet
-         * server holds little.
-         */
+        /** Size of one slab of direct memory, a multiple of 4 KiB. */
         public Builder slabBytes(int slabBytes) {
             if (slabBytes <= 0 || slabBytes % PAGE_BYTES != 0) {
                 throw new IllegalArgumentException("slabBytes: " + slabBytes + " (expected: a positive multiple of "
@@ -962,75 +489,63 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
             return this;
         }
 
-        /**
-         * Limit of direct memory in slabs, over all arenas. Default: half of the JVM's direct memory limit, at most
-         * 1 GiB, rounded down to whole slabs.
-         */
+        /** Limit of direct memory in slabs, over all arenas; at least one slab. */
         public Builder maxMemoryBytes(long maxMemoryBytes) {
             this.maxMemoryBytes = ObjectUtil.checkPositive(maxMemoryBytes, "maxMemoryBytes");
             return this;
         }
 
-        /** Largest run served from slabs, in pages; larger requests get unpooled memory. Default 64 (256 KiB). */
+        /** Largest run served from slabs, in pages; larger requests get unpooled memory. */
         public Builder maxRunPages(int maxRunPages) {
             this.maxRunPages = ObjectUtil.checkPositive(maxRunPages, "maxRunPages");
             return this;
         }
 
-        /**
-         * Largest run kept in thread caches, in pages. Default 16 (64 KiB): covers TLS records (4 pages) and the
-         * largest socket read Netty's adaptive receive sizing asks for.
-         */
+        /** Largest run kept in thread caches, in pages; at most {@code maxRunPages}. */
         public Builder maxCachedRunPages(int maxCachedRunPages) {
             this.maxCachedRunPages = ObjectUtil.checkPositiveOrZero(maxCachedRunPages, "maxCachedRunPages");
             return this;
         }
 
-        /** Bound of each thread cache in bytes; 0 disables caching. Default 1 MiB (64 TLS record runs). */
+        /** Bound of each thread cache in bytes; 0 disables caching. */
         public Builder maxCachedBytesPerThread(long maxCachedBytesPerThread) {
             this.maxCachedBytesPerThread = ObjectUtil.checkPositiveOrZero(maxCachedBytesPerThread,
                     "maxCachedBytesPerThread");
             return this;
         }
 
-        /** Bytes a cache refill takes from the arena at once. Default 128 KiB (8 TLS record runs). */
+        /** Bytes a cache refill takes from the arena at once. */
         public Builder cacheRefillBytes(int cacheRefillBytes) {
             this.cacheRefillBytes = ObjectUtil.checkPositive(cacheRefillBytes, "cacheRefillBytes");
             return this;
         }
 
-        /** What to do when {@code maxMemoryBytes} is reached. Default {@link MaxMemoryPolicy#OVERFLOW_UNPOOLED}. */
+        /** What to do when {@code maxMemoryBytes} is reached. */
         public Builder maxMemoryPolicy(MaxMemoryPolicy maxMemoryPolicy) {
             this.maxMemoryPolicy = ObjectUtil.checkNotNull(maxMemoryPolicy, "maxMemoryPolicy");
             return this;
         }
 
-        /**
-         * After a multi-page run could not be found, skip further run attempts for this long (fall back to single
-         * pages). Default 1 s, FreeBSD's value.
-         */
+        /** After a multi-page run could not be found, skip further run attempts of that size for this long. */
         public Builder runRetryIntervalNanos(long runRetryIntervalNanos) {
             this.runRetryIntervalNanos = ObjectUtil.checkPositiveOrZero(runRetryIntervalNanos, "runRetryIntervalNanos");
             return this;
         }
 
-        /**
-         * Timer of the reclaim threads; a cache that did not allocate during a whole interval is trimmed. Default
-         * 1 s.
-         */
+        /** Timer of the reclaim threads; a cache that did not allocate during a whole interval is trimmed. */
         public Builder reclaimIntervalNanos(long reclaimIntervalNanos) {
             this.reclaimIntervalNanos = ObjectUtil.checkPositive(reclaimIntervalNanos, "reclaimIntervalNanos");
             return this;
         }
 
-        /** Work bound of one reclaim pass, in regions. Default 1024, FreeBSD's {@code max_reclaim}. */
+        /** Work bound of one reclaim pass, in regions. */
         public Builder maxReclaimRegionsPerPass(int maxReclaimRegionsPerPass) {
             this.maxReclaimRegionsPerPass = ObjectUtil.checkPositive(maxReclaimRegionsPerPass,
                     "maxReclaimRegionsPerPass");
             return this;
         }
 
-        /** Whether each arena runs its reclaim thread. Default true. */
+        /** Whether each arena runs its reclaim thread. */
         public Builder reclaimThreads(boolean reclaimThreads) {
             this.reclaimThreads = reclaimThreads;
             return this;
@@ -1038,7 +553,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
 
         /**
          * Whether every platform thread gets a cache, not only event loops and {@code FastThreadLocalThread}s.
-         * Default false: a plain thread that allocates now and then would hold up to
+         * Off by default: a plain thread that allocates now and then would hold up to
          * {@code maxCachedBytesPerThread} it rarely uses (until it ends), and short-lived threads would pay a cache's
          * set-up for a few buffers; they allocate from an arena under its lock instead. Turn it on for long-lived
          * plain threads that allocate at a high rate (a worker pool not made of {@code FastThreadLocalThread}s).
@@ -1049,7 +564,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
             return this;
         }
 
-        /** Registers the MXBean at build time. Default false (see {@link PageRunAllocator#registerMBean()}). */
+        /** Registers the MXBean at build time (see {@link PageRunAllocator#registerMBean()}). */
         public Builder registerMBean(boolean registerMBean) {
             this.registerMBean = registerMBean;
             return this;

@@ -34,7 +34,7 @@ public interface PageRunAllocatorMetric extends ByteBufAllocatorMetric {
     /** Cached-size regions released on the thread that allocated them. */
     long localReleases();
 
-    /** Cached-size regions released on another thread and handed back through the origin's return stack. */
+    /** Cached-size regions released on another thread and handed back through the origin's return ring. */
     long remoteReleases();
 
     /** Multi-page run attempts that found no contiguous run and no room for a new slab. */

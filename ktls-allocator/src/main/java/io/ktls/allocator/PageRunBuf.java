@@ -24,7 +24,7 @@ import java.nio.channels.ScatteringByteChannel;
  *
  * <p>All memory access is by absolute index into the slab's shared {@link ByteBuffer}, which is never
  * repositioned, so buffers of one slab never interfere. The reference count decides who may touch a buffer: the
- * thread that drops it to zero owns it until {@link #deallocate()} has handed it to its {@link ReturnStack}
+ * thread that drops it to zero owns it until {@link #deallocate()} has handed it to its {@link ReturnRing}
  * or arena.
  */
 final class PageRunBuf extends AbstractReferenceCountedByteBuf {
@@ -46,7 +46,7 @@ final class PageRunBuf extends AbstractReferenceCountedByteBuf {
     int pages;
     FragmentPage fragmentPage;
     /** Where the buffer goes when released: its cache's return path, or null for the arena or unpooled. */
-    ReturnStack home;
+    ReturnRing home;
     Arena arena;
     byte origin;
     private ByteBuffer tmpNioBuf;
@@ -54,7 +54,7 @@ final class PageRunBuf extends AbstractReferenceCountedByteBuf {
     /** Current capacity, at most {@link #regionBytes}. */
     private int length;
 
-    /** Link in a free list, a return stack or a fragment page; null while the buffer is in use or in a return ring. */
+    /** Link in a free list, a return ring's overflow stack or a fragment page; null while in use or in a ring slot. */
     PageRunBuf next;
 
     PageRunBuf(PageRunAllocator allocator) {
@@ -118,7 +118,7 @@ final class PageRunBuf extends AbstractReferenceCountedByteBuf {
         i = firstPage; firstPage = other.firstPage; other.firstPage = i;
         i = pages; pages = other.pages; other.pages = i;
         FragmentPage f = fragmentPage; fragmentPage = other.fragmentPage; other.fragmentPage = f;
-        ReturnStack h = home; home = other.home; other.home = h;
+        ReturnRing h = home; home = other.home; other.home = h;
         Arena ar = arena; arena = other.arena; other.arena = ar;
         byte o = origin; origin = other.origin; other.origin = o;
         m = tmpNioBuf; tmpNioBuf = other.tmpNioBuf; other.tmpNioBuf = m;
@@ -126,7 +126,7 @@ final class PageRunBuf extends AbstractReferenceCountedByteBuf {
 
     @Override
     protected void deallocate() {
-        ReturnStack h = home;
+        ReturnRing h = home;
         if (h != null) {
             h.free(this);
         } else {

@@ -155,7 +155,7 @@ final class Reclaimer implements Runnable {
                 moved += cache.drainReturned();
             }
             if (cache.inFlightRegions() == 0) {
-                arena.parent.retire(cache);
+                arena.retire(cache);
             }
             return moved;
         }

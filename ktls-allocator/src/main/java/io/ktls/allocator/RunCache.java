@@ -15,11 +15,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * <h2>Protocol</h2>
  * <ul>
  *   <li><b>Allocate</b> (owner): pop the private list; if empty, take everything other threads returned through
- *       the class's {@link ReturnStack} and keep as much of it as the bound allows (the rest goes to the arena);
+ *       the class's {@link ReturnRing} and keep as much of it as the bound allows (the rest goes to the arena);
  *       if nothing was returned, refill a batch from the arena under its lock.</li>
  *   <li><b>Free on the owner thread</b>: push on the private list, or give the region to the arena when the bound
  *       would be exceeded.</li>
- *   <li><b>Free on any other thread</b>: through the class's {@link ReturnStack}, the only part of a cache other
+ *   <li><b>Free on any other thread</b>: through the class's {@link ReturnRing}, the only part of a cache other
  *       threads touch.</li>
  *   <li><b>Trim</b> (owner only): give everything back to the arena. A trim asked for by the reclaim thread runs
  *       as a task on the owner's event loop when it has one, and the task trims only if it runs on the owner
@@ -286,7 +286,7 @@ final class RunCache {
         return sum;
     }
 
-    /** The cache of one size class: the owner's private list and counters, and the class's return stack. */
+    /** The cache of one size class: the owner's private list and counters, and the class's return ring. */
     static final class FreeList {
         private static final VarHandle ALLOCATIONS;
         private static final VarHandle LOCAL_RELEASES;
@@ -305,8 +305,8 @@ final class RunCache {
         final int sizeClass;
         final int regionBytes;
         final int refillCount;
-        /** Where this class's buffers go when released; see {@link ReturnStack}. */
-        final ReturnStack returns;
+        /** Where this class's buffers go when released; see {@link ReturnRing}. */
+        final ReturnRing returns;
 
         // Owner thread.
         PageRunBuf head;
@@ -321,8 +321,8 @@ final class RunCache {
             this.sizeClass = sizeClass;
             this.regionBytes = regionBytes;
             this.refillCount = refillCount;
-            this.returns = new ReturnStack(this, cache.arena, cache.owner, cache.maxCachedBytes == 0,
-                    ringSlots > 0 ? ringSlots : ReturnStack.ringSlots(cache.maxCachedBytes, regionBytes));
+            this.returns = new ReturnRing(this, cache.arena, cache.owner, cache.maxCachedBytes == 0,
+                    ringSlots > 0 ? ringSlots : ReturnRing.ringSlots(cache.maxCachedBytes, regionBytes));
         }
 
         void countAllocation() {

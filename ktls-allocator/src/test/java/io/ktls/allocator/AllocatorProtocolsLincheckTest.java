@@ -31,7 +31,7 @@ class AllocatorProtocolsLincheckTest {
     private static final int INVOCATIONS = Integer.getInteger("ktls.lincheck.invocations", QUICK_INVOCATIONS);
 
     /** The 1-page class, the only one these scenarios use. */
-    private static final int PAGE_CLASS = PageRunAllocator.FRAGMENT_CLASSES;
+    private static final int PAGE_CLASS = SizeClasses.FRAGMENT_CLASSES;
     private static final int SLAB_PAGES = 8;
 
     /** One arena of one slab of 8 pages, and a cache of the calling thread with rings of {@code ringSlots}. */
@@ -69,7 +69,7 @@ class AllocatorProtocolsLincheckTest {
             int[] regionBytes = new int[classes];
             int[] refill = new int[classes];
             for (int c = 0; c < classes; c++) {
-                regionBytes[c] = c < PAGE_CLASS ? PageRunAllocator.fragmentBytes(c) : 4096;
+                regionBytes[c] = c < PAGE_CLASS ? SizeClasses.fragmentBytes(c) : 4096;
                 refill[c] = 1;
             }
             cache = new RunCache(arena, Thread.currentThread(), null, maxCachedBytes, regionBytes, refill, ringSlots);
@@ -123,7 +123,7 @@ class AllocatorProtocolsLincheckTest {
                         join(t);
                         f.cache.close();
                         f.cache.reap();
-                        f.allocator.retire(f.cache);
+                        f.arena.retire(f.cache);
                         f.allocator.metric().inFlightRuns();
                     });
         } catch (Throwable ignored) {
@@ -309,7 +309,7 @@ class AllocatorProtocolsLincheckTest {
             PageRunAllocatorMetric m = allocator.metric();
             long hitsBefore = m.cacheHitAllocations(); // retired caches of earlier invocations included
             AtomicReference<Throwable> failure = new AtomicReference<>();
-            Thread retirer = start(() -> allocator.retire(f.cache), failure);
+            Thread retirer = start(() -> arena.retire(f.cache), failure);
             long inFlight = m.inFlightRuns();
             long hits = m.cacheHitAllocations();
             join(retirer);

@@ -32,12 +32,12 @@ class PageRunArithmeticTest {
 
     @Test
     void requestSizesRoundUpToWholePages() {
-        assertEquals(1, PageRunAllocator.pagesFor(1));
-        assertEquals(1, PageRunAllocator.pagesFor(4096));
-        assertEquals(2, PageRunAllocator.pagesFor(4097));
-        assertEquals(4, PageRunAllocator.pagesFor(16384));
-        assertEquals(5, PageRunAllocator.pagesFor(16384 + 29));
-        assertEquals(524288, PageRunAllocator.pagesFor(Integer.MAX_VALUE));
+        assertEquals(1, SizeClasses.pagesFor(1));
+        assertEquals(1, SizeClasses.pagesFor(4096));
+        assertEquals(2, SizeClasses.pagesFor(4097));
+        assertEquals(4, SizeClasses.pagesFor(16384));
+        assertEquals(5, SizeClasses.pagesFor(16384 + 29));
+        assertEquals(524288, SizeClasses.pagesFor(Integer.MAX_VALUE));
         ByteBuf record = allocator.directBuffer(16384 + 29);
         try {
             assertEquals(5, run(record).pages);

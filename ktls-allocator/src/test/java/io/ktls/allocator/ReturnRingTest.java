@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ReturnRingTest {
     private static final long BOUND = 64 * 1024;
     /** Ring slots of the 16 KiB class under {@link #BOUND}: twice the 4 cached runs, at least the minimum. */
-    private static final int SLOTS = ReturnStack.ringSlots(BOUND, 16384);
+    private static final int SLOTS = ReturnRing.ringSlots(BOUND, 16384);
 
     private static PageRunBuf run(ByteBuf buf) {
         return (PageRunBuf) (buf.unwrap() == null ? buf : buf.unwrap());
@@ -26,11 +26,11 @@ class ReturnRingTest {
 
     @Test
     void ringSlotsAreAPowerOfTwoWithinTheirLimits() {
-        assertEquals(ReturnStack.MIN_RING_SLOTS, SLOTS);
-        assertEquals(128, ReturnStack.ringSlots(1 << 20, 16384)); // twice 64 cached record runs
-        assertEquals(ReturnStack.MAX_RING_SLOTS, ReturnStack.ringSlots(1 << 20, 64));
-        assertEquals(32, ReturnStack.ringSlots(1 << 20, 65536)); // twice 16 cached 64 KiB runs
-        assertEquals(ReturnStack.MIN_RING_SLOTS, ReturnStack.ringSlots(1 << 20, 256 << 10));
+        assertEquals(ReturnRing.MIN_RING_SLOTS, SLOTS);
+        assertEquals(128, ReturnRing.ringSlots(1 << 20, 16384)); // twice 64 cached record runs
+        assertEquals(ReturnRing.MAX_RING_SLOTS, ReturnRing.ringSlots(1 << 20, 64));
+        assertEquals(32, ReturnRing.ringSlots(1 << 20, 65536)); // twice 16 cached 64 KiB runs
+        assertEquals(ReturnRing.MIN_RING_SLOTS, ReturnRing.ringSlots(1 << 20, 256 << 10));
     }
 
     @Test

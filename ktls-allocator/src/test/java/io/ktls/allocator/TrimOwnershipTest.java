@@ -135,7 +135,7 @@ class TrimOwnershipTest {
         // A cache so that the run looks like one of its regions (they go to the depot when freed).
         Thread owner = startOwner(ImmediateEventExecutor.INSTANCE, () -> allocator.directBuffer(16384).release());
         owner.join();
-        ReturnStack home = arena.caches.get(0).lists[PageRunAllocator.FRAGMENT_CLASSES + 3].returns;
+        ReturnRing home = arena.caches.get(0).lists[SizeClasses.FRAGMENT_CLASSES + 3].returns;
         PageRunBuf cachedRun = arena.allocateUncached(4, PageRunBuf.ORIGIN_CACHE);
         cachedRun.home = home;
         PageRunBuf plainRun = arena.allocateUncached(2, PageRunBuf.ORIGIN_CACHE);

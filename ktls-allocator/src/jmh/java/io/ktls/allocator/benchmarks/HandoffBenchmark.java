@@ -28,13 +28,14 @@ import java.util.concurrent.TimeUnit;
  * 64 (as an event loop hands records to an offload worker, or a worker hands sealed records back); the consumer
  * releases them. Every buffer is freed on a thread other than the one that allocated it, so this measures the
  * way home: return rings here, MPSC queues in Netty's pooled allocator, shared magazines in the adaptive one.
- * Batches keep the hand-off queue itself out of the measurement (one buffer at a time swings 3-7x run to run).
+ * Batches keep the hand-off queue itself out of the measurement (one buffer at a time made the queue's own swings
+ * the result; see docs/allocator.md).
  *
  * <p>Score: buffers per second (each method's figure; the consumer's is the hand-off rate). Good: at least twice
- * Netty's {@code AdaptiveByteBufAllocator} (8 to 25 M/s here, with load), with retained memory ({@code retainedBytes}, the
- * allocator's own {@code usedDirectMemory} at the end of each iteration) near what is in flight (up to six
- * batches, 6 MiB) plus the configured cache bound (1 MiB per thread by default for the page-run allocator, whose
- * {@code cachedBytes} is reported too). JMH sums these {@code EVENTS} counters over the measurement iterations:
+ * Netty's {@code AdaptiveByteBufAllocator} (figures in docs/benchmarks.md), with retained memory
+ * ({@code retainedBytes}, the allocator's own {@code usedDirectMemory} at the end of each iteration) near what
+ * is in flight (up to six batches, 6 MiB) plus the configured cache bound (1 MiB per thread by default for the
+ * page-run allocator, whose {@code cachedBytes} is reported too). JMH sums these {@code EVENTS} counters over the measurement iterations:
  * divide by the iteration count.
  */
 @BenchmarkMode(Mode.Throughput)

@@ -21,8 +21,9 @@ import java.util.concurrent.TimeUnit;
  * at once, over and over: the cost of the hot path of a record sealer, cache to cache.
  *
  * <p>A good result: a page-run allocation plus release in at most half the time of Netty's
- * {@code AdaptiveByteBufAllocator} (the 4.2 default, about 50 ns here); {@code PooledByteBufAllocator} and
- * {@code Unpooled} are listed for scale. Leak detection is disabled for all allocators alike.
+ * {@code AdaptiveByteBufAllocator} (the 4.2 default; the figures are in docs/benchmarks.md);
+ * {@code PooledByteBufAllocator} and {@code Unpooled} are listed for scale. Leak detection is disabled for all
+ * allocators alike.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)

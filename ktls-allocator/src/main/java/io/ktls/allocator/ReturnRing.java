@@ -36,11 +36,11 @@ import java.lang.invoke.VarHandle;
  *
  * <p>Layout: three groups of fields separated by padding (HotSpot lays out superclass fields first): fields
  * fixed at construction and the releasers' {@link #tail}, {@link #top} and counter; then the drainers'
- * {@link #head}, counter and lock, so neither side's writes invalidate the other's line on every buffer.
- * Measured in the hand-off benchmark: without padding, every allocation and every remote release bounced a line
- * between the two threads.
+ * {@link #head}, counter and lock, so neither side's writes invalidate the other's line on every buffer (without
+ * the padding every allocation and every remote release would move a line between the two threads; see
+ * docs/allocator.md, "Benchmarks").
  */
-final class ReturnStack extends ReturnStackDrainerFields {
+final class ReturnRing extends ReturnRingDrainerFields {
     /** Fewest slots of a ring: enough for a burst of a few buffers of the largest cached class. */
     static final int MIN_RING_SLOTS = 16;
     /** Most slots: a ring of the smallest fragments stays one kilobyte of references. */
@@ -57,12 +57,12 @@ final class ReturnStack extends ReturnStackDrainerFields {
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
-            TOP = lookup.findVarHandle(ReturnStackReleaserFields.class, "top", PageRunBuf.class);
-            TAIL = lookup.findVarHandle(ReturnStackReleaserFields.class, "tail", long.class);
-            STACK_RELEASES = lookup.findVarHandle(ReturnStackReleaserFields.class, "stackReleases", long.class);
-            HEAD = lookup.findVarHandle(ReturnStackDrainerFields.class, "head", long.class);
-            DRAINED = lookup.findVarHandle(ReturnStackDrainerFields.class, "drained", long.class);
-            DRAIN_LOCK = lookup.findVarHandle(ReturnStackDrainerFields.class, "drainLock", int.class);
+            TOP = lookup.findVarHandle(ReturnRingReleaserFields.class, "top", PageRunBuf.class);
+            TAIL = lookup.findVarHandle(ReturnRingReleaserFields.class, "tail", long.class);
+            STACK_RELEASES = lookup.findVarHandle(ReturnRingReleaserFields.class, "stackReleases", long.class);
+            HEAD = lookup.findVarHandle(ReturnRingDrainerFields.class, "head", long.class);
+            DRAINED = lookup.findVarHandle(ReturnRingDrainerFields.class, "drained", long.class);
+            DRAIN_LOCK = lookup.findVarHandle(ReturnRingDrainerFields.class, "drainLock", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -71,7 +71,7 @@ final class ReturnStack extends ReturnStackDrainerFields {
     @SuppressWarnings("unused")
     private long p20, p21, p22, p23, p24, p25, p26, p27, p28, p29, p2a, p2b, p2c, p2d, p2e, p2f;
 
-    ReturnStack(RunCache.FreeList list, Arena arena, Thread owner, boolean cachingDisabled, int ringSlots) {
+    ReturnRing(RunCache.FreeList list, Arena arena, Thread owner, boolean cachingDisabled, int ringSlots) {
         super(list, arena, owner, cachingDisabled, cachingDisabled ? null : new PageRunBuf[ringSlots]);
     }
 
@@ -191,7 +191,7 @@ final class ReturnStack extends ReturnStackDrainerFields {
         }
         if (spill != null) {
             // Runs of one size go to the depot whole, in O(1): the next refill that needs them takes them back.
-            int pages = list.sizeClass - PageRunAllocator.FRAGMENT_CLASSES + 1;
+            int pages = SizeClasses.runPages(list.sizeClass);
             if (pages < 1 || !arena.parkRuns(spill, spillTail, spilled, pages)) {
                 arena.freeChain(spill);
             }
@@ -291,14 +291,14 @@ final class ReturnStack extends ReturnStackDrainerFields {
     }
 }
 
-/** Padding before the fields; see {@link ReturnStack}. */
-abstract class ReturnStackPadding {
+/** Padding before the fields; see {@link ReturnRing}. */
+abstract class ReturnRingPadding {
     @SuppressWarnings("unused")
     private long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p0a, p0b, p0c, p0d, p0e, p0f;
 }
 
 /** Fields fixed at construction, then those written by releasing threads. */
-abstract class ReturnStackReleaserFields extends ReturnStackPadding {
+abstract class ReturnRingReleaserFields extends ReturnRingPadding {
     final RunCache.FreeList list;
     final Arena arena;
     final Thread owner;
@@ -316,7 +316,7 @@ abstract class ReturnStackReleaserFields extends ReturnStackPadding {
     /** Releases through the stack, or straight to the arena when caching is disabled. */
     volatile long stackReleases;
 
-    ReturnStackReleaserFields(RunCache.FreeList list, Arena arena, Thread owner, boolean cachingDisabled,
+    ReturnRingReleaserFields(RunCache.FreeList list, Arena arena, Thread owner, boolean cachingDisabled,
                               PageRunBuf[] ring) {
         this.list = list;
         this.arena = arena;
@@ -326,19 +326,19 @@ abstract class ReturnStackReleaserFields extends ReturnStackPadding {
     }
 }
 
-/** Padding between the releasers' and the drainers' fields; see {@link ReturnStack}. */
-abstract class ReturnStackMiddlePadding extends ReturnStackReleaserFields {
+/** Padding between the releasers' and the drainers' fields; see {@link ReturnRing}. */
+abstract class ReturnRingMiddlePadding extends ReturnRingReleaserFields {
     @SuppressWarnings("unused")
     private long p10, p11, p12, p13, p14, p15, p16, p17, p18, p19, p1a, p1b, p1c, p1d, p1e, p1f;
 
-    ReturnStackMiddlePadding(RunCache.FreeList list, Arena arena, Thread owner, boolean cachingDisabled,
+    ReturnRingMiddlePadding(RunCache.FreeList list, Arena arena, Thread owner, boolean cachingDisabled,
                              PageRunBuf[] ring) {
         super(list, arena, owner, cachingDisabled, ring);
     }
 }
 
 /** Fields written by the thread that drains (the owner, or a closing or reclaiming thread under the lock). */
-abstract class ReturnStackDrainerFields extends ReturnStackMiddlePadding {
+abstract class ReturnRingDrainerFields extends ReturnRingMiddlePadding {
     /** Ring slots taken so far (slot {@code head & mask} is the oldest not taken); written under the lock. */
     volatile long head;
     /** Regions taken off the stack (or, caching disabled, freed straight to the arena). */
@@ -346,7 +346,7 @@ abstract class ReturnStackDrainerFields extends ReturnStackMiddlePadding {
     /** 1 while a thread drains the ring. */
     volatile int drainLock;
 
-    ReturnStackDrainerFields(RunCache.FreeList list, Arena arena, Thread owner, boolean cachingDisabled,
+    ReturnRingDrainerFields(RunCache.FreeList list, Arena arena, Thread owner, boolean cachingDisabled,
                              PageRunBuf[] ring) {
         super(list, arena, owner, cachingDisabled, ring);
     }
