@@ -259,7 +259,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     public void handlerRemoved(ChannelHandlerContext ctx) {
         if (state == State.HANDSHAKING || state == State.NEW) {
             handshakePromise.tryFailure(new SSLHandshakeException("KtlsHandler removed before the handshake completed"));
-            if (ctx.channel().isOpen()) {
+            if (handshake != null && ctx.channel().isOpen()) {
                 // Removed by the user mid-handshake. (When the channel is closed the pipeline is being torn down
                 // and removes the stack in front itself.)
                 handshake.removeAll();
