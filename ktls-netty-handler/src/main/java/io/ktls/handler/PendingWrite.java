@@ -126,46 +126,66 @@ abstract class PendingWrite {
     /** Gives the message back, once. */
     abstract void releaseMessage();
 
-    /** A {@link ByteBuf}: pieces are retained slices of it. */
-    private static final class BufferWrite extends PendingWrite {
-        private final ByteBuf buf;
-        private final boolean sealsInPlace;
-        private int readerIndex;
-        private int remaining;
+    /**
+     * A message whose length is known when it is written, framed from where it stands to its end; every unframed
+     * byte counts towards the queue bound.
+     */
+    private abstract static class KnownLengthWrite extends PendingWrite {
+        /** The next byte to frame: a buffer index, or an offset relative to a region's position. */
+        private long offset;
+        private long remaining;
 
-        BufferWrite(ByteBuf buf, ChannelPromise promise) {
+        KnownLengthWrite(ChannelPromise promise, long offset, long remaining) {
             super(promise);
-            this.buf = buf;
-            this.readerIndex = buf.readerIndex();
-            this.remaining = buf.readableBytes();
-            this.sealsInPlace = isOwnedOutright(buf);
+            this.offset = offset;
+            this.remaining = remaining;
         }
 
+        /** A piece of {@code length} bytes from {@code offset}, holding a reference of its own. */
+        abstract RecordPiece piece(long offset, int length);
+
         @Override
-        RecordPiece nextPiece(int maxBytes, ByteBufAllocator alloc) {
+        final RecordPiece nextPiece(int maxBytes, ByteBufAllocator alloc) {
             if (remaining == 0) {
                 return null;
             }
-            int n = Math.min(remaining, maxBytes);
-            RecordPiece piece = RecordPiece.of(buf.retainedSlice(readerIndex, n));
-            readerIndex += n;
+            int n = (int) Math.min(remaining, maxBytes);
+            RecordPiece piece = piece(offset, n);
+            offset += n;
             remaining -= n;
             return piece;
         }
 
         @Override
-        boolean isFullyFramed() {
+        final boolean isFullyFramed() {
             return remaining == 0;
         }
 
         @Override
-        long queuedBytes() {
+        final long queuedBytes() {
             return remaining;
         }
 
         @Override
-        boolean isEmpty() {
+        final boolean isEmpty() {
             return remaining == 0;
+        }
+    }
+
+    /** A {@link ByteBuf}: pieces are retained slices of it. */
+    private static final class BufferWrite extends KnownLengthWrite {
+        private final ByteBuf buf;
+        private final boolean sealsInPlace;
+
+        BufferWrite(ByteBuf buf, ChannelPromise promise) {
+            super(promise, buf.readerIndex(), buf.readableBytes());
+            this.buf = buf;
+            this.sealsInPlace = isOwnedOutright(buf);
+        }
+
+        @Override
+        RecordPiece piece(long offset, int length) {
+            return RecordPiece.of(buf.retainedSlice((int) offset, length));
         }
 
         @Override
@@ -180,44 +200,17 @@ abstract class PendingWrite {
     }
 
     /** A {@link FileRegion} (any): pieces name a range of it and hold a reference; the bytes are read when sealed. */
-    private static final class RegionWrite extends PendingWrite {
+    private static final class RegionWrite extends KnownLengthWrite {
         private final FileRegion region;
-        /** Offset of the next byte to frame, relative to the region's position. */
-        private long offset;
-        private long remaining;
 
         RegionWrite(FileRegion region, ChannelPromise promise) {
-            super(promise);
+            super(promise, region.transferred(), region.count() - region.transferred());
             this.region = region;
-            this.offset = region.transferred();
-            this.remaining = region.count() - region.transferred();
         }
 
         @Override
-        RecordPiece nextPiece(int maxBytes, ByteBufAllocator alloc) {
-            if (remaining == 0) {
-                return null;
-            }
-            int n = (int) Math.min(remaining, maxBytes);
-            RecordPiece piece = RecordPiece.of(region.retain(), offset, n);
-            offset += n;
-            remaining -= n;
-            return piece;
-        }
-
-        @Override
-        boolean isFullyFramed() {
-            return remaining == 0;
-        }
-
-        @Override
-        long queuedBytes() {
-            return remaining;
-        }
-
-        @Override
-        boolean isEmpty() {
-            return remaining == 0;
+        RecordPiece piece(long offset, int length) {
+            return RecordPiece.of(region.retain(), offset, length);
         }
 
         @Override
