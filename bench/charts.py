@@ -3,6 +3,8 @@
 
 usage: python3 bench/charts.py RESULTS_DIR IMAGES_DIR
 
+  files.json          -> files-throughput.svg (MB/s), files-server-cpu.svg (server CPU s/GB), both with the
+                         ratio to nginx on each bar, files-small.svg (req/s, 16 KiB files), from bench/files.sh
   e2e.json            -> e2e-throughput.svg (MB/s), e2e-server-cpu.svg (server CPU s/GB, with the ratio
                          to plaintext sendfile written on each bar)
   jmh-<module>.json   -> jmh-<module>.svg (one panel per benchmark method, one bar per parameter set)
@@ -13,7 +15,9 @@ import sys
 from xml.sax.saxutils import escape
 
 MODES = ["plain", "sslhandler", "inline", "offload"]
-MODE_LABELS = {"plain": "plain sendfile", "sslhandler": "SslHandler", "inline": "ktls inline", "offload": "ktls offload"}
+MODE_LABELS = {"plain": "plain sendfile", "sslhandler": "SslHandler", "inline": "ktls inline", "offload": "ktls offload",
+               "nginx": "nginx"}
+FILE_TESTS = [("c8", "h2load, 8 connections"), ("curl", "curl, 1 stream"), ("c256", "h2load, 256 connections")]
 COLORS = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7"]
 FONT = 'font-family="Helvetica,Arial,sans-serif"'
 
@@ -75,7 +79,7 @@ def grouped_bars(title, unit, groups, series, values, annotate=None):
     for si, s in enumerate(series):
         body.append(f'<rect x="{lx}" y="{height - 24}" width="12" height="12" fill="{COLORS[si % len(COLORS)]}"/>')
         body.append(text(lx + 16, height - 14, s, 12))
-        lx += 140
+        lx += max(140, 30 + 7 * len(s))
     return svg(width, height, body)
 
 
@@ -104,6 +108,47 @@ def e2e_charts(results, images):
     with open(os.path.join(images, "e2e-server-cpu.svg"), "w") as f:
         f.write(grouped_bars("Server CPU per GB sent (ratio to plaintext sendfile)", "CPU s/GB (lower is better)",
                              modes, series, cpu, ratio))
+
+
+def files_charts(results, images):
+    path = os.path.join(results, "files.json")
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        data = json.load(f)
+    servers = data["servers"]
+    by_key = {(e["server"], e["test"]): e for e in data["results"]}
+    tests = [(t, label) for t, label in FILE_TESTS if any((s, t) in by_key for s in servers)]
+    series = [label for _, label in tests]
+    mbps, cpu, x_mbps, x_cpu = {}, {}, {}, {}
+    for s in servers:
+        for t, label in tests:
+            e = by_key.get((s, t))
+            if e is None:
+                continue
+            mbps[(s, label)] = e["MBps"]
+            cpu[(s, label)] = e["serverCpuSecPerGB"]
+            if s != "nginx" and e.get("xMBps_nginx"):
+                x_mbps[(s, label)] = f"({e['xMBps_nginx']:.2f}x)"
+            if s != "nginx" and e.get("xCpu_nginx"):
+                x_cpu[(s, label)] = f"({e['xCpu_nginx']:.2f}x)"
+    size = data.get("fileBytes", 0) / 2 ** 20
+    where = f'{data.get("cpus", "?")} cores, JDK {data.get("jvm", "?")}, TLS 1.3 AES-128-GCM, {size:.0f} MiB file'
+    with open(os.path.join(images, "files-throughput.svg"), "w") as f:
+        f.write(grouped_bars("File server vs nginx: download MB/s (" + where + ")", "MB/s (higher is better)",
+                             servers, series, mbps, x_mbps))
+    with open(os.path.join(images, "files-server-cpu.svg"), "w") as f:
+        f.write(grouped_bars("File server vs nginx: server CPU per GB (ratio to nginx)", "CPU s/GB (lower is better)",
+                             servers, series, cpu, x_cpu))
+    small = {(s, "16 KiB files, 1000 connections"): by_key[(s, "small")]["reqPerSec"]
+             for s in servers if (s, "small") in by_key}
+    if small:
+        base = by_key.get(("nginx", "small"))
+        x_small = {k: f"({v / base['reqPerSec']:.2f}x)" for k, v in small.items()
+                   if base and k[0] != "nginx"}
+        with open(os.path.join(images, "files-small.svg"), "w") as f:
+            f.write(grouped_bars("Small files: requests per second (ratio to nginx)", "req/s (higher is better)",
+                                 servers, ["16 KiB files, 1000 connections"], small, x_small))
 
 
 def param_label(params):
@@ -149,6 +194,7 @@ def main():
         sys.exit(__doc__)
     results, images = sys.argv[1], sys.argv[2]
     os.makedirs(images, exist_ok=True)
+    files_charts(results, images)
     e2e_charts(results, images)
     for name in sorted(os.listdir(results)):
         if name.startswith("jmh-") and name.endswith(".json"):
