@@ -14,13 +14,14 @@
 #   inline       ktls-file-server --mode inline: KtlsHandler sealing on the event loop
 #   offload      ktls-file-server --mode offload (its default): KtlsHandler with offload workers
 #
-# Tests, each as ROUNDS rounds that go through every server in turn (so a slow spell of a shared machine
+# Tests, each as 3 rounds that go through every server in turn (so a slow spell of a shared machine
 # hits all of them), the median reported:
-#   c8      h2load --h1 -c 8 -n C8_REQUESTS on one SIZE_MIB file            MB/s, server CPU s/GB
-#   curl    curl, one download of the same file                              MB/s, server CPU s/GB
-#   c256    h2load --h1 -c 256 -n 1024 on a 4 MiB file (SCALE=1)             MB/s, server CPU s/GB, peak RSS
-#   small   h2load --h1 -c 1000 -n 100000 on 16 KiB files, keep-alive (SMALL=1)   req/s, server CPU per request
-# Before the first round each server gets WARMUP discarded downloads of the big file (JIT). Server CPU is
+#   c8      h2load --h1 -c 8 -n 8 on one 1 GiB file                MB/s, server CPU s/GB
+#   curl    curl, one download of the same file                      MB/s, server CPU s/GB
+#   c256    h2load --h1 -c 256 -n 1024 on a 4 MiB file               MB/s, server CPU s/GB, peak RSS
+#   small   h2load --h1 -c 1000 -n 100000 on 16 KiB files (16 of them, round robin), keep-alive:
+#           req/s, server CPU us per request
+# Before the first round each server gets 3 discarded downloads of the big file (JIT). Server CPU is
 # the utime+stime of its processes (/proc/PID/stat: a JVM's covers all its threads; nginx's is the master's
 # plus its workers') over the client command, per decimal GB of file bytes. Peak RSS is VmHWM (/proc/PID/
 # status) when the server stops: the peak over all its tests. Any failed download (h2load failed or
@@ -35,13 +36,14 @@
 # against nginx and plain), files.md (the table), server logs bench/results/files-<server>.log; charts
 # docs/images/files-*.svg (bench/charts.py).
 #
-# Settings (environment):
-#   SERVERS="nginx plain sslhandler inline offload"
-#   ROUNDS=3 WARMUP=3          rounds per test (median); discarded downloads per server first
-#   SIZE_MIB=1024              the big file, on tmpfs
-#   C8_REQUESTS=8              h2load requests of the big file at 8 connections (one per connection)
-#   SCALE=1 SMALL=1            0 skips the 256-connection or the small-file test
-#   DIR=/dev/shm/ktls-bench-files   the document root (made and filled here, kept between runs)
+# Settings (environment; FILES_ keeps them apart from bench/run.sh's own):
+#   FILES_SERVERS="nginx plain sslhandler inline offload"
+#   FILES_ROUNDS=3 FILES_WARMUP=3   rounds per test (median); discarded downloads per server first
+#   FILES_SIZE_MIB=1024        the big file, on tmpfs
+#   FILES_C8_REQUESTS=8        h2load requests of the big file at 8 connections (one per connection)
+#   FILES_SCALE=1 FILES_SMALL=1     0 skips the 256-connection or the small-file test
+#   FILES_C256_REQUESTS=1024 FILES_SMALL_REQUESTS=100000   fewer for a quick check of the script
+#   FILES_DIR=/dev/shm/ktls-bench-files   the document root (made and filled here, kept between runs)
 #   NGINX_ACCESS_LOG=1         0: access_log off in nginx (the file server logs regardless)
 #   INSTALL=1                  0: do not apt-get install a missing nginx or h2load (fail instead)
 #   JAVA=java JAVA_OPTS=""     the JVM of the file server, and its options
@@ -49,14 +51,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SERVERS=${SERVERS:-"nginx plain sslhandler inline offload"}
-ROUNDS=${ROUNDS:-3}
-WARMUP=${WARMUP:-3}
-SIZE_MIB=${SIZE_MIB:-1024}
-C8_REQUESTS=${C8_REQUESTS:-8}
-SCALE=${SCALE:-1}
-SMALL=${SMALL:-1}
-DIR=${DIR:-/dev/shm/ktls-bench-files}
+SERVERS=${FILES_SERVERS:-"nginx plain sslhandler inline offload"}
+ROUNDS=${FILES_ROUNDS:-3}
+WARMUP=${FILES_WARMUP:-3}
+SIZE_MIB=${FILES_SIZE_MIB:-1024}
+C8_REQUESTS=${FILES_C8_REQUESTS:-8}
+SCALE=${FILES_SCALE:-1}
+SMALL=${FILES_SMALL:-1}
+C256_REQUESTS=${FILES_C256_REQUESTS:-1024}
+SMALL_REQUESTS=${FILES_SMALL_REQUESTS:-100000}
+DIR=${FILES_DIR:-/dev/shm/ktls-bench-files}
 NGINX_ACCESS_LOG=${NGINX_ACCESS_LOG:-1}
 INSTALL=${INSTALL:-1}
 JAVA=${JAVA:-java}
@@ -331,8 +335,8 @@ for test in $tests; do
       case $test in
         c8) run_h2load "$s" c8 "$round" 8 "$C8_REQUESTS" "$BIG_BYTES" "$BIG" ;;
         curl) run_curl "$s" "$round" ;;
-        c256) run_h2load "$s" c256 "$round" 256 1024 "$MID_BYTES" "$MID" ;;
-        small) run_h2load "$s" small "$round" 1000 100000 "$SMALL_BYTES" "${small_uris[@]}" ;;
+        c256) run_h2load "$s" c256 "$round" 256 "$C256_REQUESTS" "$MID_BYTES" "$MID" ;;
+        small) run_h2load "$s" small "$round" 1000 "$SMALL_REQUESTS" "$SMALL_BYTES" "${small_uris[@]}" ;;
       esac
       tail -1 "$ROWS" >&2
     done
@@ -360,7 +364,8 @@ python3 bench/files_summary.py "$ROWS" "$RESULTS" \
         kernel="$(uname -r)" loadAverageAtEnd="$(cut -d' ' -f1-3 /proc/loadavg)" date="$(date -u +%FT%TZ)" \
         nginx="$nginx_version ($ssl_lib)" h2load="$(h2load --version 2>&1 | head -1)" \
         curl="$(curl --version | head -1 | cut -d' ' -f1-2,5)" fileBytes="$BIG_BYTES" rounds="$ROUNDS" \
-        warmupDownloads="$WARMUP" nginxAccessLog="$([ "$NGINX_ACCESS_LOG" = 1 ] && echo on || echo off)" \
+        warmupDownloads="$WARMUP" c8Requests="$C8_REQUESTS" c256Requests="$C256_REQUESTS" \
+        smallRequests="$SMALL_REQUESTS" nginxAccessLog="$([ "$NGINX_ACCESS_LOG" = 1 ] && echo on || echo off)" \
         fileServerAccessLog=on javaOpts="$JAVA_OPTS" \
     --rss "${rss_args[@]}"
 cat "$RESULTS/files.md"

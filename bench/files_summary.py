@@ -106,7 +106,8 @@ def markdown(summary, servers, meta, rss):
             f"load average at the end {meta.get('loadAverageAtEnd', '?')}.")
     lines += [head, ""]
     if any((s, "c8") in summary for s in servers):
-        lines += ["| server | h2load c8 MB/s | x nginx | server CPU s/GB | x nginx | x plain | curl MB/s | x nginx | curl server CPU s/GB | rounds c8 (MB/s; s/GB) |",
+        lines += [f"One big file, `h2load --h1 -c 8 -n {meta.get('c8Requests', '8')}` and curl (one download):", "",
+                  "| server | h2load c8 MB/s | x nginx | server CPU s/GB | x nginx | x plain | curl MB/s | x nginx | curl server CPU s/GB | rounds c8 (MB/s; s/GB) |",
                   "|---|---|---|---|---|---|---|---|---|---|"]
         for s in servers:
             c8, cu = summary.get((s, "c8")), summary.get((s, "curl"))
@@ -119,7 +120,8 @@ def markdown(summary, servers, meta, rss):
                 rounds_of(c8, "MBps", 0) + "; " + rounds_of(c8, "serverCpuSecPerGB", 3)]) + " |")
         lines.append("")
     if any((s, "c256") in summary for s in servers):
-        lines += ["256 connections, 1024 downloads of a 4 MiB file (`h2load --h1 -c 256 -n 1024`); peak RSS is the "
+        n = meta.get("c256Requests", "1024")
+        lines += [f"256 connections, {n} downloads of a 4 MiB file (`h2load --h1 -c 256 -n {n}`); peak RSS is the "
                   "server's VmHWM over the whole run (all its processes):", "",
                   "| server | MB/s | x nginx | server CPU s/GB | x nginx | peak RSS MiB |", "|---|---|---|---|---|---|"]
         for s in servers:
@@ -131,7 +133,8 @@ def markdown(summary, servers, meta, rss):
                 ratio(e, "xCpu_nginx"), fmt(rss.get(s) and int(rss[s]) / 1024, 0)]) + " |")
         lines.append("")
     if any((s, "small") in summary for s in servers):
-        lines += ["16 KiB files, 1000 connections, 100,000 requests with keep-alive (`h2load --h1 -c 1000 -n 100000`):", "",
+        n = meta.get("smallRequests", "100000")
+        lines += [f"16 KiB files, 1000 connections, {int(n):,} requests with keep-alive (`h2load --h1 -c 1000 -n {n}`):", "",
                   "| server | req/s | x nginx | server CPU us/request | x nginx |", "|---|---|---|---|---|"]
         for s in servers:
             e = summary.get((s, "small"))
@@ -177,7 +180,7 @@ def main():
                 row.append("" if v is None else v)
             w.writerow(row)
     meta_out = dict(meta)
-    for k in ("cpus", "fileBytes", "rounds", "warmupDownloads"):
+    for k in ("cpus", "fileBytes", "rounds", "warmupDownloads", "c8Requests", "c256Requests", "smallRequests"):
         if k in meta_out and meta_out[k].isdigit():
             meta_out[k] = int(meta_out[k])
     with open(os.path.join(results, "files.json"), "w") as f:
