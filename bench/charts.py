@@ -142,11 +142,14 @@ def files_charts(results, images):
                              servers, series, cpu, x_cpu))
     small = {(s, "16 KiB files, 1000 connections"): by_key[(s, "small")]["reqPerSec"]
              for s in servers if (s, "small") in by_key}
+    small_svg = os.path.join(images, "files-small.svg")
+    if not small and os.path.exists(small_svg):
+        os.remove(small_svg)  # from an earlier run: it would not match files.json
     if small:
         base = by_key.get(("nginx", "small"))
         x_small = {k: f"({v / base['reqPerSec']:.2f}x)" for k, v in small.items()
                    if base and k[0] != "nginx"}
-        with open(os.path.join(images, "files-small.svg"), "w") as f:
+        with open(small_svg, "w") as f:
             f.write(grouped_bars("Small files: requests per second (ratio to nginx)", "req/s (higher is better)",
                                  servers, ["16 KiB files, 1000 connections"], small, x_small))
 

@@ -208,6 +208,7 @@ start_server() { # server
       SCHEME[$s]=https
       if [ "$s" = plain ]; then tls=(); SCHEME[$s]=http; fi
       out=$WORK/$s.out
+      : >"$out"
       # shellcheck disable=SC2086
       "$JAVA" $JAVA_OPTS -jar "$JAR" --mode "$s" --transport epoll --root "$DIR" --port 0 "${tls[@]}" \
           >"$out" 2>"$RESULTS/files-$s.log" &
