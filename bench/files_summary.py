@@ -100,7 +100,8 @@ def markdown(summary, servers, meta, rss):
     lines = []
     head = (f"{meta.get('date', '?')}, {meta.get('cpus', '?')} cores ({meta.get('cpuModel', '?')}), "
             f"JDK {meta.get('jvm', '?')}, nginx {meta.get('nginx', '?')}, file {int(meta.get('fileBytes', 0)) / 2**20:.0f} MiB "
-            f"on tmpfs, TLS 1.3 AES-128-GCM, median of {meta.get('rounds', '?')} rounds after "
+            f"on tmpfs, TLS 1.3 AES-128-GCM, " + ("one round" if meta.get("rounds") == "1" else
+                                                  f"median of {meta.get('rounds', '?')} rounds") + " after "
             f"{meta.get('warmupDownloads', '?')} discarded downloads per server; access log: nginx "
             f"{meta.get('nginxAccessLog', '?')}, file server {meta.get('fileServerAccessLog', '?')}; "
             f"load average at the end {meta.get('loadAverageAtEnd', '?')}.")
