@@ -33,8 +33,8 @@
 # autoflushed stderr). Set NGINX_ACCESS_LOG=0 to turn nginx's off; the setting is printed and recorded.
 #
 # Output: bench/results/files-rounds.csv (every measurement), files.csv and files.json (medians, ratios
-# against nginx and plain), files.md (the table), server logs bench/results/files-<server>.log; charts
-# docs/images/files-*.svg (bench/charts.py).
+# against nginx and plain), files.md (the table), server logs bench/results/files-<server>.log (and nginx's
+# access log files-nginx-access.log); charts docs/images/files-*.svg (bench/charts.py).
 #
 # Settings (environment; FILES_ keeps them apart from bench/run.sh's own):
 #   FILES_SERVERS="nginx plain sslhandler inline offload"
@@ -73,6 +73,9 @@ SMALL_FILES=16            # distinct 16 KiB files, requested round robin
 mkdir -p "$RESULTS" docs/images
 
 fail() { echo "files.sh: $*" >&2; exit 1; }
+# 1000 connections in the small-file test: h2load needs a descriptor per connection (the JVM raises its own
+# limit, nginx has worker_rlimit_nofile).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 command -v python3 >/dev/null || fail "python3 is needed for the summary"
 
 # --- tools ------------------------------------------------------------------------------------------------
@@ -124,7 +127,10 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 
 write_nginx_conf() { # port
   local log="access_log off;"
-  [ "$NGINX_ACCESS_LOG" = 1 ] && log="access_log $WORK/nginx-access.log;"
+  if [ "$NGINX_ACCESS_LOG" = 1 ]; then
+    : >"$RESULTS/files-nginx-access.log"
+    log="access_log $PWD/$RESULTS/files-nginx-access.log;"
+  fi
   local user=""
   [ "$(id -u)" = 0 ] && user="user root;"   # the workers must read $WORK/key.pem and the document root
   cat >"$WORK/nginx.conf" <<EOF
@@ -134,7 +140,7 @@ worker_rlimit_nofile 8192;
 daemon off;
 $user
 pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log warn;
+error_log stderr warn;
 events { worker_connections 4096; }
 http {
     $log
