@@ -41,7 +41,7 @@
 #   FILES_ROUNDS=3 FILES_WARMUP=3   rounds per test (median); discarded downloads per server first
 #   FILES_SIZE_MIB=1024        the big file, on tmpfs
 #   FILES_C8_REQUESTS=8        h2load requests of the big file at 8 connections (one per connection)
-#   FILES_SCALE=1 FILES_SMALL=1     0 skips the 256-connection or the small-file test
+#   FILES_TESTS="c8 curl c256 small"   the tests to run, in this order
 #   FILES_C256_REQUESTS=1024 FILES_SMALL_REQUESTS=100000   fewer for a quick check of the script
 #   FILES_DIR=/dev/shm/ktls-bench-files   the document root (made and filled here, kept between runs)
 #   NGINX_ACCESS_LOG=1         0: access_log off in nginx (the file server logs regardless)
@@ -56,8 +56,7 @@ ROUNDS=${FILES_ROUNDS:-3}
 WARMUP=${FILES_WARMUP:-3}
 SIZE_MIB=${FILES_SIZE_MIB:-1024}
 C8_REQUESTS=${FILES_C8_REQUESTS:-8}
-SCALE=${FILES_SCALE:-1}
-SMALL=${FILES_SMALL:-1}
+TESTS=${FILES_TESTS:-"c8 curl c256 small"}
 C256_REQUESTS=${FILES_C256_REQUESTS:-1024}
 SMALL_REQUESTS=${FILES_SMALL_REQUESTS:-100000}
 DIR=${FILES_DIR:-/dev/shm/ktls-bench-files}
@@ -77,6 +76,9 @@ fail() { echo "files.sh: $*" >&2; exit 1; }
 # limit, nginx has worker_rlimit_nofile).
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 command -v python3 >/dev/null || fail "python3 is needed for the summary"
+for test in $TESTS; do
+  case $test in c8|curl|c256|small) ;; *) fail "unknown test: $test (FILES_TESTS)" ;; esac
+done
 
 # --- tools ------------------------------------------------------------------------------------------------
 need_install=()
@@ -332,10 +334,7 @@ done
 
 small_uris=()
 for i in $(seq 1 $SMALL_FILES); do small_uris+=("16k-$i.bin"); done
-tests="c8 curl"
-[ "$SCALE" = 1 ] && tests="$tests c256"
-[ "$SMALL" = 1 ] && tests="$tests small"
-for test in $tests; do
+for test in $TESTS; do
   for round in $(seq 1 "$ROUNDS"); do
     for s in $SERVERS; do
       echo "== $test round $round: $s" >&2
