@@ -43,13 +43,15 @@ def nice_max(v):
     return 10 * mag
 
 
-def grouped_bars(title, unit, groups, series, values, annotate=None):
-    """values[(group, series)] -> number; annotate[(group, series)] -> optional extra label."""
+def grouped_bars(title, unit, groups, series, values, annotate=None, subtitle=None):
+    """values[(group, series)] -> number; annotate[(group, series)] -> optional label above the value."""
     width, height = 760, 420
-    left, right, top, bottom = 70, 20, 50, 70
+    left, right, top, bottom = 70, 20, 70 if subtitle else 50, 70
     plot_w, plot_h = width - left - right, height - top - bottom
     vmax = nice_max(max([v for v in values.values()] + [0]))
     body = [text(width / 2, 28, title, 16, "middle", "bold")]
+    if subtitle:
+        body.append(text(width / 2, 46, subtitle, 11, "middle", fill="#555"))
     for i in range(6):
         v = vmax * i / 5
         y = top + plot_h - plot_h * v / vmax
@@ -72,9 +74,10 @@ def grouped_bars(title, unit, groups, series, values, annotate=None):
             body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w - 4:.1f}" height="{h:.1f}" '
                         f'fill="{COLORS[si % len(COLORS)]}"/>')
             label = f"{v:.0f}" if v >= 100 else f"{v:.2f}"
-            if annotate and annotate.get((g, s)):
-                label += " " + annotate[(g, s)]
             body.append(text(x + (bar_w - 4) / 2, y - 4, label, 10, "middle"))
+            if annotate and annotate.get((g, s)):
+                # On a line of its own: beside the value it would run into the next bar's label.
+                body.append(text(x + (bar_w - 4) / 2, y - 16, annotate[(g, s)], 10, "middle", fill="#555"))
     lx = left
     for si, s in enumerate(series):
         body.append(f'<rect x="{lx}" y="{height - 24}" width="12" height="12" fill="{COLORS[si % len(COLORS)]}"/>')
@@ -133,13 +136,22 @@ def files_charts(results, images):
             if s != "nginx" and e.get("xCpu_nginx"):
                 x_cpu[(s, label)] = f"({e['xCpu_nginx']:.2f}x)"
     size = data.get("fileBytes", 0) / 2 ** 20
-    where = f'{data.get("cpus", "?")} cores, JDK {data.get("jvm", "?")}, TLS 1.3 AES-128-GCM, {size:.0f} MiB file'
-    with open(os.path.join(images, "files-throughput.svg"), "w") as f:
-        f.write(grouped_bars("File server vs nginx: download MB/s (" + where + ")", "MB/s (higher is better)",
-                             servers, series, mbps, x_mbps))
-    with open(os.path.join(images, "files-server-cpu.svg"), "w") as f:
-        f.write(grouped_bars("File server vs nginx: server CPU per GB (ratio to nginx)", "CPU s/GB (lower is better)",
-                             servers, series, cpu, x_cpu))
+    rounds = data.get("rounds", "?")
+    where = (f'{data.get("date", "")[:10]}, {data.get("cpus", "?")} cores, JDK {data.get("jvm", "?")}, '
+             f'nginx {data.get("nginx", "?").split(" ")[0]}, TLS 1.3 AES-128-GCM, {size:.0f} MiB file, '
+             + ("one round" if rounds == 1 else f"median of {rounds} rounds"))
+    charts = {"files-throughput.svg": ("File server vs nginx: download MB/s (ratio to nginx)", "MB/s (higher is better)",
+                                       mbps, x_mbps),
+              "files-server-cpu.svg": ("File server vs nginx: server CPU per GB (ratio to nginx)",
+                                       "CPU s/GB (lower is better)", cpu, x_cpu)}
+    for name, (title, unit, values, ratios) in charts.items():
+        out = os.path.join(images, name)
+        if not tests:
+            if os.path.exists(out):
+                os.remove(out)  # from an earlier run: it would not match files.json
+            continue
+        with open(out, "w") as f:
+            f.write(grouped_bars(title, unit, servers, series, values, ratios, where))
     small = {(s, "16 KiB files, 1000 connections"): by_key[(s, "small")]["reqPerSec"]
              for s in servers if (s, "small") in by_key}
     small_svg = os.path.join(images, "files-small.svg")
@@ -151,7 +163,7 @@ def files_charts(results, images):
                    if base and k[0] != "nginx"}
         with open(small_svg, "w") as f:
             f.write(grouped_bars("Small files: requests per second (ratio to nginx)", "req/s (higher is better)",
-                                 servers, ["16 KiB files, 1000 connections"], small, x_small))
+                                 servers, ["16 KiB files, 1000 connections"], small, x_small, where))
 
 
 def param_label(params):
