@@ -103,6 +103,19 @@ fi
 
 # --- files, certificate, nginx.conf -----------------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ktls-bench-files.XXXXXX")
+declare -A PID PORT SCHEME   # per server: its process, port, http or https
+cleanup() { # every server started is stopped, however the script ends
+  for s in "${!PID[@]}"; do
+    kill -TERM "${PID[$s]}" 2>/dev/null || true
+  done
+  for s in "${!PID[@]}"; do
+    wait "${PID[$s]}" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
 mkdir -p "$DIR"
 BIG=big-${SIZE_MIB}m.bin
 BIG_BYTES=$((SIZE_MIB * 1048576))
@@ -116,6 +129,9 @@ make_file() { # name bytes: random contents (tmpfs keeps them in memory; zeros o
   fi
 }
 echo "== files in $DIR" >&2
+for f in "$DIR"/big-*m.bin; do   # big files of other sizes, from earlier runs: tmpfs holds them in memory
+  [ -e "$f" ] && [ "$f" != "$DIR/$BIG" ] && rm -f "$f"
+done
 make_file "$BIG" "$BIG_BYTES"
 make_file "$MID" "$MID_BYTES"
 for i in $(seq 1 $SMALL_FILES); do make_file "16k-$i.bin" "$SMALL_BYTES"; done
@@ -169,19 +185,6 @@ EOF
 }
 
 # --- servers ----------------------------------------------------------------------------------------------
-declare -A PID PORT SCHEME
-cleanup() {
-  for s in "${!PID[@]}"; do
-    kill -TERM "${PID[$s]}" 2>/dev/null || true
-  done
-  for s in "${!PID[@]}"; do
-    wait "${PID[$s]}" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 url() { echo "${SCHEME[$1]}://127.0.0.1:${PORT[$1]}/$2"; }
 
 tls_client_args() { # server -> curl's TLS options

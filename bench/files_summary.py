@@ -106,19 +106,20 @@ def markdown(summary, servers, meta, rss):
             f"{meta.get('nginxAccessLog', '?')}, file server {meta.get('fileServerAccessLog', '?')}; "
             f"load average at the end {meta.get('loadAverageAtEnd', '?')}.")
     lines += [head, ""]
-    if any((s, "c8") in summary for s in servers):
+    if any((s, t) in summary for s in servers for t in ("c8", "curl")):
         lines += [f"One big file, `h2load --h1 -c 8 -n {meta.get('c8Requests', '8')}` and curl (one download):", "",
                   "| server | h2load c8 MB/s | x nginx | server CPU s/GB | x nginx | x plain | curl MB/s | x nginx | curl server CPU s/GB | rounds c8 (MB/s; s/GB) |",
                   "|---|---|---|---|---|---|---|---|---|---|"]
         for s in servers:
             c8, cu = summary.get((s, "c8")), summary.get((s, "curl"))
-            if c8 is None:
+            if c8 is None and cu is None:
                 continue
+            c8v, cuv = c8 or {}, cu or {}
             lines.append("| " + " | ".join([
-                SERVER_LABELS.get(s, s), fmt(c8["MBps"], 0), ratio(c8, "xMBps_nginx"),
-                fmt(c8["serverCpuSecPerGB"], 3), ratio(c8, "xCpu_nginx"), ratio(c8, "xCpu_plain"),
-                fmt(cu and cu["MBps"], 0), ratio(cu or {}, "xMBps_nginx"), fmt(cu and cu["serverCpuSecPerGB"], 3),
-                rounds_of(c8, "MBps", 0) + "; " + rounds_of(c8, "serverCpuSecPerGB", 3)]) + " |")
+                SERVER_LABELS.get(s, s), fmt(c8v.get("MBps"), 0), ratio(c8v, "xMBps_nginx"),
+                fmt(c8v.get("serverCpuSecPerGB"), 3), ratio(c8v, "xCpu_nginx"), ratio(c8v, "xCpu_plain"),
+                fmt(cuv.get("MBps"), 0), ratio(cuv, "xMBps_nginx"), fmt(cuv.get("serverCpuSecPerGB"), 3),
+                rounds_of(c8, "MBps", 0) + "; " + rounds_of(c8, "serverCpuSecPerGB", 3) if c8 else ""]) + " |")
         lines.append("")
     if any((s, "c256") in summary for s in servers):
         n = meta.get("c256Requests", "1024")
