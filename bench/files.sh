@@ -82,7 +82,7 @@ done
 
 # --- tools ------------------------------------------------------------------------------------------------
 need_install=()
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_install+=(nginx-light)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_install+=(nginx)
 command -v h2load >/dev/null || need_install+=(nghttp2-client)
 command -v curl >/dev/null || need_install+=(curl)
 command -v openssl >/dev/null || need_install+=(openssl)
