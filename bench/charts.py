@@ -3,6 +3,8 @@
 
 usage: python3 bench/charts.py RESULTS_DIR IMAGES_DIR
 
+  files.json          -> files-throughput.svg (MB/s), files-server-cpu.svg (server CPU s/GB), both with the
+                         ratio to nginx on each bar, files-small.svg (req/s, 16 KiB files), from bench/files.sh
   e2e.json            -> e2e-throughput.svg (MB/s), e2e-server-cpu.svg (server CPU s/GB, with the ratio
                          to plaintext sendfile written on each bar)
   jmh-<module>.json   -> jmh-<module>.svg (one panel per benchmark method, one bar per parameter set)
@@ -13,7 +15,9 @@ import sys
 from xml.sax.saxutils import escape
 
 MODES = ["plain", "sslhandler", "inline", "offload"]
-MODE_LABELS = {"plain": "plain sendfile", "sslhandler": "SslHandler", "inline": "ktls inline", "offload": "ktls offload"}
+MODE_LABELS = {"plain": "plain sendfile", "sslhandler": "SslHandler", "inline": "ktls inline", "offload": "ktls offload",
+               "nginx": "nginx"}
+FILE_TESTS = [("c8", "h2load, 8 connections"), ("curl", "curl, 1 stream"), ("c256", "h2load, 256 connections")]
 COLORS = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7"]
 FONT = 'font-family="Helvetica,Arial,sans-serif"'
 
@@ -39,13 +43,15 @@ def nice_max(v):
     return 10 * mag
 
 
-def grouped_bars(title, unit, groups, series, values, annotate=None):
-    """values[(group, series)] -> number; annotate[(group, series)] -> optional extra label."""
+def grouped_bars(title, unit, groups, series, values, annotate=None, subtitle=None):
+    """values[(group, series)] -> number; annotate[(group, series)] -> optional label above the value."""
     width, height = 760, 420
-    left, right, top, bottom = 70, 20, 50, 70
+    left, right, top, bottom = 70, 20, 70 if subtitle else 50, 70
     plot_w, plot_h = width - left - right, height - top - bottom
     vmax = nice_max(max([v for v in values.values()] + [0]))
     body = [text(width / 2, 28, title, 16, "middle", "bold")]
+    if subtitle:
+        body.append(text(width / 2, 46, subtitle, 11, "middle", fill="#555"))
     for i in range(6):
         v = vmax * i / 5
         y = top + plot_h - plot_h * v / vmax
@@ -68,14 +74,15 @@ def grouped_bars(title, unit, groups, series, values, annotate=None):
             body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w - 4:.1f}" height="{h:.1f}" '
                         f'fill="{COLORS[si % len(COLORS)]}"/>')
             label = f"{v:.0f}" if v >= 100 else f"{v:.2f}"
-            if annotate and annotate.get((g, s)):
-                label += " " + annotate[(g, s)]
             body.append(text(x + (bar_w - 4) / 2, y - 4, label, 10, "middle"))
+            if annotate and annotate.get((g, s)):
+                # On a line of its own: beside the value it would run into the next bar's label.
+                body.append(text(x + (bar_w - 4) / 2, y - 16, annotate[(g, s)], 10, "middle", fill="#555"))
     lx = left
     for si, s in enumerate(series):
         body.append(f'<rect x="{lx}" y="{height - 24}" width="12" height="12" fill="{COLORS[si % len(COLORS)]}"/>')
         body.append(text(lx + 16, height - 14, s, 12))
-        lx += 140
+        lx += max(140, 30 + 7 * len(s))
     return svg(width, height, body)
 
 
@@ -104,6 +111,59 @@ def e2e_charts(results, images):
     with open(os.path.join(images, "e2e-server-cpu.svg"), "w") as f:
         f.write(grouped_bars("Server CPU per GB sent (ratio to plaintext sendfile)", "CPU s/GB (lower is better)",
                              modes, series, cpu, ratio))
+
+
+def files_charts(results, images):
+    path = os.path.join(results, "files.json")
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        data = json.load(f)
+    servers = data["servers"]
+    by_key = {(e["server"], e["test"]): e for e in data["results"]}
+    tests = [(t, label) for t, label in FILE_TESTS if any((s, t) in by_key for s in servers)]
+    series = [label for _, label in tests]
+    mbps, cpu, x_mbps, x_cpu = {}, {}, {}, {}
+    for s in servers:
+        for t, label in tests:
+            e = by_key.get((s, t))
+            if e is None:
+                continue
+            mbps[(s, label)] = e["MBps"]
+            cpu[(s, label)] = e["serverCpuSecPerGB"]
+            if s != "nginx" and e.get("xMBps_nginx"):
+                x_mbps[(s, label)] = f"({e['xMBps_nginx']:.2f}x)"
+            if s != "nginx" and e.get("xCpu_nginx"):
+                x_cpu[(s, label)] = f"({e['xCpu_nginx']:.2f}x)"
+    size = data.get("fileBytes", 0) / 2 ** 20
+    rounds = data.get("rounds", "?")
+    where = (f'{data.get("date", "")[:10]}, {data.get("cpus", "?")} cores, JDK {data.get("jvm", "?")}, '
+             f'nginx {data.get("nginx", "?").split(" ")[0]}, TLS 1.3 AES-128-GCM, {size:.0f} MiB file, '
+             + ("one round" if rounds == 1 else f"median of {rounds} rounds"))
+    charts = {"files-throughput.svg": ("File server vs nginx: download MB/s (ratio to nginx)", "MB/s (higher is better)",
+                                       mbps, x_mbps),
+              "files-server-cpu.svg": ("File server vs nginx: server CPU per GB (ratio to nginx)",
+                                       "CPU s/GB (lower is better)", cpu, x_cpu)}
+    for name, (title, unit, values, ratios) in charts.items():
+        out = os.path.join(images, name)
+        if not tests:
+            if os.path.exists(out):
+                os.remove(out)  # from an earlier run: it would not match files.json
+            continue
+        with open(out, "w") as f:
+            f.write(grouped_bars(title, unit, servers, series, values, ratios, where))
+    small = {(s, "16 KiB files, 1000 connections"): by_key[(s, "small")]["reqPerSec"]
+             for s in servers if (s, "small") in by_key}
+    small_svg = os.path.join(images, "files-small.svg")
+    if not small and os.path.exists(small_svg):
+        os.remove(small_svg)  # from an earlier run: it would not match files.json
+    if small:
+        base = by_key.get(("nginx", "small"))
+        x_small = {k: f"({v / base['reqPerSec']:.2f}x)" for k, v in small.items()
+                   if base and k[0] != "nginx"}
+        with open(small_svg, "w") as f:
+            f.write(grouped_bars("Small files: requests per second (ratio to nginx)", "req/s (higher is better)",
+                                 servers, ["16 KiB files, 1000 connections"], small, x_small, where))
 
 
 def param_label(params):
@@ -149,6 +209,7 @@ def main():
         sys.exit(__doc__)
     results, images = sys.argv[1], sys.argv[2]
     os.makedirs(images, exist_ok=True)
+    files_charts(results, images)
     e2e_charts(results, images)
     for name in sorted(os.listdir(results)):
         if name.startswith("jmh-") and name.endswith(".json"):

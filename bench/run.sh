@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# The end-to-end benchmark and the JMH suites, in one command, from the repository root:
+# The benchmarks, in one command, from the repository root:
 #
 #     bench/run.sh
 #
 # 1. builds the jar (mvn package, tests skipped);
-# 2. creates a 1 GiB file on tmpfs (/dev/shm) with the stream pattern;
-# 3. runs StreamServer in each mode (plain, sslhandler, inline, offload) and StreamClient against it with
+# 2. the headline: bench/files.sh, the example file server in each mode against nginx (installed with
+#    apt-get if missing) with h2load and curl, same certificate and files, TLS 1.3 AES-128-GCM; writes
+#    bench/results/files.{csv,json,md} and docs/images/files-*.svg (settings FILES_*: see bench/files.sh);
+# 3. the streaming pair, a second view: creates a 1 GiB file on tmpfs (/dev/shm) with the stream pattern and
+#    runs StreamServer in each mode (plain, sslhandler, inline, offload) and StreamClient against it with
 #    1 and 8 streams, TLS 1.3 AES-128-GCM, recording MB/s and the CPU seconds per GB of both processes;
 # 4. runs the JMH suites of ktls-allocator and ktls-netty-handler with short settings;
 # 5. writes bench/results/e2e.csv, e2e.json, jmh-allocator.json, jmh-handler.json and renders SVG charts
 #    into docs/images/ (bench/charts.py, Python standard library only).
 #
-# Takes about 8 minutes on 2 cores. Settings (environment):
+# Takes 20 to 25 minutes on 2 cores (the file server run 10 to 15, the streaming pair and JMH about 8).
+# Settings (environment):
+#   FILES=1                   0 skips the file server run (keeps bench/results/files.*)
 #   DURATION=8 WARMUP=3       seconds measured / warmed up per run
 #   SERVER_WARMUP=5           seconds of unrecorded traffic after each server start (JIT)
 #   STREAMS="1 8"             stream counts
@@ -19,7 +24,7 @@
 #   FILE=/dev/shm/ktls-bench-1g.bin SIZE=1g
 #   TRANSPORT=epoll           StreamServer/StreamClient --transport (epoll: plain mode is sendfile(2);
 #                             io_uring's FileRegion path cost 2.4x its CPU per GB here)
-#   E2E=1                     0 skips the end-to-end runs (keeps bench/results/e2e.*)
+#   E2E=1                     0 skips the streaming pair (keeps bench/results/e2e.*)
 #   JMH=1                     0 skips the JMH suites
 #   JMH_LOCK_WAIT=600         seconds to wait for another JMH run on this machine to finish
 #   JMH_ARGS="-f 1 -wi 1 -i 2 -w 1s -r 1s"
@@ -36,6 +41,7 @@ SIZE=${SIZE:-1g}
 TRANSPORT=${TRANSPORT:-epoll}
 JMH=${JMH:-1}
 E2E=${E2E:-1}
+FILES=${FILES:-1}
 JMH_LOCK_WAIT=${JMH_LOCK_WAIT:-600}
 JMH_ARGS=${JMH_ARGS:-"-f 1 -wi 1 -i 2 -w 1s -r 1s"}
 JAVA=${JAVA:-java}
@@ -48,6 +54,11 @@ mkdir -p "$RESULTS" docs/images
 
 echo "== build" >&2
 mvn -B -ntp -q -DskipTests package
+
+if [ "$FILES" = 1 ]; then
+  echo "== file server against nginx (bench/files.sh)" >&2
+  BUILD=0 JAVA="$JAVA" bench/files.sh
+fi
 
 server_pid=""
 cleanup() {
