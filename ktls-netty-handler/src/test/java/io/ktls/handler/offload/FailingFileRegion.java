@@ -13,13 +13,11 @@ import java.util.function.Supplier;
  */
 final class FailingFileRegion extends SyntheticFileRegion {
 
-    private final long count;
     private final long failAtOffset;
     private final Supplier<? extends Throwable> failure;
 
     FailingFileRegion(long count, long failAtOffset, Supplier<? extends Throwable> failure) {
         super(count);
-        this.count = count;
         this.failAtOffset = failAtOffset;
         this.failure = failure;
     }
@@ -36,7 +34,7 @@ final class FailingFileRegion extends SyntheticFileRegion {
             }
             throw (Error) t;
         }
-        int length = (int) Math.min(Math.min(count, failAtOffset) - position, 8192);
+        int length = (int) Math.min(Math.min(count(), failAtOffset) - position, 8192);
         return target.write(ByteBuffer.allocate(length));
     }
 }
