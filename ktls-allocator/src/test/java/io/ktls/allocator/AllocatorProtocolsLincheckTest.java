@@ -97,10 +97,14 @@ class AllocatorProtocolsLincheckTest {
      * Lincheck's 30 s invocation timeout on a loaded machine.
      */
     private static void check(Runnable scenario) {
+        Lincheck.runConcurrentTestInternal$lincheck(INVOCATIONS, settings(), scenario);
+    }
+
+    /** Lincheck's defaults, but without analysing the JDK's classes. */
+    private static LincheckSettings settings() {
         LincheckSettings defaults = new LincheckSettings();
-        LincheckSettings settings = new LincheckSettings(false, defaults.getLoopIterationsBeforeThreadSwitch(),
-                defaults.getLoopBound(), defaults.getRecursionBound());
-        Lincheck.runConcurrentTestInternal$lincheck(INVOCATIONS, settings, scenario);
+        return new LincheckSettings(false, defaults.getLoopIterationsBeforeThreadSwitch(), defaults.getLoopBound(),
+                defaults.getRecursionBound());
     }
 
     /**
@@ -111,21 +115,18 @@ class AllocatorProtocolsLincheckTest {
     @BeforeAll
     static void instrumentOnce() {
         try {
-            LincheckSettings defaults = new LincheckSettings();
-            Lincheck.runConcurrentTestInternal$lincheck(1, new LincheckSettings(false,
-                    defaults.getLoopIterationsBeforeThreadSwitch(), defaults.getLoopBound(),
-                    defaults.getRecursionBound()), () -> {
-                        Fixture f = Fixture.withAllocator(2 * 4096);
-                        PageRunBuf run = f.cachedRun();
-                        Thread t = new Thread(() -> f.list.returns.free(run));
-                        t.start();
-                        f.list.returns.take(1);
-                        join(t);
-                        f.cache.close();
-                        f.cache.reap();
-                        f.arena.retire(f.cache);
-                        f.allocator.metric().inFlightRuns();
-                    });
+            Lincheck.runConcurrentTestInternal$lincheck(1, settings(), () -> {
+                Fixture f = Fixture.withAllocator(2 * 4096);
+                PageRunBuf run = f.cachedRun();
+                Thread t = new Thread(() -> f.list.returns.free(run));
+                t.start();
+                f.list.returns.take(1);
+                join(t);
+                f.cache.close();
+                f.cache.reap();
+                f.arena.retire(f.cache);
+                f.allocator.metric().inFlightRuns();
+            });
         } catch (Throwable ignored) {
             // Only the instrumentation mattered.
         }
@@ -160,38 +161,52 @@ class AllocatorProtocolsLincheckTest {
         }
     }
 
+    /**
+     * Takes three 1-page runs of the cache and starts two threads releasing them to its return ring, two by one
+     * and one by the other; returns the two threads.
+     */
+    private static Thread[] releaseThreeRuns(Fixture f, AtomicReference<Throwable> failure) {
+        PageRunBuf a = f.cachedRun();
+        PageRunBuf b = f.cachedRun();
+        PageRunBuf c = f.cachedRun();
+        Thread r1 = start(() -> {
+            f.list.returns.free(a);
+            f.list.returns.free(b);
+        }, failure);
+        Thread r2 = start(() -> f.list.returns.free(c), failure);
+        return new Thread[] {r1, r2};
+    }
+
+    /**
+     * After the owner's first take raced the releases of three runs: later takes get what it left behind, and
+     * together with the owner's list and the arena's pages they account for the three runs, none twice.
+     */
+    private static void assertThreeRunsEachOnce(Fixture f, Map<PageRunBuf, Boolean> taken) {
+        for (int i = 0; i < 3; i++) {
+            collect(taken, f.list.returns.take(1));
+        }
+        for (PageRunBuf node = f.list.head; node != null; node = node.next) {
+            collect(taken, node);
+        }
+        long inArena = f.pagesHome() - (SLAB_PAGES - 3);
+        assertEquals(3, taken.size() + inArena, "runs lost or duplicated: taken " + taken.size()
+                + ", in the arena " + inArena);
+    }
+
     @Test
     @Timeout(300)
     void theReturnRingAndItsStackNeitherLoseNorDuplicateARunWhileTheOwnerTakes() {
         check(() -> {
             // A ring of 2 slots: the third release overflows to the stack.
             Fixture f = new Fixture(2 * 4096, 2);
-            PageRunBuf a = f.cachedRun();
-            PageRunBuf b = f.cachedRun();
-            PageRunBuf c = f.cachedRun();
             AtomicReference<Throwable> failure = new AtomicReference<>();
-            Thread r1 = start(() -> {
-                f.list.returns.free(a);
-                f.list.returns.free(b);
-            }, failure);
-            Thread r2 = start(() -> f.list.returns.free(c), failure);
+            Thread[] releasers = releaseThreeRuns(f, failure);
             Map<PageRunBuf, Boolean> taken = new IdentityHashMap<>();
             collect(taken, f.list.returns.take(1)); // the owner, racing the releases
-            join(r1, r2);
+            join(releasers);
             assertNull(failure.get());
             assertEquals(3, f.list.returns.remoteReleases());
-            // Whatever the first take left behind, later takes get; nothing is taken twice.
-            for (int i = 0; i < 3; i++) {
-                collect(taken, f.list.returns.take(1));
-            }
-            PageRunBuf node = f.list.head;
-            while (node != null) {
-                collect(taken, node);
-                node = node.next;
-            }
-            long inArena = f.pagesHome() - (SLAB_PAGES - 3);
-            assertEquals(3, taken.size() + inArena, "runs lost or duplicated: taken " + taken.size()
-                    + ", in the arena " + inArena);
+            assertThreeRunsEachOnce(f, taken);
             assertEquals(0, f.list.returns.pending());
         });
     }
@@ -201,29 +216,15 @@ class AllocatorProtocolsLincheckTest {
     void theReclaimThreadDrainingAnIdleOwnersRingRacesReleasesAndTheOwnerWithoutLoss() {
         check(() -> {
             Fixture f = new Fixture(2 * 4096, 2);
-            PageRunBuf a = f.cachedRun();
-            PageRunBuf b = f.cachedRun();
-            PageRunBuf c = f.cachedRun();
             AtomicReference<Throwable> failure = new AtomicReference<>();
-            Thread r1 = start(() -> {
-                f.list.returns.free(a);
-                f.list.returns.free(b);
-            }, failure);
-            Thread r2 = start(() -> f.list.returns.free(c), failure);
+            Thread[] releasers = releaseThreeRuns(f, failure);
             Thread reclaimer = start(f.cache::drainReturned, failure); // the cache is open: a try-lock drain
             Map<PageRunBuf, Boolean> taken = new IdentityHashMap<>();
             collect(taken, f.list.returns.take(1));
-            join(r1, r2, reclaimer);
+            join(releasers);
+            join(reclaimer);
             assertNull(failure.get());
-            for (int i = 0; i < 3; i++) {
-                collect(taken, f.list.returns.take(1));
-            }
-            for (PageRunBuf node = f.list.head; node != null; node = node.next) {
-                collect(taken, node);
-            }
-            long inArena = f.pagesHome() - (SLAB_PAGES - 3);
-            assertEquals(3, taken.size() + inArena, "runs lost or duplicated: taken " + taken.size()
-                    + ", in the arena " + inArena);
+            assertThreeRunsEachOnce(f, taken);
         });
     }
 

@@ -68,17 +68,7 @@ class BackOffTest {
     @Test
     void aReadBufferIsNeverTurnedAwayByTheBackOffUnderTheFailPolicy() {
         build(MaxMemoryPolicy.FAIL);
-        List<ByteBuf> pages = new ArrayList<>();
-        for (int i = 0; i < PAGES; i++) {
-            pages.add(allocator.directBuffer(4096));
-        }
-        for (int i = 0; i < PAGES; i++) {
-            if (i % 2 == 0) {
-                held.add(pages.get(i));
-            } else {
-                pages.get(i).release();
-            }
-        }
+        held.addAll(FragmentedArena.holdEveryOtherPage(allocator, PAGES));
         allocator.directBuffer(8192).release(); // no run of 2: a composite of pages, and the back-off starts
         assertEquals(1, allocator.metric().runAllocationFailures());
         held.remove(held.size() - 1).release(); // pages 13..15 are now one free run

@@ -47,17 +47,7 @@ class ExhaustionTest {
 
     /** Leaves pages 1, 3, 5, ... 15 free. */
     private void fragment() {
-        List<ByteBuf> pages = new ArrayList<>();
-        for (int i = 0; i < PAGES; i++) {
-            pages.add(allocator.directBuffer(4096));
-        }
-        for (int i = 0; i < PAGES; i++) {
-            if (i % 2 == 0) {
-                held.add(pages.get(i));
-            } else {
-                pages.get(i).release();
-            }
-        }
+        held.addAll(FragmentedArena.holdEveryOtherPage(allocator, PAGES));
         assertEquals(PAGES / 2, allocator.currentArena().freePages());
         assertEquals(1, allocator.currentArena().largestFreeRunPages());
     }

@@ -4,11 +4,7 @@ import io.ktls.handler.crypto.TlsCipherSuite;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslProvider;
 import org.junit.jupiter.api.Test;
 
@@ -44,21 +40,14 @@ class EmptyWriteAfterFullTurnTest {
         ByteCollector collector = new ByteCollector(content.length);
         try (Loopback loopback = new Loopback()) {
             loopback.serve(ch -> ch.pipeline().addLast(new KtlsHandler(serverContext, config),
-                    new ChannelInboundHandlerAdapter() {
-                        @Override
-                        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-                            if (evt == SslHandshakeCompletionEvent.SUCCESS) {
-                                // One task of the event loop: the next turn cannot run before it returns.
-                                ctx.write(Unpooled.wrappedBuffer(content));
-                                ChannelFuture empty = ctx.writeAndFlush(Unpooled.EMPTY_BUFFER);
-                                emptyDoneInTurn.complete(empty.isDone());
-                                emptyWrite.complete(empty);
-                            }
-                        }
-                    }));
-            Channel client = loopback.connect(ch -> ch.pipeline().addLast(
-                    clientContext.newHandler(ch.alloc(), "localhost", loopback.port()), collector));
-            client.pipeline().get(SslHandler.class).handshakeFuture().sync();
+                    new OnHandshakeSuccess(ctx -> {
+                        // One task of the event loop: the next turn cannot run before it returns.
+                        ctx.write(Unpooled.wrappedBuffer(content));
+                        ChannelFuture empty = ctx.writeAndFlush(Unpooled.EMPTY_BUFFER);
+                        emptyDoneInTurn.complete(empty.isDone());
+                        emptyWrite.complete(empty);
+                    })));
+            Channel client = loopback.connectTls(clientContext, collector);
             assertArrayEquals(content, collector.received().get(30, TimeUnit.SECONDS));
             ChannelFuture empty = emptyWrite.get(5, TimeUnit.SECONDS);
             assertTrue(empty.await(5, TimeUnit.SECONDS) && empty.isSuccess(), "empty write: " + empty.cause());

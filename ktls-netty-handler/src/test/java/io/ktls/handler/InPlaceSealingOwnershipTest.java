@@ -10,11 +10,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.util.ResourceLeakDetector;
 import org.junit.jupiter.api.Test;
@@ -133,19 +129,9 @@ class InPlaceSealingOwnershipTest {
         ByteCollector collector = new ByteCollector(expected);
         try (Loopback loopback = new Loopback()) {
             loopback.serve(ch -> ch.pipeline().addLast(new KtlsHandler(serverContext, KtlsConfig.builder().build()),
-                    new ChannelInboundHandlerAdapter() {
-                        @Override
-                        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-                            if (evt == SslHandshakeCompletionEvent.SUCCESS) {
-                                ctx.writeAndFlush(source.get()).addListener(first ->
-                                        sent.complete(ctx.writeAndFlush(source.get())));
-                            }
-                        }
-                    }));
-            Channel client = loopback.connect(ch -> ch.pipeline().addLast(
-                    clientContext.newHandler(ch.alloc(), "localhost", loopback.port()),
-                    collector));
-            client.pipeline().get(SslHandler.class).handshakeFuture().sync();
+                    new OnHandshakeSuccess(ctx -> ctx.writeAndFlush(source.get()).addListener(first ->
+                            sent.complete(ctx.writeAndFlush(source.get()))))));
+            Channel client = loopback.connectTls(clientContext, collector);
             byte[] bytes = collector.received().get(30, TimeUnit.SECONDS);
             ChannelFuture second = sent.get(5, TimeUnit.SECONDS);
             assertTrue(second.await(5, TimeUnit.SECONDS) && second.isSuccess(), "second write: " + second.cause());

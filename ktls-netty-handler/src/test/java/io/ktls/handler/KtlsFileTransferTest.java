@@ -4,19 +4,15 @@ import io.ktls.handler.crypto.TlsCipherSuite;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.DefaultFileRegion;
 import io.netty.channel.FileRegion;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.stream.ChunkedFile;
 import io.netty.handler.stream.ChunkedNioFile;
 import io.netty.handler.stream.ChunkedWriteHandler;
-import io.netty.util.AbstractReferenceCounted;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -47,20 +43,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class KtlsFileTransferTest {
 
     private static final int FILE_BYTES = 1024 * 1024 + 7;
-    private static KtlsOffloadGroup offloadGroup;
+    @RegisterExtension
+    static final SharedOffloadGroup OFFLOAD_GROUP = new SharedOffloadGroup(2);
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void start() {
-        offloadGroup = new KtlsOffloadGroup(2);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        offloadGroup.shutdownGracefully().get(10, TimeUnit.SECONDS);
-    }
 
     @ParameterizedTest(name = "offload={0}")
     @ValueSource(booleans = {false, true})
@@ -135,7 +122,7 @@ class KtlsFileTransferTest {
         TlsCipherSuite suite = TlsCipherSuite.TLS_AES_128_GCM_SHA256;
         SslContext serverContext = TestTls.get().server(suite);
         SslContext clientContext = TestTls.get().client(SslProvider.OPENSSL, suite);
-        KtlsConfig config = KtlsConfig.builder().offloadGroup(offload ? offloadGroup : null).build();
+        KtlsConfig config = KtlsConfig.builder().offloadGroup(offload ? OFFLOAD_GROUP.get() : null).build();
         CompletableFuture<ChannelFuture> sent = new CompletableFuture<>();
         ByteCollector collector = new ByteCollector(expected);
         try (Loopback loopback = new Loopback()) {
@@ -144,19 +131,9 @@ class KtlsFileTransferTest {
                 if (chunkedWriteHandler) {
                     ch.pipeline().addLast(new ChunkedWriteHandler());
                 }
-                ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-                        if (evt == SslHandshakeCompletionEvent.SUCCESS) {
-                            sent.complete(send.apply(ctx, null));
-                        }
-                    }
-                });
+                ch.pipeline().addLast(new OnHandshakeSuccess(ctx -> sent.complete(send.apply(ctx, null))));
             });
-            Channel client = loopback.connect(ch -> ch.pipeline().addLast(
-                    clientContext.newHandler(ch.alloc(), "localhost", loopback.port()),
-                    collector));
-            client.pipeline().get(SslHandler.class).handshakeFuture().sync();
+            Channel client = loopback.connectTls(clientContext, collector);
             byte[] bytes = collector.received().get(30, TimeUnit.SECONDS);
             ChannelFuture write = sent.get(5, TimeUnit.SECONDS);
             assertTrue(write.await(5, TimeUnit.SECONDS) && write.isSuccess(), "write promise: " + write.cause());
@@ -184,70 +161,21 @@ class KtlsFileTransferTest {
     }
 
     /** A FileRegion that is not a DefaultFileRegion: bytes from an array, transferred in order. */
-    static final class ByteArrayRegion extends AbstractReferenceCounted implements FileRegion {
+    static final class ByteArrayRegion extends SyntheticFileRegion {
         private final byte[] bytes;
-        private long transferred;
 
         ByteArrayRegion(byte[] bytes) {
+            super(bytes.length);
             this.bytes = bytes;
         }
 
         @Override
-        public long position() {
-            return 0;
-        }
-
-        @Override
-        @Deprecated
-        public long transfered() {
-            return transferred;
-        }
-
-        @Override
-        public long transferred() {
-            return transferred;
-        }
-
-        @Override
-        public long count() {
-            return bytes.length;
-        }
-
-        @Override
-        public long transferTo(WritableByteChannel target, long position) throws java.io.IOException {
+        protected int write(WritableByteChannel target, long position) throws java.io.IOException {
             int length = (int) Math.min(7000, bytes.length - position);
             if (length <= 0) {
                 return 0;
             }
-            int written = target.write(ByteBuffer.wrap(bytes, (int) position, length));
-            transferred += written;
-            return written;
-        }
-
-        @Override
-        public FileRegion retain() {
-            super.retain();
-            return this;
-        }
-
-        @Override
-        public FileRegion retain(int increment) {
-            super.retain(increment);
-            return this;
-        }
-
-        @Override
-        public FileRegion touch() {
-            return this;
-        }
-
-        @Override
-        public FileRegion touch(Object hint) {
-            return this;
-        }
-
-        @Override
-        protected void deallocate() {
+            return target.write(ByteBuffer.wrap(bytes, (int) position, length));
         }
     }
 

@@ -69,34 +69,24 @@ class KtlsHandlerBadInputTest {
 
     @Test
     void changeCipherSpecInsideTls13RecordGetsUnexpectedMessage() throws Exception {
-        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
-            peer.sendRecord(TlsRecords.CHANGE_CIPHER_SPEC, new byte[] {1});
-            assertAborted(peer, TlsRecords.UNEXPECTED_MESSAGE);
-        }
+        assertRecordAborts(TLS13, TlsRecords.CHANGE_CIPHER_SPEC, new byte[] {1}, TlsRecords.UNEXPECTED_MESSAGE);
     }
 
     @Test
     void clientHelloAfterTls13HandshakeGetsUnexpectedMessage() throws Exception {
-        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
-            peer.sendRecord(TlsRecords.HANDSHAKE, new byte[] {TlsRecords.CLIENT_HELLO, 0, 0, 2, 3, 3});
-            assertAborted(peer, TlsRecords.UNEXPECTED_MESSAGE);
-        }
+        assertRecordAborts(TLS13, TlsRecords.HANDSHAKE, new byte[] {TlsRecords.CLIENT_HELLO, 0, 0, 2, 3, 3},
+                TlsRecords.UNEXPECTED_MESSAGE);
     }
 
     @Test
     void newSessionTicketSentToTheServerGetsUnexpectedMessage() throws Exception {
-        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
-            peer.sendRecord(TlsRecords.HANDSHAKE, new byte[] {TlsRecords.NEW_SESSION_TICKET, 0, 0, 1, 0});
-            assertAborted(peer, TlsRecords.UNEXPECTED_MESSAGE);
-        }
+        assertRecordAborts(TLS13, TlsRecords.HANDSHAKE, new byte[] {TlsRecords.NEW_SESSION_TICKET, 0, 0, 1, 0},
+                TlsRecords.UNEXPECTED_MESSAGE);
     }
 
     @Test
     void alertOfWrongLengthGetsDecodeError() throws Exception {
-        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
-            peer.sendRecord(TlsRecords.ALERT, new byte[] {2, 40, 0});
-            assertAborted(peer, TlsRecords.DECODE_ERROR);
-        }
+        assertRecordAborts(TLS13, TlsRecords.ALERT, new byte[] {2, 40, 0}, TlsRecords.DECODE_ERROR);
     }
 
     @Test
@@ -129,14 +119,7 @@ class KtlsHandlerBadInputTest {
     void answerToCloseNotifyFailingToBeWrittenIsStillACleanEnd() throws Exception {
         try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
             // The peer is already gone when our close_notify reaches the transport.
-            peer.server.pipeline().addFirst(new io.netty.channel.ChannelOutboundHandlerAdapter() {
-                @Override
-                public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg,
-                                  io.netty.channel.ChannelPromise promise) {
-                    io.netty.util.ReferenceCountUtil.release(msg);
-                    promise.setFailure(new java.io.IOException("Broken pipe"));
-                }
-            });
+            peer.server.pipeline().addFirst(failingWrites("Broken pipe"));
             peer.sendRecord(TlsRecords.ALERT, new byte[] {1, TlsRecords.CLOSE_NOTIFY});
             assertFalse(peer.server.isOpen());
             assertTrue(peer.events.exceptions.isEmpty(), "a clean end: " + peer.events.exceptions);
@@ -147,14 +130,7 @@ class KtlsHandlerBadInputTest {
     @Test
     void failedWriteOfDataClosesWithoutReportingItTwice() throws Exception {
         try (TlsTestPeer peer = TlsTestPeer.handshake(TLS13)) {
-            peer.server.pipeline().addFirst(new io.netty.channel.ChannelOutboundHandlerAdapter() {
-                @Override
-                public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg,
-                                  io.netty.channel.ChannelPromise promise) {
-                    io.netty.util.ReferenceCountUtil.release(msg);
-                    promise.setFailure(new java.io.IOException("Connection reset by peer"));
-                }
-            });
+            peer.server.pipeline().addFirst(failingWrites("Connection reset by peer"));
             ByteBuf data = Unpooled.directBuffer(40000).writeZero(40000);
             io.netty.channel.ChannelFuture write = peer.server.writeAndFlush(data);
             assertFalse(write.isSuccess());
@@ -303,10 +279,8 @@ class KtlsHandlerBadInputTest {
 
     @Test
     void tls12RenegotiationIsRefusedWithAFatalNoRenegotiation() throws Exception {
-        try (TlsTestPeer peer = TlsTestPeer.handshake(TLS12)) {
-            peer.sendRecord(TlsRecords.HANDSHAKE, new byte[] {TlsRecords.CLIENT_HELLO, 0, 0, 2, 3, 3});
-            assertAborted(peer, TlsRecords.NO_RENEGOTIATION);
-        }
+        assertRecordAborts(TLS12, TlsRecords.HANDSHAKE, new byte[] {TlsRecords.CLIENT_HELLO, 0, 0, 2, 3, 3},
+                TlsRecords.NO_RENEGOTIATION);
     }
 
     @Test
@@ -419,6 +393,27 @@ class KtlsHandlerBadInputTest {
             assertFalse(peer.server.isOpen(), "the connection ends instead of wrapping");
             assertEquals(1, peer.events.exceptions.size());
             assertTrue(peer.events.exceptions.get(0).getMessage().contains("exhausted"));
+        }
+    }
+
+    /** A transport that has lost the peer: every write is released and fails with {@code message}. */
+    private static io.netty.channel.ChannelOutboundHandler failingWrites(String message) {
+        return new io.netty.channel.ChannelOutboundHandlerAdapter() {
+            @Override
+            public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg,
+                              io.netty.channel.ChannelPromise promise) {
+                io.netty.util.ReferenceCountUtil.release(msg);
+                promise.setFailure(new java.io.IOException(message));
+            }
+        };
+    }
+
+    /** After the handshake the peer sends one record of {@code type}: the handler aborts with {@code alert}. */
+    private static void assertRecordAborts(TlsCipherSuite suite, byte type, byte[] body, byte alert)
+            throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(suite)) {
+            peer.sendRecord(type, body);
+            assertAborted(peer, alert);
         }
     }
 

@@ -11,7 +11,6 @@ import io.netty.channel.DefaultFileRegion;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.pkitesting.X509Bundle;
 import org.junit.jupiter.api.Test;
@@ -125,9 +124,7 @@ class KtlsHandlerModesTest {
                 } else {
                     SslHandler ssl = channel.pipeline().get(SslHandler.class);
                     ssl.handshakeFuture().sync();
-                    boolean reused = io.netty.internal.tcnative.SSL.isSessionReused(
-                            ((io.netty.handler.ssl.ReferenceCountedOpenSslEngine) ssl.engine()).sslPointer());
-                    assertEquals(connection == 1, reused, "second connection resumes the session");
+                    assertEquals(connection == 1, sessionReused(ssl), "second connection resumes the session");
                 }
                 channel.writeAndFlush(Unpooled.wrappedBuffer(request));
                 assertArrayEquals(request, echoed.get(10, TimeUnit.SECONDS), "connection " + connection);
@@ -135,8 +132,7 @@ class KtlsHandlerModesTest {
                     SslHandler server = serverSslHandlers.get(connection);
                     boolean reused = server.engine().getSession().getCreationTime()
                             == serverSslHandlers.get(0).engine().getSession().getCreationTime()
-                            && io.netty.internal.tcnative.SSL.isSessionReused(
-                                    ((io.netty.handler.ssl.ReferenceCountedOpenSslEngine) server.engine()).sslPointer());
+                            && sessionReused(server);
                     assertEquals(connection == 1, reused, "second connection resumes the session");
                 }
                 channel.close().sync();
@@ -155,14 +151,9 @@ class KtlsHandlerModesTest {
             for (int connection = 0; connection < 2; connection++) {
                 byte[] request = KtlsHandlerFramingTest.random(1000 + connection);
                 CompletableFuture<byte[]> echoed = new CompletableFuture<>();
-                Channel channel = loopback.connect(ch -> ch.pipeline().addLast(
-                        clientContext.newHandler(ch.alloc(), "localhost", loopback.port()),
-                        collect(request.length, echoed)));
-                SslHandler ssl = channel.pipeline().get(SslHandler.class);
-                ssl.handshakeFuture().sync();
-                boolean reused = io.netty.internal.tcnative.SSL.isSessionReused(
-                        ((io.netty.handler.ssl.ReferenceCountedOpenSslEngine) ssl.engine()).sslPointer());
-                assertEquals(connection == 1, reused, "second connection resumes with a ticket from the first");
+                Channel channel = loopback.connectTls(clientContext, collect(request.length, echoed));
+                assertEquals(connection == 1, sessionReused(channel.pipeline().get(SslHandler.class)),
+                        "second connection resumes with a ticket from the first");
                 channel.writeAndFlush(Unpooled.wrappedBuffer(request));
                 assertArrayEquals(request, echoed.get(10, TimeUnit.SECONDS), "connection " + connection);
                 channel.close().sync();
@@ -204,9 +195,7 @@ class KtlsHandlerModesTest {
             int connections = 20;
             for (int i = 0; i < connections; i++) {
                 CompletableFuture<byte[]> echoed = new CompletableFuture<>();
-                Channel channel = loopback.connect(ch -> ch.pipeline().addLast(
-                        clientContext.newHandler(ch.alloc(), "localhost", loopback.port()), collect(3, echoed)));
-                channel.pipeline().get(SslHandler.class).handshakeFuture().sync();
+                Channel channel = loopback.connectTls(clientContext, collect(3, echoed));
                 channel.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {1, 2, 3}));
                 echoed.get(5, TimeUnit.SECONDS);
                 channel.close().sync(); // SslHandler: close_notify, then the socket closes
@@ -298,20 +287,12 @@ class KtlsHandlerModesTest {
         try (Loopback loopback = new Loopback()) {
             loopback.serve(ch -> {
                 KtlsHandler ktls = new KtlsHandler(serverContext, config);
-                ch.pipeline().addLast(ktls, new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-                        if (evt == SslHandshakeCompletionEvent.SUCCESS) {
-                            server.complete(ktls);
-                            ctx.writeAndFlush(new DefaultFileRegion(file.toFile(), 0, content.length));
-                        }
-                    }
-                }, collect(message.length, uploaded));
+                ch.pipeline().addLast(ktls, new OnHandshakeSuccess(ctx -> {
+                    server.complete(ktls);
+                    ctx.writeAndFlush(new DefaultFileRegion(file.toFile(), 0, content.length));
+                }), collect(message.length, uploaded));
             });
-            Channel client = loopback.connect(ch -> ch.pipeline().addLast(
-                    clientContext.newHandler(ch.alloc(), "localhost", loopback.port()), collect(content.length,
-                            received)));
-            client.pipeline().get(SslHandler.class).handshakeFuture().sync();
+            Channel client = loopback.connectTls(clientContext, collect(content.length, received));
             assertArrayEquals(content, received.get(10, TimeUnit.SECONDS));
             KtlsHandler ktls = server.get(5, TimeUnit.SECONDS);
             assertFalse(ktls.isRecordLayerActive(), "stayed on SslHandler");
@@ -355,15 +336,10 @@ class KtlsHandlerModesTest {
             loopback.serve(ch -> {
                 server[0] = new KtlsHandler(serverContext, KtlsConfig.builder().maxRecordsInFlight(cap)
                         .offloadGroup(group).build());
-                ch.pipeline().addLast(server[0], new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-                        if (evt == SslHandshakeCompletionEvent.SUCCESS) {
-                            serverChannel.complete(ctx.channel());
-                            ctx.writeAndFlush(new DefaultFileRegion(file.toFile(), 0, fileBytes));
-                        }
-                    }
-
+                ch.pipeline().addLast(server[0], new OnHandshakeSuccess(ctx -> {
+                    serverChannel.complete(ctx.channel());
+                    ctx.writeAndFlush(new DefaultFileRegion(file.toFile(), 0, fileBytes));
+                }) {
                     @Override
                     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
                         writabilityChanges.incrementAndGet();
@@ -422,5 +398,11 @@ class KtlsHandlerModesTest {
                 result.completeExceptionally(new IllegalStateException("closed before all bytes arrived"));
             }
         };
+    }
+
+    /** Whether BoringSSL resumed a session on this OpenSSL-provider handler's connection. */
+    private static boolean sessionReused(SslHandler ssl) {
+        return io.netty.internal.tcnative.SSL.isSessionReused(
+                ((io.netty.handler.ssl.ReferenceCountedOpenSslEngine) ssl.engine()).sslPointer());
     }
 }

@@ -8,7 +8,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.util.ReferenceCountUtil;
@@ -37,13 +36,8 @@ class KtlsHandlerTimeoutsTest {
     void aPeerThatNeverHandshakesIsClosedAfterTheHandshakeTimeout() throws Exception {
         KtlsConfig config = KtlsConfig.builder().handshakeTimeoutMillis(200).build();
         SslContext serverContext = TestTls.get().server(SUITE);
-        CompletableFuture<KtlsHandler> server = new CompletableFuture<>();
         try (Loopback loopback = new Loopback()) {
-            loopback.serve(ch -> {
-                KtlsHandler ktls = new KtlsHandler(serverContext, config);
-                ch.pipeline().addLast(ktls);
-                server.complete(ktls);
-            });
+            CompletableFuture<KtlsHandler> server = serveKtls(loopback, serverContext, config);
             Channel silent = loopback.connect(ch -> ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
                 @Override
                 public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -80,18 +74,25 @@ class KtlsHandlerTimeoutsTest {
         assertTrue(closed.isSuccess(), "closed with: " + closed.cause());
     }
 
+    /** Serves a bare {@link KtlsHandler}; the future completes with the first accepted connection's. */
+    private static CompletableFuture<KtlsHandler> serveKtls(Loopback loopback, SslContext serverContext,
+                                                            KtlsConfig config) throws InterruptedException {
+        CompletableFuture<KtlsHandler> server = new CompletableFuture<>();
+        loopback.serve(ch -> {
+            KtlsHandler ktls = new KtlsHandler(serverContext, config);
+            ch.pipeline().addLast(ktls);
+            server.complete(ktls);
+        });
+        return server;
+    }
+
     /** A handshake, then the client leaves with or without close_notify; returns the server's sslCloseFuture. */
     private static Future<Channel> closeFutureAfterPeerCloses(KtlsConfig config, boolean closeNotify)
             throws Exception {
         SslContext serverContext = TestTls.get().server(SUITE);
         SslContext clientContext = TestTls.get().client(SslProvider.OPENSSL, SUITE);
-        CompletableFuture<KtlsHandler> server = new CompletableFuture<>();
         try (Loopback loopback = new Loopback()) {
-            loopback.serve(ch -> {
-                KtlsHandler ktls = new KtlsHandler(serverContext, config);
-                ch.pipeline().addLast(ktls);
-                server.complete(ktls);
-            });
+            CompletableFuture<KtlsHandler> server = serveKtls(loopback, serverContext, config);
             Channel client = loopback.connect(ch -> ch.pipeline().addLast(
                     clientContext.newHandler(ch.alloc(), "localhost", loopback.port()),
                     new ChannelInboundHandlerAdapter() {
@@ -167,16 +168,11 @@ class KtlsHandlerTimeoutsTest {
         CompletableFuture<Channel> serverChannel = new CompletableFuture<>();
         CompletableFuture<ChannelFuture> bigWrite = new CompletableFuture<>();
         loopback.serve(ch -> ch.pipeline().addLast(new KtlsHandler(serverContext, config),
-                new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-                        if (evt == SslHandshakeCompletionEvent.SUCCESS) {
-                            bigWrite.complete(ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[8 << 20])));
-                            ctx.close();
-                            serverChannel.complete(ctx.channel());
-                        }
-                    }
-                }));
+                new OnHandshakeSuccess(ctx -> {
+                    bigWrite.complete(ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[8 << 20])));
+                    ctx.close();
+                    serverChannel.complete(ctx.channel());
+                })));
         loopback.connect(ch -> ch.pipeline().addLast(
                 clientContext.newHandler(ch.alloc(), "localhost", loopback.port()),
                 new ChannelInboundHandlerAdapter() {

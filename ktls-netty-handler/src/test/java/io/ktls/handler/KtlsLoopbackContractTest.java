@@ -10,8 +10,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslProvider;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -37,17 +36,8 @@ class KtlsLoopbackContractTest {
 
     static final int[] SIZES = {0, 1, 16383, 16384, 16385, 1024 * 1024 + 7};
 
-    private static KtlsOffloadGroup offloadGroup;
-
-    @BeforeAll
-    static void startOffloadGroup() {
-        offloadGroup = new KtlsOffloadGroup(2);
-    }
-
-    @AfterAll
-    static void stopOffloadGroup() throws Exception {
-        offloadGroup.shutdownGracefully().get(10, TimeUnit.SECONDS);
-    }
+    @RegisterExtension
+    static final SharedOffloadGroup OFFLOAD_GROUP = new SharedOffloadGroup(2);
 
     static Stream<Arguments> cases() {
         List<Arguments> cases = new ArrayList<>();
@@ -74,7 +64,7 @@ class KtlsLoopbackContractTest {
         TestTls tls = TestTls.get();
         SslContext serverContext = tls.server(suite);
         SslContext clientContext = tls.client(clientProvider, suite);
-        KtlsConfig config = KtlsConfig.builder().offloadGroup(offload ? offloadGroup : null).build();
+        KtlsConfig config = KtlsConfig.builder().offloadGroup(offload ? OFFLOAD_GROUP.get() : null).build();
         byte[][] payloads = payloads(new Random(suite.ordinal()));
         long total = 0;
         for (byte[] p : payloads) {

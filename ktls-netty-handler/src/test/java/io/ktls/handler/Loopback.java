@@ -11,6 +11,8 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
@@ -44,6 +46,19 @@ final class Loopback implements AutoCloseable {
                     }
                 })
                 .connect(server.localAddress()).sync().channel();
+    }
+
+    /**
+     * Connects a TLS client: {@code clientContext}'s handler for {@code localhost}, then {@code handlers}; returns
+     * once the handshake has succeeded, and throws its failure otherwise.
+     */
+    Channel connectTls(SslContext clientContext, ChannelHandler... handlers) throws InterruptedException {
+        Channel client = connect(ch -> {
+            ch.pipeline().addLast(clientContext.newHandler(ch.alloc(), "localhost", port()));
+            ch.pipeline().addLast(handlers);
+        });
+        client.pipeline().get(SslHandler.class).handshakeFuture().sync();
+        return client;
     }
 
     int port() {

@@ -3,15 +3,10 @@ package io.ktls.handler;
 import io.ktls.handler.crypto.TlsCipherSuite;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.DefaultFileRegion;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslProvider;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -35,20 +30,11 @@ class MappedRecordsAcrossFilesTest {
     private static final int A_BYTES = 200 * 1024 + 100;
     /** Mapped (above {@link MappedFiles#MIN_FILE_BYTES}) and shorter than the file offset where {@code a} ends. */
     private static final int B_BYTES = 100 * 1024;
-    private static KtlsOffloadGroup offloadGroup;
+    @RegisterExtension
+    static final SharedOffloadGroup OFFLOAD_GROUP = new SharedOffloadGroup(1);
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void start() {
-        offloadGroup = new KtlsOffloadGroup(1);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        offloadGroup.shutdownGracefully().get(10, TimeUnit.SECONDS);
-    }
 
     @ParameterizedTest(name = "offload={0}")
     @ValueSource(booleans = {false, true})
@@ -66,25 +52,17 @@ class MappedRecordsAcrossFilesTest {
         TlsCipherSuite suite = TlsCipherSuite.TLS_AES_128_GCM_SHA256;
         SslContext serverContext = TestTls.get().server(suite);
         SslContext clientContext = TestTls.get().client(SslProvider.OPENSSL, suite);
-        KtlsConfig config = KtlsConfig.builder().offloadGroup(offload ? offloadGroup : null).build();
+        KtlsConfig config = KtlsConfig.builder().offloadGroup(offload ? OFFLOAD_GROUP.get() : null).build();
         CompletableFuture<ChannelFuture> sent = new CompletableFuture<>();
         ByteCollector collector = new ByteCollector(expected.length);
         try (Loopback loopback = new Loopback()) {
             loopback.serve(ch -> ch.pipeline().addLast(new KtlsHandler(serverContext, config),
-                    new ChannelInboundHandlerAdapter() {
-                        @Override
-                        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-                            if (evt == SslHandshakeCompletionEvent.SUCCESS) {
-                                // One flush: the two files' bytes are framed together.
-                                ctx.write(new DefaultFileRegion(fileA.toFile(), 0, A_BYTES));
-                                sent.complete(ctx.writeAndFlush(new DefaultFileRegion(fileB.toFile(), 0, B_BYTES)));
-                            }
-                        }
-                    }));
-            Channel client = loopback.connect(ch -> ch.pipeline().addLast(
-                    clientContext.newHandler(ch.alloc(), "localhost", loopback.port()),
-                    collector));
-            client.pipeline().get(SslHandler.class).handshakeFuture().sync();
+                    new OnHandshakeSuccess(ctx -> {
+                        // One flush: the two files' bytes are framed together.
+                        ctx.write(new DefaultFileRegion(fileA.toFile(), 0, A_BYTES));
+                        sent.complete(ctx.writeAndFlush(new DefaultFileRegion(fileB.toFile(), 0, B_BYTES)));
+                    })));
+            Channel client = loopback.connectTls(clientContext, collector);
             byte[] bytes = collector.received().get(30, TimeUnit.SECONDS);
             assertArrayEquals(expected, bytes);
             ChannelFuture write = sent.get(5, TimeUnit.SECONDS);

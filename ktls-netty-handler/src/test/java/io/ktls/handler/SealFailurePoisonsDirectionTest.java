@@ -8,10 +8,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslProvider;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -34,17 +32,8 @@ class SealFailurePoisonsDirectionTest {
 
     /** Enough records to fill the in-flight cap (32) and the sealer's batches after the failure. */
     private static final int WRITE_BYTES = 40 * 16384;
-    private static KtlsOffloadGroup offloadGroup;
-
-    @BeforeAll
-    static void start() {
-        offloadGroup = new KtlsOffloadGroup(1);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        offloadGroup.shutdownGracefully().get(10, TimeUnit.SECONDS);
-    }
+    @RegisterExtension
+    static final SharedOffloadGroup OFFLOAD_GROUP = new SharedOffloadGroup(1);
 
     @ParameterizedTest(name = "offload={0}")
     @ValueSource(booleans = {false, true})
@@ -103,23 +92,19 @@ class SealFailurePoisonsDirectionTest {
         SslContext serverContext = TestTls.get().server(suite);
         SslContext clientContext = TestTls.get().client(SslProvider.OPENSSL, suite);
         KtlsConfig config = KtlsConfig.builder().aeadProvider(provider)
-                .offloadGroup(offload ? offloadGroup : null).keyUpdateAfterRecords(keyUpdateAfterRecords).build();
+                .offloadGroup(offload ? OFFLOAD_GROUP.get() : null).keyUpdateAfterRecords(keyUpdateAfterRecords)
+                .build();
         CompletableFuture<Channel> serverChannel = new CompletableFuture<>();
         CompletableFuture<ChannelFuture> sent = new CompletableFuture<>();
         try (Loopback loopback = new Loopback()) {
             loopback.serve(ch -> {
                 KtlsHandler handler = new KtlsHandler(serverContext, config);
                 serverChannel.complete(ch);
-                ch.pipeline().addLast(handler, new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-                        if (evt == SslHandshakeCompletionEvent.SUCCESS) {
-                            ByteBuf data = ctx.alloc().directBuffer(WRITE_BYTES);
-                            data.writeZero(WRITE_BYTES);
-                            sent.complete(ctx.writeAndFlush(data));
-                        }
-                    }
-
+                ch.pipeline().addLast(handler, new OnHandshakeSuccess(ctx -> {
+                    ByteBuf data = ctx.alloc().directBuffer(WRITE_BYTES);
+                    data.writeZero(WRITE_BYTES);
+                    sent.complete(ctx.writeAndFlush(data));
+                }) {
                     @Override
                     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
                         // The injected failure: the handler closes the connection.
@@ -149,7 +134,7 @@ class SealFailurePoisonsDirectionTest {
             // Offloaded records still queued when the connection closed finish on the worker (the group's only
             // one): a task queued behind them runs once they are done.
             CompletableFuture<Void> drained = new CompletableFuture<>();
-            offloadGroup.workerFor(server).execute(() -> drained.complete(null));
+            OFFLOAD_GROUP.get().workerFor(server).execute(() -> drained.complete(null));
             drained.get(10, TimeUnit.SECONDS);
         }
         return provider.log();

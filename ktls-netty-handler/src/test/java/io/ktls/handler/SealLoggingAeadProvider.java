@@ -150,12 +150,6 @@ final class SealLoggingAeadProvider implements AeadProvider {
             }
         }
 
-
-
-
-
-
-
         @Override
         protected void engineInit(int opmode, Key k, SecureRandom random) throws InvalidKeyException {
             throw new InvalidKeyException("a nonce is required");
@@ -172,32 +166,6 @@ final class SealLoggingAeadProvider implements AeadProvider {
         protected void engineInit(int opmode, Key k, AlgorithmParameters params, SecureRandom random)
                 throws InvalidAlgorithmParameterException {
             throw new InvalidAlgorithmParameterException("a parameter spec is required");
-        }
-
-        @Override
-        protected void engineUpdateAAD(byte[] src, int offset, int len) {
-            real.updateAAD(src, offset, len);
-        }
-
-        @Override
-        protected void engineUpdateAAD(ByteBuffer src) {
-            real.updateAAD(src);
-        }
-
-        @Override
-        protected byte[] engineUpdate(byte[] input, int inputOffset, int inputLen) {
-            return real.update(input, inputOffset, inputLen);
-        }
-
-        @Override
-        protected int engineUpdate(byte[] input, int inputOffset, int inputLen, byte[] output, int outputOffset)
-                throws ShortBufferException {
-            return real.update(input, inputOffset, inputLen, output, outputOffset);
-        }
-
-        @Override
-        protected int engineUpdate(ByteBuffer input, ByteBuffer output) throws ShortBufferException {
-            return real.update(input, output);
         }
 
         @Override

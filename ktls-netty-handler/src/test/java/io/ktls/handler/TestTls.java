@@ -64,14 +64,7 @@ final class TestTls {
         if (!suite.isTls13()) {
             builder.ciphers(List.of(suite.javaName()));
         }
-        if (alpn.length > 0) {
-            builder.applicationProtocolConfig(new io.netty.handler.ssl.ApplicationProtocolConfig(
-                    io.netty.handler.ssl.ApplicationProtocolConfig.Protocol.ALPN,
-                    io.netty.handler.ssl.ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                    io.netty.handler.ssl.ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
-                    alpn));
-        }
-        return builder.build();
+        return withAlpn(builder, alpn).build();
     }
 
     /** A client context of {@code provider} offering only {@code suite}, trusting the test CA. */
@@ -81,6 +74,11 @@ final class TestTls {
                 .protocols(protocolOf(suite))
                 .ciphers(List.of(suite.javaName()))
                 .trustManager(ca.getCertificate());
+        return withAlpn(builder, alpn).build();
+    }
+
+    /** Offers {@code alpn} (in order) when there are any; a peer not speaking one of them still connects. */
+    private static SslContextBuilder withAlpn(SslContextBuilder builder, String... alpn) {
         if (alpn.length > 0) {
             builder.applicationProtocolConfig(new io.netty.handler.ssl.ApplicationProtocolConfig(
                     io.netty.handler.ssl.ApplicationProtocolConfig.Protocol.ALPN,
@@ -88,6 +86,6 @@ final class TestTls {
                     io.netty.handler.ssl.ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
                     alpn));
         }
-        return builder.build();
+        return builder;
     }
 }

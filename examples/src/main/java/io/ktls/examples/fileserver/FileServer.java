@@ -3,13 +3,11 @@ package io.ktls.examples.fileserver;
 import io.ktls.examples.cli.UsageException;
 import io.ktls.examples.stats.JsonWriter;
 import io.ktls.examples.tls.ConnectionSecurity;
-import io.ktls.examples.transport.ServerLauncher;
 import io.ktls.examples.transport.Transport;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.ssl.SslContext;
 import io.netty.handler.stream.ChunkedWriteHandler;
 
 import java.io.IOException;
@@ -54,9 +52,8 @@ public final class FileServer {
         ConnectionSecurity security;
         try {
             root = new DocumentRoot(options.root);
-            transport = options.transport.resolve();
-            SslContext sslContext = options.mode.isTls() ? options.tls().newServerContext() : null;
-            security = ConnectionSecurity.create(options.mode, sslContext, options.workers);
+            transport = options.connection.transport().resolve();
+            security = options.connection.newSecurity();
         } catch (IllegalArgumentException | IllegalStateException | SSLException e) {
             // Options that parse but cannot be used: a transport this kernel lacks, an unknown cipher suite,
             // a certificate or key that does not load.
@@ -67,8 +64,8 @@ public final class FileServer {
             System.err.println("error: " + e.getMessage());
             return 1;
         }
-        System.err.println("serving " + root.realRoot() + (options.mode.isTls() ? " with "
-                + options.tls() : "") + ", idle timeout " + (options.idleTimeoutSeconds == 0 ? "off"
+        System.err.println("serving " + root.realRoot() + (options.connection.mode().isTls() ? " with "
+                + options.connection.tls() : "") + ", idle timeout " + (options.idleTimeoutSeconds == 0 ? "off"
                 : options.idleTimeoutSeconds + " s"));
 
         ServerCounters counters = new ServerCounters();
@@ -92,9 +89,7 @@ public final class FileServer {
                         () -> statsJson(layer, resolved, counters)));
             }
         };
-        // The launcher gets the transport as asked for, so its log line can say when auto chose it.
-        return new ServerLauncher(options.transport, options.host, options.port, security, initializer)
-                .run(System.out);
+        return options.connection.newLauncher(security, initializer).run(System.out);
     }
 
     static String statsJson(ConnectionSecurity security, Transport transport, ServerCounters counters) {

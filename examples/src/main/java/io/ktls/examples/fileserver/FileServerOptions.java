@@ -2,12 +2,9 @@ package io.ktls.examples.fileserver;
 
 import io.ktls.examples.cli.CommandLine;
 import io.ktls.examples.cli.UsageException;
-import io.ktls.examples.tls.ServerMode;
-import io.ktls.examples.tls.TlsOptions;
-import io.ktls.examples.transport.Transport;
+import io.ktls.examples.tls.ServerConnectionOptions;
 
 import java.nio.file.Path;
-import java.util.List;
 
 /**
  * The file server's command line. This set of options is a public contract: names, defaults and
@@ -45,17 +42,10 @@ final class FileServerOptions {
     static final int MAX_IDLE_TIMEOUT_SECONDS = 86_400;
 
     Path root = Path.of("");
-    String host = "127.0.0.1";
-    int port = 8443;
-    Path cert;
-    Path key;
-    ServerMode mode = ServerMode.OFFLOAD;
-    int workers = Runtime.getRuntime().availableProcessors();
-    Transport transport = Transport.AUTO;
+    /** --host, --port, --cert, --key, --mode, --workers, --transport, --protocols, --ciphers. */
+    final ServerConnectionOptions connection = new ServerConnectionOptions(8443);
     /** 0: connections may stay idle forever. */
     int idleTimeoutSeconds = 60;
-    List<String> protocols;
-    List<String> ciphers;
     boolean help;
 
     static FileServerOptions parse(String... args) throws UsageException {
@@ -64,30 +54,19 @@ final class FileServerOptions {
         while (line.next()) {
             switch (line.option()) {
                 case "--root": o.root = line.existingDirectory(); break;
-                case "--host": o.host = line.value(); break;
-                case "--port": o.port = line.intValue(0, 65535); break;
-                case "--cert": o.cert = line.existingFile(); break;
-                case "--key": o.key = line.existingFile(); break;
-                case "--mode": o.mode = line.enumValue(ServerMode.class); break;
-                case "--workers": o.workers = line.intValue(1, 1024); break;
-                case "--transport": o.transport = line.enumValue(Transport.class); break;
                 case "--idle-timeout": o.idleTimeoutSeconds = line.intValue(0, MAX_IDLE_TIMEOUT_SECONDS); break;
-                case "--protocols": o.protocols = line.listValue(); break;
-                case "--ciphers": o.ciphers = line.listValue(); break;
                 case "--help": line.flag(); o.help = true; break;
-                default: throw line.unknown();
+                default:
+                    if (!o.connection.parse(line)) {
+                        throw line.unknown();
+                    }
             }
         }
-        if ((o.cert == null) != (o.key == null)) {
-            throw new UsageException("--cert and --key go together");
-        }
-        if (!o.mode.isTls() && (o.cert != null || o.protocols != null || o.ciphers != null)) {
+        ServerConnectionOptions c = o.connection;
+        c.check();
+        if (!c.mode().isTls() && (c.cert() != null || c.protocols() != null || c.ciphers() != null)) {
             throw new UsageException("--cert, --key, --protocols and --ciphers need a TLS mode, not --mode plain");
         }
         return o;
-    }
-
-    TlsOptions tls() {
-        return new TlsOptions(cert, key, protocols, ciphers);
     }
 }

@@ -2,12 +2,10 @@ package io.ktls.examples.stream;
 
 import io.ktls.examples.cli.UsageException;
 import io.ktls.examples.tls.ConnectionSecurity;
-import io.ktls.examples.transport.ServerLauncher;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.LineBasedFrameDecoder;
-import io.netty.handler.ssl.SslContext;
 import io.netty.handler.stream.ChunkedWriteHandler;
 
 import java.io.IOException;
@@ -71,9 +69,8 @@ public final class StreamServer {
                 return 2;
             }
             periodBytes = options.periodBytes > 0 ? Math.min(options.periodBytes, fileBytes) : fileBytes;
-            options.transport.resolve();
-            SslContext sslContext = options.mode.isTls() ? options.tls().newServerContext() : null;
-            security = ConnectionSecurity.create(options.mode, sslContext, options.workers);
+            options.connection.transport().resolve();
+            security = options.connection.newSecurity();
         } catch (IllegalArgumentException | IllegalStateException | SSLException e) {
             // Options that parse but cannot be used: a transport this kernel lacks, an unknown cipher suite,
             // a certificate or key that does not load.
@@ -101,7 +98,6 @@ public final class StreamServer {
                 p.addLast("stream", new StreamServerHandler(streamed, periodBytes, verifiable, layer.mode()));
             }
         };
-        return new ServerLauncher(options.transport, options.host, options.port, security, initializer)
-                .run(System.out);
+        return options.connection.newLauncher(security, initializer).run(System.out);
     }
 }

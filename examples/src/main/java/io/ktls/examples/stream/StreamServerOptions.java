@@ -2,12 +2,9 @@ package io.ktls.examples.stream;
 
 import io.ktls.examples.cli.CommandLine;
 import io.ktls.examples.cli.UsageException;
-import io.ktls.examples.tls.ServerMode;
-import io.ktls.examples.tls.TlsOptions;
-import io.ktls.examples.transport.Transport;
+import io.ktls.examples.tls.ServerConnectionOptions;
 
 import java.nio.file.Path;
-import java.util.List;
 
 /** The stream server's command line: the file server's connection options plus what to stream. */
 final class StreamServerOptions {
@@ -36,15 +33,8 @@ final class StreamServerOptions {
     Path file;
     long sizeBytes = -1;
     long periodBytes = -1;
-    String host = "127.0.0.1";
-    int port = 8444;
-    Path cert;
-    Path key;
-    ServerMode mode = ServerMode.OFFLOAD;
-    int workers = Runtime.getRuntime().availableProcessors();
-    Transport transport = Transport.AUTO;
-    List<String> protocols;
-    List<String> ciphers;
+    /** --host, --port, --cert, --key, --mode, --workers, --transport, --protocols, --ciphers. */
+    final ServerConnectionOptions connection = new ServerConnectionOptions(8444);
     boolean help;
 
     static StreamServerOptions parse(String... args) throws UsageException {
@@ -55,29 +45,17 @@ final class StreamServerOptions {
                 case "--file": o.file = Path.of(line.value()); break;
                 case "--size": o.sizeBytes = line.byteCount(); break;
                 case "--bytes": o.periodBytes = line.byteCount(); break;
-                case "--host": o.host = line.value(); break;
-                case "--port": o.port = line.intValue(0, 65535); break;
-                case "--cert": o.cert = line.existingFile(); break;
-                case "--key": o.key = line.existingFile(); break;
-                case "--mode": o.mode = line.enumValue(ServerMode.class); break;
-                case "--workers": o.workers = line.intValue(1, 1024); break;
-                case "--transport": o.transport = line.enumValue(Transport.class); break;
-                case "--protocols": o.protocols = line.listValue(); break;
-                case "--ciphers": o.ciphers = line.listValue(); break;
                 case "--help": line.flag(); o.help = true; break;
-                default: throw line.unknown();
+                default:
+                    if (!o.connection.parse(line)) {
+                        throw line.unknown();
+                    }
             }
         }
-        if ((o.cert == null) != (o.key == null)) {
-            throw new UsageException("--cert and --key go together");
-        }
+        o.connection.check();
         if (o.file != null && o.sizeBytes < 0 && !java.nio.file.Files.isRegularFile(o.file)) {
             throw new UsageException("--file: not a readable file: " + o.file + " (add --size to generate it)");
         }
         return o;
-    }
-
-    TlsOptions tls() {
-        return new TlsOptions(cert, key, protocols, ciphers);
     }
 }

@@ -3,6 +3,9 @@
  * <ul>
  *   <li>{@link io.ktls.examples.tls.ServerMode}: {@code --mode}: {@code offload}, {@code inline},
  *       {@code sslhandler} or {@code plain};</li>
+ *   <li>{@link io.ktls.examples.tls.ServerConnectionOptions}: the options every server reads the same way
+ *       (where it listens, how it secures connections, on which transport), and the security and launcher
+ *       made from them;</li>
  *   <li>{@link io.ktls.examples.tls.TlsOptions}: {@code --cert}, {@code --key}, {@code --protocols},
  *       {@code --ciphers}, and the BoringSSL {@code SslContext}s made from them;</li>
  *   <li>{@link io.ktls.examples.tls.ConnectionSecurity}: what a mode puts at the front of each pipeline, and the

@@ -21,9 +21,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -31,7 +29,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The file server as users run it: {@code java -jar ktls-file-server.jar} in each mode, fetched with curl
@@ -42,7 +39,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 class FileServerHttpIT {
 
     private static final int BIG_BYTES = 5 * 1024 * 1024 + 123; // several records and a ragged end
-    private static final Map<String, ServerProcess> SERVERS = new ConcurrentHashMap<>();
+    private static final FileServersByMode SERVERS = new FileServersByMode();
 
     private static Path base;
     private static Path root;
@@ -69,20 +66,11 @@ class FileServerHttpIT {
 
     @AfterAll
     static void stopServers() throws Exception {
-        List<String> problems = ServerProcess.stopAll(SERVERS);
-        if (!problems.isEmpty()) {
-            fail(String.join("\n", problems));
-        }
+        SERVERS.stopAll();
     }
 
     private static ServerProcess server(String mode) {
-        return SERVERS.computeIfAbsent(mode, m -> {
-            try {
-                return ServerProcess.startFileServer("--root", root.toString(), "--port", "0", "--mode", m);
-            } catch (IOException | InterruptedException e) {
-                throw new AssertionError(e);
-            }
-        });
+        return SERVERS.get(mode, "--root", root.toString());
     }
 
     private static Curl.Response get(String mode, String path, String... curlArgs) throws Exception {

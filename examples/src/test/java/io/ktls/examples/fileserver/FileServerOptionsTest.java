@@ -24,15 +24,15 @@ class FileServerOptionsTest {
     void defaultsAreThoseOfThePublishedContract() throws Exception {
         FileServerOptions o = FileServerOptions.parse();
         assertEquals(Path.of(""), o.root);
-        assertEquals("127.0.0.1", o.host);
-        assertEquals(8443, o.port);
-        assertEquals(ServerMode.OFFLOAD, o.mode);
-        assertEquals(Runtime.getRuntime().availableProcessors(), o.workers);
-        assertEquals(Transport.AUTO, o.transport);
+        assertEquals("127.0.0.1", o.connection.host());
+        assertEquals(8443, o.connection.port());
+        assertEquals(ServerMode.OFFLOAD, o.connection.mode());
+        assertEquals(Runtime.getRuntime().availableProcessors(), o.connection.workers());
+        assertEquals(Transport.AUTO, o.connection.transport());
         assertEquals(60, o.idleTimeoutSeconds);
-        assertNull(o.cert);
-        assertNull(o.protocols);
-        assertNull(o.ciphers);
+        assertNull(o.connection.cert());
+        assertNull(o.connection.protocols());
+        assertNull(o.connection.ciphers());
     }
 
     @Test
@@ -44,19 +44,19 @@ class FileServerOptionsTest {
                 "--transport", "io_uring", "--idle-timeout", "5", "--protocols", "TLSv1.3,TLSv1.2",
                 "--ciphers", "TLS_AES_128_GCM_SHA256, ECDHE-RSA-AES128-GCM-SHA256");
         assertEquals(dir, o.root);
-        assertEquals("::1", o.host);
-        assertEquals(0, o.port);
-        assertEquals(cert, o.cert);
-        assertEquals(key, o.key);
-        assertEquals(ServerMode.SSLHANDLER, o.mode);
-        assertEquals(3, o.workers);
-        assertEquals(Transport.IO_URING, o.transport);
+        assertEquals("::1", o.connection.host());
+        assertEquals(0, o.connection.port());
+        assertEquals(cert, o.connection.cert());
+        assertEquals(key, o.connection.key());
+        assertEquals(ServerMode.SSLHANDLER, o.connection.mode());
+        assertEquals(3, o.connection.workers());
+        assertEquals(Transport.IO_URING, o.connection.transport());
         assertEquals(5, o.idleTimeoutSeconds);
         assertEquals(0, FileServerOptions.parse("--idle-timeout=0").idleTimeoutSeconds);
-        assertEquals(List.of("TLSv1.3", "TLSv1.2"), o.protocols);
-        assertEquals(List.of("TLS_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"), o.ciphers);
+        assertEquals(List.of("TLSv1.3", "TLSv1.2"), o.connection.protocols());
+        assertEquals(List.of("TLS_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"), o.connection.ciphers());
         for (String mode : new String[] {"offload", "inline", "sslhandler", "plain"}) {
-            assertEquals(mode, FileServerOptions.parse("--mode", mode).mode.toString());
+            assertEquals(mode, FileServerOptions.parse("--mode", mode).connection.mode().toString());
         }
         assertTrue(FileServerOptions.parse("--help").help);
     }

@@ -19,17 +19,13 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * {@code --idle-timeout 1} on the packaged server, in offload and plain mode: quiet connections are closed
@@ -48,7 +44,7 @@ class IdleTimeoutIT {
     private static final int CLIENT_RECEIVE_BUFFER_BYTES = 64 * 1024;
     /** Reading LARGE_BYTES at this rate takes about three idle timeouts. */
     private static final long SLOW_READ_BYTES_PER_SECOND = 10L * 1024 * 1024;
-    private static final Map<String, ServerProcess> SERVERS = new ConcurrentHashMap<>();
+    private static final FileServersByMode SERVERS = new FileServersByMode();
 
     private static Path base;
     private static Path root;
@@ -67,21 +63,12 @@ class IdleTimeoutIT {
 
     @AfterAll
     static void stopServers() throws Exception {
-        List<String> problems = ServerProcess.stopAll(SERVERS);
-        if (!problems.isEmpty()) {
-            fail(String.join("\n", problems));
-        }
+        SERVERS.stopAll();
     }
 
     private static ServerProcess server(String mode) {
-        return SERVERS.computeIfAbsent(mode, m -> {
-            try {
-                return ServerProcess.startFileServer("--root", root.toString(), "--port", "0", "--mode", m,
-                        "--idle-timeout", String.valueOf(TIMEOUT_MILLIS / 1000));
-            } catch (IOException | InterruptedException e) {
-                throw new AssertionError(e);
-            }
-        });
+        return SERVERS.get(mode, "--root", root.toString(),
+                "--idle-timeout", String.valueOf(TIMEOUT_MILLIS / 1000));
     }
 
     private static String scheme(String mode) {

@@ -6,16 +6,13 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.util.ReferenceCountUtil;
@@ -167,18 +164,15 @@ class ClientModeInteropTest extends InteropTestBase {
     }
 
     /** Drives one transfer from the client's event loop and completes the outcome when the channel closes. */
-    private static final class ClientDriver extends ChannelInboundHandlerAdapter {
+    private static final class ClientDriver extends TransferClientHandler {
         private final ServerUnderTest client;
         private final Transfer transfer;
         private final long size;
         private final CompletableFuture<Outcome> outcome;
-        private final ReceivedBytes received = new ReceivedBytes();
         private TlsState tls;
-        private boolean closeNotifyReceived;
         private boolean closing;
         private final StringBuilder header = new StringBuilder();
         private boolean headerSkipped;
-        private Throwable failure;
 
         ClientDriver(ServerUnderTest client, Transfer transfer, long size, CompletableFuture<Outcome> outcome) {
             this.client = client;
@@ -188,25 +182,15 @@ class ClientModeInteropTest extends InteropTestBase {
         }
 
         @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof SslHandshakeCompletionEvent handshake) {
-                if (!handshake.isSuccess()) {
-                    failure = handshake.cause();
-                    ctx.close();
-                } else {
-                    tls = client.tlsState(ctx.pipeline());
-                    if (transfer == Transfer.UPLOAD) {
-                        ctx.writeAndFlush(Payload.newChunkedInput(size))
-                                .addListener((ChannelFutureListener) f -> closeOutbound(ctx));
-                    } else {
-                        ctx.writeAndFlush(Unpooled.copiedBuffer("GET /" + PayloadFiles.name(size)
-                                + " HTTP/1.0\r\n\r\n", StandardCharsets.US_ASCII));
-                    }
-                }
-            } else if (evt instanceof SslCloseCompletionEvent close) {
-                closeNotifyReceived = close.isSuccess();
+        void handshakeSucceeded(ChannelHandlerContext ctx) {
+            tls = client.tlsState(ctx.pipeline());
+            if (transfer == Transfer.UPLOAD) {
+                ctx.writeAndFlush(Payload.newChunkedInput(size))
+                        .addListener((ChannelFutureListener) f -> closeOutbound(ctx));
+            } else {
+                ctx.writeAndFlush(Unpooled.copiedBuffer("GET /" + PayloadFiles.name(size)
+                        + " HTTP/1.0\r\n\r\n", StandardCharsets.US_ASCII));
             }
-            ReferenceCountUtil.release(evt);
         }
 
         private void closeOutbound(ChannelHandlerContext ctx) {
@@ -217,30 +201,17 @@ class ClientModeInteropTest extends InteropTestBase {
         }
 
         @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ByteBuf buf = (ByteBuf) msg;
-            try {
-                // Skip the HTTP/1.0 header of a download; the body is the payload.
-                while (transfer == Transfer.DOWNLOAD && !headerSkipped && buf.isReadable()) {
-                    header.append((char) buf.readByte());
-                    headerSkipped = header.toString().endsWith("\r\n\r\n");
-                }
-                received.update(buf);
-            } finally {
-                buf.release();
+        void read(ByteBuf buf) {
+            // Skip the HTTP/1.0 header of a download; the body is the payload.
+            while (transfer == Transfer.DOWNLOAD && !headerSkipped && buf.isReadable()) {
+                header.append((char) buf.readByte());
+                headerSkipped = header.toString().endsWith("\r\n\r\n");
             }
+            received.update(buf);
         }
 
         @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            if (failure == null) {
-                failure = cause;
-            }
-            ctx.close();
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
+        void closed() {
             outcome.complete(new Outcome(tls, received, closeNotifyReceived, failure));
         }
     }

@@ -1,21 +1,17 @@
 package io.ktls.handler.interop;
 
 import io.netty.bootstrap.Bootstrap;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.util.ReferenceCountUtil;
@@ -34,7 +30,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Netty's own {@code SslHandler} as the client, with the OpenSSL (BoringSSL) or the JDK provider, against
  * the raw application. Beyond the bytes it checks that the client saw the negotiated suite and received
- * the server's close_notify ({@code SslCloseCompletionEvent.SUCCESS}) before the connection ended.
+ * the server's close_notify ({@link io.netty.handler.ssl.SslCloseCompletionEvent#SUCCESS}) before the
+ * connection ended.
  */
 final class NettyClientPeer implements InteropPeer {
 
@@ -117,14 +114,11 @@ final class NettyClientPeer implements InteropPeer {
         }
     }
 
-    private static final class ClientHandler extends ChannelInboundHandlerAdapter {
+    private static final class ClientHandler extends TransferClientHandler {
         private final TransferCase transfer;
         private final CompletableFuture<Outcome> outcome;
-        private final ReceivedBytes received = new ReceivedBytes();
         private String protocol;
         private String cipherSuite;
-        private boolean closeNotifyReceived;
-        private Throwable failure;
 
         ClientHandler(TransferCase transfer, CompletableFuture<Outcome> outcome) {
             this.transfer = transfer;
@@ -132,47 +126,19 @@ final class NettyClientPeer implements InteropPeer {
         }
 
         @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof SslHandshakeCompletionEvent handshake) {
-                if (!handshake.isSuccess()) {
-                    failure = handshake.cause();
-                    ctx.close();
-                    return;
-                }
-                var session = ctx.pipeline().get(SslHandler.class).engine().getSession();
-                protocol = session.getProtocol();
-                cipherSuite = session.getCipherSuite();
-                ctx.write(Unpooled.copiedBuffer(transfer.rawCommand(), StandardCharsets.US_ASCII));
-                if (!transfer.isDownload()) {
-                    ctx.write(Payload.newChunkedInput(transfer.size()));
-                }
-                ctx.flush();
-            } else if (evt instanceof SslCloseCompletionEvent close) {
-                closeNotifyReceived = close.isSuccess();
+        void handshakeSucceeded(ChannelHandlerContext ctx) {
+            var session = ctx.pipeline().get(SslHandler.class).engine().getSession();
+            protocol = session.getProtocol();
+            cipherSuite = session.getCipherSuite();
+            ctx.write(Unpooled.copiedBuffer(transfer.rawCommand(), StandardCharsets.US_ASCII));
+            if (!transfer.isDownload()) {
+                ctx.write(Payload.newChunkedInput(transfer.size()));
             }
-            ReferenceCountUtil.release(evt);
+            ctx.flush();
         }
 
         @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ByteBuf buf = (ByteBuf) msg;
-            try {
-                received.update(buf);
-            } finally {
-                buf.release();
-            }
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            if (failure == null) {
-                failure = cause;
-            }
-            ctx.close();
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
+        void closed() {
             outcome.complete(new Outcome(protocol, cipherSuite, received, closeNotifyReceived, failure));
         }
     }

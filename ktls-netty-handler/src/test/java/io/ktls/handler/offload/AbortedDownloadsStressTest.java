@@ -1,9 +1,7 @@
 package io.ktls.handler.offload;
 
 import io.ktls.allocator.PageRunAllocator;
-import io.ktls.allocator.PageRunAllocatorMetric;
 import io.ktls.handler.KtlsConfig;
-import io.ktls.handler.KtlsMetric;
 import io.ktls.handler.KtlsOffloadGroup;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.DefaultFileRegion;
@@ -20,7 +18,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -49,8 +46,7 @@ class AbortedDownloadsStressTest {
     void everyBufferComesBackAfterAThousandAbortedDownloads() throws Exception {
         Path file = TestFiles.random(dir.resolve("download.bin"), FILE_BYTES, 7);
         List<FileRegion> regions = new CopyOnWriteArrayList<>();
-        long inFlightRecordsBefore = KtlsMetric.global().recordsInFlight();
-        long activeSessionsBefore = KtlsMetric.global().activeSessions();
+        LeakBaseline baseline = LeakBaseline.take();
         long started = System.nanoTime();
 
         PageRunAllocator alloc = PageRunAllocator.builder().name("aborted-downloads").build();
@@ -82,11 +78,9 @@ class AbortedDownloadsStressTest {
                 assertTrue(write.await(10, TimeUnit.SECONDS), "a write never completed");
             }
             // While the server still runs, every record handed to a worker comes back and is accounted for.
-            assertTrue(eventually(() -> KtlsMetric.global().recordsInFlight() == inFlightRecordsBefore),
-                    "records still in flight: " + (KtlsMetric.global().recordsInFlight() - inFlightRecordsBefore));
+            baseline.awaitRecordsReturned();
             // A channel's close future completes just before its handlers hear channelInactive.
-            assertTrue(eventually(() -> KtlsMetric.global().activeSessions() == activeSessionsBefore),
-                    "sessions still active: " + (KtlsMetric.global().activeSessions() - activeSessionsBefore));
+            baseline.awaitSessionsEnded();
         } finally {
             client.close();
             server.close();
@@ -94,30 +88,14 @@ class AbortedDownloadsStressTest {
         }
 
         assertEquals(DOWNLOADS, regions.size());
-        for (FileRegion region : regions) {
-            assertEquals(0, region.refCnt(), "file region not released");
-        }
+        LeakBaseline.assertReleased(regions);
         assertEquals(0, group.metric().queuedTasks());
         assertEquals(0, group.metric().failedTasks());
-        PageRunAllocatorMetric metric = alloc.metric();
-        assertTrue(eventually(() -> metric.inFlightRuns() == 0 && metric.inFlightBytes() == 0),
-                "allocator still has buffers out: " + metric.inFlightRuns() + " runs, " + metric.inFlightBytes()
-                        + " bytes");
-        assertEquals(inFlightRecordsBefore, KtlsMetric.global().recordsInFlight());
-        assertEquals(activeSessionsBefore, KtlsMetric.global().activeSessions());
+        LeakBaseline.awaitAllocatorDrained(alloc.metric());
+        baseline.assertRecordsReturned();
+        baseline.assertSessionsEnded();
         alloc.close();
         long elapsedNanos = System.nanoTime() - started;
         assertTrue(elapsedNanos < TIME_BUDGET_NANOS, "took " + TimeUnit.NANOSECONDS.toMillis(elapsedNanos) + " ms");
-    }
-
-    private static boolean eventually(BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(10);
-        }
-        return true;
     }
 }

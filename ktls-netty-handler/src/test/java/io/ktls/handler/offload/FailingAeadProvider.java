@@ -68,12 +68,6 @@ final class FailingAeadProvider implements AeadProvider {
             }
         }
 
-
-
-
-
-
-
         @Override
         protected void engineInit(int opmode, Key key, SecureRandom random) throws InvalidKeyException {
             mode = opmode;
@@ -92,32 +86,6 @@ final class FailingAeadProvider implements AeadProvider {
                 throws InvalidKeyException, InvalidAlgorithmParameterException {
             mode = opmode;
             real.init(opmode, key, params, random);
-        }
-
-        @Override
-        protected void engineUpdateAAD(byte[] src, int offset, int len) {
-            real.updateAAD(src, offset, len);
-        }
-
-        @Override
-        protected void engineUpdateAAD(ByteBuffer src) {
-            real.updateAAD(src);
-        }
-
-        @Override
-        protected byte[] engineUpdate(byte[] input, int inputOffset, int inputLen) {
-            return real.update(input, inputOffset, inputLen);
-        }
-
-        @Override
-        protected int engineUpdate(byte[] input, int inputOffset, int inputLen, byte[] output, int outputOffset)
-                throws ShortBufferException {
-            return real.update(input, inputOffset, inputLen, output, outputOffset);
-        }
-
-        @Override
-        protected int engineUpdate(ByteBuffer input, ByteBuffer output) throws ShortBufferException {
-            return real.update(input, output);
         }
 
         @Override

@@ -174,7 +174,7 @@ class KtlsOffloadGroupTest {
         worker.execute(() -> {
             workerThread.set(Thread.currentThread());
             blocked.countDown();
-            awaitUninterruptibly(release);
+            Uninterruptibly.await(release);
         });
         assertTrue(blocked.await(5, TimeUnit.SECONDS));
         AtomicInteger ran = new AtomicInteger();
@@ -397,21 +397,6 @@ class KtlsOffloadGroupTest {
             assertFalse(thread.isAlive(), thread + " still runs");
         }
         assertEquals(groupsBefore, KtlsMetric.global().offloadGroups().size());
-    }
-
-    private static void awaitUninterruptibly(CountDownLatch latch) {
-        boolean interrupted = false;
-        for (;;) {
-            try {
-                latch.await();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     private static void awaitUninterruptibly(CyclicBarrier barrier) {

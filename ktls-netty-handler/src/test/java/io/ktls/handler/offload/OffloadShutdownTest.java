@@ -1,9 +1,7 @@
 package io.ktls.handler.offload;
 
 import io.ktls.allocator.PageRunAllocator;
-import io.ktls.allocator.PageRunAllocatorMetric;
 import io.ktls.handler.KtlsConfig;
-import io.ktls.handler.KtlsMetric;
 import io.ktls.handler.KtlsOffloadGroup;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
@@ -24,7 +22,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -49,8 +46,7 @@ class OffloadShutdownTest {
         Path file = TestFiles.random(dir.resolve("download.bin"), FILE_BYTES, 3);
         String expectedSha = TestFiles.sha256(file);
         List<FileRegion> regions = new CopyOnWriteArrayList<>();
-        long inFlightRecordsBefore = KtlsMetric.global().recordsInFlight();
-        long activeSessionsBefore = KtlsMetric.global().activeSessions();
+        LeakBaseline baseline = LeakBaseline.take();
 
         PageRunAllocator alloc = PageRunAllocator.builder().name("offload-shutdown").build();
         KtlsOffloadGroup group = new KtlsOffloadGroup(1);
@@ -78,11 +74,11 @@ class OffloadShutdownTest {
             CountDownLatch workerHeld = new CountDownLatch(1);
             group.workerFor(blockerChannel).execute(() -> {
                 workerHeld.countDown();
-                awaitUninterruptibly(unblockWorker);
+                Uninterruptibly.await(unblockWorker);
             });
             assertTrue(workerHeld.await(10, TimeUnit.SECONDS));
             resume.complete(null);
-            assertTrue(eventually(() -> group.metric().queuedTasks() >= CONNECTIONS),
+            assertTrue(LeakBaseline.eventually(() -> group.metric().queuedTasks() >= CONNECTIONS),
                     "records did not queue up: " + group.metric().queuedTasks());
 
             // 3. Shut down with those records queued, then free the worker.
@@ -109,15 +105,13 @@ class OffloadShutdownTest {
             assertEquals(CONNECTIONS, server.writes.size());
             for (ChannelFuture write : server.writes) {
                 assertTrue(write.await(10, TimeUnit.SECONDS), "a write never completed");
-                if (!write.isSuccess() && causedBy(write.cause(), RejectedExecutionException.class)) {
+                if (!write.isSuccess() && CauseChain.has(write.cause(), RejectedExecutionException.class)) {
                     refused++;
                 }
             }
             assertTrue(refused > 0, "no write was refused by the shut-down group");
-            assertTrue(eventually(() -> KtlsMetric.global().recordsInFlight() == inFlightRecordsBefore),
-                    "records still in flight: " + (KtlsMetric.global().recordsInFlight() - inFlightRecordsBefore));
-            assertTrue(eventually(() -> KtlsMetric.global().activeSessions() == activeSessionsBefore),
-                    "sessions still active: " + (KtlsMetric.global().activeSessions() - activeSessionsBefore));
+            baseline.awaitRecordsReturned();
+            baseline.awaitSessionsEnded();
         } finally {
             unblockWorker.countDown();
             client.close();
@@ -126,48 +120,8 @@ class OffloadShutdownTest {
             blockerChannel.close();
         }
 
-        for (FileRegion region : regions) {
-            assertEquals(0, region.refCnt(), "file region not released");
-        }
-        PageRunAllocatorMetric metric = alloc.metric();
-        assertTrue(eventually(() -> metric.inFlightRuns() == 0 && metric.inFlightBytes() == 0),
-                "allocator still has buffers out: " + metric.inFlightRuns() + " runs, " + metric.inFlightBytes()
-                        + " bytes");
+        LeakBaseline.assertReleased(regions);
+        LeakBaseline.awaitAllocatorDrained(alloc.metric());
         alloc.close();
-    }
-
-    private static boolean causedBy(Throwable t, Class<? extends Throwable> type) {
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            if (type.isInstance(c)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static void awaitUninterruptibly(CountDownLatch latch) {
-        boolean interrupted = false;
-        for (;;) {
-            try {
-                latch.await();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static boolean eventually(BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(10);
-        }
-        return true;
     }
 }

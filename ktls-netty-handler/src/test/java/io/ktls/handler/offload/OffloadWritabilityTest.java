@@ -20,7 +20,6 @@ import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -75,7 +74,7 @@ class OffloadWritabilityTest {
                     resume);
             download.paused.get(10, TimeUnit.SECONDS);
 
-            assertTrue(eventually(() -> server.writability.contains(false)), "the channel never turned unwritable");
+            assertTrue(LeakBaseline.eventually(() -> server.writability.contains(false)), "the channel never turned unwritable");
             AtomicLong maxMemoryBytes = new AtomicLong();
             long stallEnd = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(500);
             while (System.nanoTime() < stallEnd) {
@@ -104,16 +103,5 @@ class OffloadWritabilityTest {
             server.close();
             group.close();
         }
-    }
-
-    private static boolean eventually(BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(5);
-        }
-        return true;
     }
 }

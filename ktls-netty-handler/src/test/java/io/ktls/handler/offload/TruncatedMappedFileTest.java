@@ -1,9 +1,7 @@
 package io.ktls.handler.offload;
 
 import io.ktls.allocator.PageRunAllocator;
-import io.ktls.allocator.PageRunAllocatorMetric;
 import io.ktls.handler.KtlsConfig;
-import io.ktls.handler.KtlsMetric;
 import io.ktls.handler.KtlsOffloadGroup;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
@@ -23,7 +21,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -58,7 +55,7 @@ class TruncatedMappedFileTest {
     void truncatingAMappedFileMidDownloadFailsOnlyThatConnection(boolean offload) throws Exception {
         Path file = TestFiles.random(dir.resolve("truncated.bin"), FILE_BYTES, 23);
         List<FileRegion> regions = new CopyOnWriteArrayList<>();
-        long inFlightRecordsBefore = KtlsMetric.global().recordsInFlight();
+        LeakBaseline baseline = LeakBaseline.take();
 
         PageRunAllocator alloc = PageRunAllocator.builder().name("truncated-mapped-file").build();
         KtlsOffloadGroup group = new KtlsOffloadGroup(1);
@@ -77,7 +74,7 @@ class TruncatedMappedFileTest {
             DownloadClient.Download download = client.download(server.address(), (byte) 'G', Long.MAX_VALUE,
                     PAUSE_AFTER_BYTES, resume);
             long pausedAtBytes = download.paused.get(10, TimeUnit.SECONDS);
-            assertTrue(eventually(() -> server.writability.contains(false)), "the server never had to wait");
+            assertTrue(LeakBaseline.eventually(() -> server.writability.contains(false)), "the server never had to wait");
             assertEquals(1, server.writes.size());
             ChannelFuture write = server.writes.get(0);
             assertFalse(write.isDone(), "the whole file went out before the truncation: " + write.cause());
@@ -93,14 +90,13 @@ class TruncatedMappedFileTest {
                     "the client got the whole file from a truncated one: " + result);
             assertTrue(server.awaitClosedChildren(1, 10_000), "the server's channel is still open");
             assertFalse(write.isSuccess(), "the write of a truncated file succeeded");
-            assertTrue(causedBy(write.cause(), InternalError.class) || causedBy(write.cause(), EOFException.class),
+            assertTrue(CauseChain.has(write.cause(), InternalError.class) || CauseChain.has(write.cause(), EOFException.class),
                     "the write failed for another reason than the lost file bytes: " + write.cause());
             // The write's promise fails (and its CLOSE listener runs) before the layer fires exceptionCaught.
-            assertTrue(eventually(() -> !server.exceptions.isEmpty()),
+            assertTrue(LeakBaseline.eventually(() -> !server.exceptions.isEmpty()),
                     "the server's pipeline never heard of the failure");
             // While the server still runs, every record handed to a sealer comes back and is accounted for.
-            assertTrue(eventually(() -> KtlsMetric.global().recordsInFlight() == inFlightRecordsBefore),
-                    "records still in flight: " + (KtlsMetric.global().recordsInFlight() - inFlightRecordsBefore));
+            baseline.awaitRecordsReturned();
         } finally {
             client.close();
             server.close();
@@ -110,31 +106,8 @@ class TruncatedMappedFileTest {
         assertEquals(1, regions.size());
         assertEquals(0, regions.get(0).refCnt(), "file region not released");
         assertEquals(0, group.metric().failedTasks());
-        PageRunAllocatorMetric metric = alloc.metric();
-        assertTrue(eventually(() -> metric.inFlightRuns() == 0 && metric.inFlightBytes() == 0),
-                "allocator still has buffers out: " + metric.inFlightRuns() + " runs, " + metric.inFlightBytes()
-                        + " bytes");
-        assertEquals(inFlightRecordsBefore, KtlsMetric.global().recordsInFlight());
+        LeakBaseline.awaitAllocatorDrained(alloc.metric());
+        baseline.assertRecordsReturned();
         alloc.close();
-    }
-
-    private static boolean causedBy(Throwable failure, Class<? extends Throwable> type) {
-        for (Throwable t = failure; t != null; t = t.getCause()) {
-            if (type.isInstance(t)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static boolean eventually(BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(10);
-        }
-        return true;
     }
 }

@@ -12,7 +12,9 @@
  * </ul>
  * Package-private:
  * <ul>
- *   <li>{@code Tls13RecordCipher}, {@code Tls12RecordCipher}: the two record layouts and nonce rules;</li>
+ *   <li>{@code AeadRecordCipher}: the steps of sealing and opening a record, shared by
+ *       {@code Tls13RecordCipher} and {@code Tls12RecordCipher}, which hold the two record layouts and nonce
+ *       rules;</li>
  *   <li>{@code RecordAead}: one cipher's JCE {@code Cipher}, key copy and per-record nonce; how each record
  *       is handed to the provider;</li>
  *   <li>{@code HeapStage}: per-thread heap arrays through which records in direct memory are sealed;</li>

@@ -284,8 +284,7 @@ class RecordCipherContractTest {
     void closeZeroesTheCipherKeyAndIvAndRefusesFurtherUse(TlsCipherSuite suite, AeadProvider provider) {
         try (TrafficKeys keys = keys(suite)) {
             RecordCipher cipher = RecordCipher.create(suite, keys, provider);
-            RecordAead aead = cipher instanceof Tls13RecordCipher ? ((Tls13RecordCipher) cipher).aeadForTest()
-                                                                  : ((Tls12RecordCipher) cipher).aeadForTest();
+            RecordAead aead = ((AeadRecordCipher) cipher).aeadForTest();
             byte[][] material = aead.materialForTest();
             assertArrayEquals(keys.key(), material[0]);
             assertArrayEquals(keys.iv(), material[1]);

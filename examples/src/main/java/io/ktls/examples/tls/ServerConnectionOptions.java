@@ -1,0 +1,123 @@
+package io.ktls.examples.tls;
+
+import io.ktls.examples.cli.CommandLine;
+import io.ktls.examples.cli.UsageException;
+import io.ktls.examples.transport.ServerLauncher;
+import io.ktls.examples.transport.Transport;
+import io.netty.channel.ChannelHandler;
+import io.netty.handler.ssl.SslContext;
+
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.util.List;
+import javax.net.ssl.SSLException;
+
+/**
+ * The command-line options every example server reads the same way: where it listens ({@code --host},
+ * {@code --port}), how it secures connections ({@code --mode}, {@code --workers}, {@code --cert}, {@code --key},
+ * {@code --protocols}, {@code --ciphers}) and on which transport ({@code --transport}). A server's options class
+ * offers each option to {@link #parse} first and handles the rest itself. Filled and read by the thread running
+ * {@code main}.
+ */
+public final class ServerConnectionOptions {
+
+    private String host = "127.0.0.1";
+    private int port;
+    private Path cert;
+    private Path key;
+    private ServerMode mode = ServerMode.OFFLOAD;
+    private int workers = Runtime.getRuntime().availableProcessors();
+    private Transport transport = Transport.AUTO;
+    private List<String> protocols;
+    private List<String> ciphers;
+
+    /** @param defaultPort the port without {@code --port}; each server has its own so that they can run side by side */
+    public ServerConnectionOptions(int defaultPort) {
+        this.port = defaultPort;
+    }
+
+    /** Reads the current option if it is one of these, and says whether it was. */
+    public boolean parse(CommandLine line) throws UsageException {
+        switch (line.option()) {
+            case "--host": host = line.value(); return true;
+            case "--port": port = line.intValue(0, 65535); return true;
+            case "--cert": cert = line.existingFile(); return true;
+            case "--key": key = line.existingFile(); return true;
+            case "--mode": mode = line.enumValue(ServerMode.class); return true;
+            case "--workers": workers = line.intValue(1, 1024); return true;
+            case "--transport": transport = line.enumValue(Transport.class); return true;
+            case "--protocols": protocols = line.listValue(); return true;
+            case "--ciphers": ciphers = line.listValue(); return true;
+            default: return false;
+        }
+    }
+
+    /** Checks what only all the options together show; call once every argument is read. */
+    public void check() throws UsageException {
+        if ((cert == null) != (key == null)) {
+            throw new UsageException("--cert and --key go together");
+        }
+    }
+
+    public String host() {
+        return host;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    /** The {@code --cert} file, or null for a generated certificate. */
+    public Path cert() {
+        return cert;
+    }
+
+    public Path key() {
+        return key;
+    }
+
+    public ServerMode mode() {
+        return mode;
+    }
+
+    public int workers() {
+        return workers;
+    }
+
+    public Transport transport() {
+        return transport;
+    }
+
+    /** The {@code --protocols}, or null for the provider's. */
+    public List<String> protocols() {
+        return protocols;
+    }
+
+    /** The {@code --ciphers}, or null for the provider's. */
+    public List<String> ciphers() {
+        return ciphers;
+    }
+
+    public TlsOptions tls() {
+        return new TlsOptions(cert, key, protocols, ciphers);
+    }
+
+    /**
+     * What {@code --mode} puts in front of each connection: in a TLS mode with a server context made from
+     * {@link #tls()}, in offload mode with {@code --workers} workers.
+     *
+     * @throws IllegalArgumentException when an option parses but cannot be used, e.g. an unknown cipher suite
+     */
+    public ConnectionSecurity newSecurity() throws SSLException, GeneralSecurityException {
+        SslContext sslContext = mode.isTls() ? tls().newServerContext() : null;
+        return ConnectionSecurity.create(mode, sslContext, workers);
+    }
+
+    /**
+     * A launcher on {@code --host} and {@code --port}. It gets the transport as asked for, so that its log line
+     * can say when {@code auto} chose it.
+     */
+    public ServerLauncher newLauncher(ConnectionSecurity security, ChannelHandler childInitializer) {
+        return new ServerLauncher(transport, host, port, security, childInitializer);
+    }
+}
