@@ -77,6 +77,7 @@ final class ClosingSequence {
         }
     }
 
+    /** Completes {@code to} as {@code from} completed (a close joining one already under way, say). */
     static void cascade(Future<?> from, ChannelPromise to) {
         if (from.isSuccess()) {
             to.trySuccess();

@@ -200,7 +200,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion, InFlightReco
         if (lifecycle != Lifecycle.OPEN) {
             ChannelPromise previous = closeNotifyPromise;
             if (previous != null) {
-                previous.addListener(f -> cascade(f, promise));
+                previous.addListener(f -> ClosingSequence.cascade(f, promise));
             } else {
                 promise.trySuccess();
             }
@@ -553,13 +553,5 @@ final class OutboundRecordLayer implements RecordSealer.Completion, InFlightReco
             return;
         }
         frameAvailable();
-    }
-
-    private static void cascade(io.netty.util.concurrent.Future<?> from, ChannelPromise to) {
-        if (from.isSuccess()) {
-            to.trySuccess();
-        } else {
-            to.tryFailure(from.cause());
-        }
     }
 }
