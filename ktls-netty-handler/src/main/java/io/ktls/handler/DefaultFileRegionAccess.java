@@ -30,10 +30,13 @@ final class DefaultFileRegionAccess {
     }
 
     /**
-     * The open channel of a {@link DefaultFileRegion} (opened here if it was made from a {@code File} and not yet
-     * opened), or {@code null} for other regions and when the field cannot be read.
+     * The open channel of a {@link KtlsFileRegion}, or of a {@link DefaultFileRegion} (opened here if it was made
+     * from a {@code File} and not yet opened); {@code null} for other regions and when the field cannot be read.
      */
     static FileChannel channelOf(FileRegion region) throws IOException {
+        if (region instanceof KtlsFileRegion) {
+            return ((KtlsFileRegion) region).channel();
+        }
         if (FILE_CHANNEL == null || region.getClass() != DefaultFileRegion.class) {
             return null;
         }

@@ -69,7 +69,7 @@ final class FileSource implements AutoCloseable {
             releaseMapping();
             checkedFileSize = -1;
             mappedRegion = piece.region;
-            mapping = MappedFiles.SHARED.acquire(DefaultFileRegionAccess.fileOf(piece.region));
+            mapping = MappedFiles.SHARED.acquire(piece.region);
         }
         MappedFiles.Mapping m = mapping;
         if (m == null) {

@@ -1,5 +1,6 @@
 package io.ktls.handler;
 
+import io.netty.channel.FileRegion;
 import io.netty.util.internal.PlatformDependent;
 import io.netty.util.internal.SystemPropertyUtil;
 import io.netty.util.internal.logging.InternalLogger;
@@ -38,11 +39,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * <h2>Rules</h2>
  * <ul>
  *   <li>Key: the file's identity ({@link BasicFileAttributes#fileKey()}: device and inode on Unix), size and
- *       modification time, read through its path when a connection first meets a region of it. A file changed
- *       in place is seen with its new bytes, as {@code sendfile} would send them; a file replaced (renamed over)
- *       gets a new mapping.</li>
+ *       modification time. A {@link KtlsFileRegion} carries the identity it was opened with and is mapped
+ *       through its own channel; a {@code DefaultFileRegion} made from a {@code File} is looked up through its
+ *       path when a connection first meets it. A file changed in place is seen with its new bytes, as
+ *       {@code sendfile} would send them; a file replaced (renamed over) gets a new mapping.</li>
  *   <li>Files from {@value #MIN_FILE_BYTES} bytes to 2 GiB (one {@code ByteBuffer}) are mapped; smaller and
- *       larger ones, and regions Netty opened from a {@code FileChannel} (no path), use {@code pread}.</li>
+ *       larger ones, and {@code DefaultFileRegion}s made from a bare {@code FileChannel} (no identity), use
+ *       {@code pread}.</li>
  *   <li>Bounded address space: at most {@link #maxMappedBytes} mapped; beyond it the least recently acquired
  *       mappings leave the cache and are unmapped as soon as their last user releases them. Mappings not
  *       acquired for {@link #IDLE_NANOS} leave it too (checked whenever a file is acquired), so a deleted
@@ -111,6 +114,41 @@ final class MappedFiles {
     }
 
     /**
+     * A mapping of the file a record's region reads, with one reference for the caller (release it), or
+     * {@code null} when it is not mapped: a region that is neither a {@link KtlsFileRegion} nor a
+     * {@code DefaultFileRegion} made from a {@code File}, a file too small or too large, unreadable, the cache
+     * off or full of mappings in use.
+     */
+    Mapping acquire(FileRegion region) {
+        if (!enabled) {
+            return null;
+        }
+        if (region instanceof KtlsFileRegion) {
+            return acquire((KtlsFileRegion) region);
+        }
+        return acquire(DefaultFileRegionAccess.fileOf(region));
+    }
+
+    /**
+     * A mapping of {@code region}'s file, keyed by the identity it was opened with and mapped through its own
+     * channel: whatever the path names by now, the mapping holds the file the region was opened on.
+     */
+    Mapping acquire(KtlsFileRegion region) {
+        Object fileKey = region.fileKey();
+        long size = region.fileSize();
+        if (!enabled || fileKey == null || !worthMapping(size)) {
+            return null;
+        }
+        FileChannel channel = region.channel();
+        return acquire(new Key(fileKey, size, region.lastModifiedMillis()), key -> {
+            if (!channel.isOpen() || channel.size() != key.size) {
+                return null; // resized since it was opened: leave it to pread, which sees what the file holds
+            }
+            return map(channel, key);
+        });
+    }
+
+    /**
      * A mapping of {@code file} with one reference for the caller (release it), or {@code null} when the file is
      * not mapped (too small, too large, unreadable, cache off or full of mappings in use).
      */
@@ -118,22 +156,41 @@ final class MappedFiles {
         if (!enabled || file == null) {
             return null;
         }
-        Key key;
+        Key fileKey;
         try {
             BasicFileAttributes attributes = Files.readAttributes(file.toPath(), BasicFileAttributes.class);
-            if (!attributes.isRegularFile() || attributes.size() < MIN_FILE_BYTES
-                || attributes.size() > Integer.MAX_VALUE || attributes.size() > maxMappedBytes) {
+            if (!attributes.isRegularFile() || !worthMapping(attributes.size())) {
                 return null;
             }
-            key = new Key(attributes.fileKey() != null ? attributes.fileKey() : file.getAbsolutePath(),
-                          attributes.size(), attributes.lastModifiedTime().toMillis());
+            fileKey = new Key(attributes.fileKey() != null ? attributes.fileKey() : file.getAbsolutePath(),
+                              attributes.size(), attributes.lastModifiedTime().toMillis());
         } catch (IOException | RuntimeException e) {
             return null; // pread reports the problem, if there is one
         }
+        return acquire(fileKey, key -> {
+            try (FileChannel channel = FileChannel.open(file.toPath(), StandardOpenOption.READ)) {
+                if (channel.size() != key.size) {
+                    return null; // changed since the attributes were read: leave it to pread
+                }
+                return map(channel, key);
+            }
+        });
+    }
+
+    private boolean worthMapping(long size) {
+        return size >= MIN_FILE_BYTES && size <= Integer.MAX_VALUE && size <= maxMappedBytes;
+    }
+
+    private Mapping acquire(Key key, FileMapper mapper) {
         for (;;) {
             Mapping mapping = mappings.get(key);
             if (mapping == null) {
-                mapping = map(file, key);
+                try {
+                    mapping = mapper.map(key);
+                } catch (IOException | RuntimeException e) {
+                    logger.debug("mapping {} failed; reading it instead", key, e);
+                    return null;
+                }
                 if (mapping == null) {
                     return null;
                 }
@@ -155,18 +212,16 @@ final class MappedFiles {
         }
     }
 
-    private Mapping map(File file, Key key) {
-        try (FileChannel channel = FileChannel.open(file.toPath(), StandardOpenOption.READ)) {
-            if (channel.size() != key.size) {
-                return null; // changed since the attributes were read: leave it to pread
-            }
-            Mapping mapping = Unmapper.INSTANCE.map(channel, key.size, this);
-            mappedBytes.addAndGet(key.size);
-            return mapping;
-        } catch (IOException | RuntimeException e) {
-            logger.debug("mapping {} failed; reading it instead", file, e);
-            return null;
-        }
+    private Mapping map(FileChannel channel, Key key) throws IOException {
+        Mapping mapping = Unmapper.INSTANCE.map(channel, key.size, this);
+        mappedBytes.addAndGet(key.size);
+        return mapping;
+    }
+
+    /** Maps the file a key names, or returns {@code null} when it no longer matches the key. */
+    @FunctionalInterface
+    private interface FileMapper {
+        Mapping map(Key key) throws IOException;
     }
 
     private void sweepIdle(long now) {

@@ -62,7 +62,7 @@ class MappedFilesTest {
         MappedFiles files = new MappedFiles(true, 1L << 30, MappedFiles.IDLE_NANOS);
         assertNull(files.acquire(dir.resolve("small.bin").toFile()));
         assertNull(files.acquire(dir.resolve("missing.bin").toFile()));
-        assertNull(files.acquire(null));
+        assertNull(files.acquire((java.io.File) null));
         assertNull(new MappedFiles(false, 1L << 30, MappedFiles.IDLE_NANOS).acquire(dir.resolve("a.bin").toFile()));
         assertNull(new MappedFiles(true, FILE_BYTES - 1, MappedFiles.IDLE_NANOS).acquire(dir.resolve("a.bin").toFile()),
                 "a file larger than the whole cache");

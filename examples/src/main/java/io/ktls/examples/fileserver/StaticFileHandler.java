@@ -1,12 +1,12 @@
 package io.ktls.examples.fileserver;
 
 import io.ktls.examples.tls.ServerMode;
+import io.ktls.handler.KtlsFileRegion;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.DefaultFileRegion;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.DateFormatter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -40,8 +40,9 @@ import java.util.function.Supplier;
  * arrival order (so pipelined requests are answered in order: {@code HttpServerCodec} pairs them up).
  * One instance per connection, used only by that connection's event loop.
  *
- * <p>A file body goes out as a {@link DefaultFileRegion} when the mode writes file regions (plain, and
- * the ktls-netty modes, where the TLS handler takes the region itself), or as
+ * <p>A file body goes out as a {@link KtlsFileRegion} when the mode writes file regions (plain, and
+ * the ktls-netty modes, where the TLS handler takes the region itself and serves it from a mapping shared by
+ * every connection sending that file), or as
  * {@code HttpChunkedInput(ChunkedNioFile)} read on the event loop by {@code ChunkedWriteHandler} in
  * {@code sslhandler} mode. Either way the file channel belongs to the message once written: the region
  * or the chunked input closes it when the write completes or fails.
@@ -51,6 +52,8 @@ final class StaticFileHandler extends SimpleChannelInboundHandler<HttpObject> {
     static final String STATS_PATH = "/_stats";
     /** Chunk size of {@code ChunkedNioFile} in sslhandler mode: Netty's own default. */
     private static final int CHUNK_BYTES = 8192;
+    /** A file replaced while it is opened is looked up again, this many times in all, before a 503. */
+    private static final int MAX_OPEN_ATTEMPTS = 3;
 
     private final DocumentRoot root;
     private final ServerMode mode;
@@ -126,14 +129,25 @@ final class StaticFileHandler extends SimpleChannelInboundHandler<HttpObject> {
             return;
         }
         Path path = resolution.path;
-        try {
-            if (Files.isDirectory(path)) {
-                sendDirectory(ctx, exchange, path, uri, decodedPath);
-            } else {
-                sendFile(ctx, exchange, request, path);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                BasicFileAttributes attributes = Files.readAttributes(path, BasicFileAttributes.class);
+                if (attributes.isDirectory()) {
+                    sendDirectory(ctx, exchange, path, uri, decodedPath);
+                } else {
+                    sendFile(ctx, exchange, request, path, attributes);
+                }
+                return;
+            } catch (KtlsFileRegion.FileChangedException e) {
+                if (attempt == MAX_OPEN_ATTEMPTS) {
+                    sendStatus(ctx, exchange, HttpResponseStatus.SERVICE_UNAVAILABLE);
+                    return;
+                }
+                // Replaced while it was being opened: answer from what the path names now.
+            } catch (IOException e) {
+                sendStatus(ctx, exchange, HttpResponseStatus.NOT_FOUND);
+                return;
             }
-        } catch (IOException e) {
-            sendStatus(ctx, exchange, HttpResponseStatus.NOT_FOUND);
         }
     }
 
@@ -152,9 +166,8 @@ final class StaticFileHandler extends SimpleChannelInboundHandler<HttpObject> {
                 "text/html; charset=utf-8");
     }
 
-    private void sendFile(ChannelHandlerContext ctx, Exchange exchange, HttpRequest request, Path path)
-            throws IOException {
-        BasicFileAttributes attributes = Files.readAttributes(path, BasicFileAttributes.class);
+    private void sendFile(ChannelHandlerContext ctx, Exchange exchange, HttpRequest request, Path path,
+                          BasicFileAttributes attributes) throws IOException {
         long fileLength = attributes.size();
         long modifiedMillis = attributes.lastModifiedTime().toMillis();
         String etag = '"' + Long.toHexString(fileLength) + '-' + Long.toHexString(modifiedMillis) + '"';
@@ -185,7 +198,15 @@ final class StaticFileHandler extends SimpleChannelInboundHandler<HttpObject> {
         long offset = partial ? range.first() : 0;
         long count = partial ? range.length() : fileLength;
 
-        FileChannel file = exchange.head || count == 0 ? null : FileChannel.open(path, StandardOpenOption.READ);
+        // Opened before anything is written, so that a file gone or replaced since its attributes were read is
+        // answered by a status of its own, never by headers that disagree with the body.
+        Object body = null;
+        if (!exchange.head && count > 0) {
+            body = mode.writesFileRegions() ? KtlsFileRegion.open(path, attributes, offset, count)
+                                            : new HttpChunkedInput(new ChunkedNioFile(
+                                                    FileChannel.open(path, StandardOpenOption.READ), offset, count,
+                                                    CHUNK_BYTES));
+        }
         HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1,
                 partial ? HttpResponseStatus.PARTIAL_CONTENT : HttpResponseStatus.OK);
         HttpHeaders headers = response.headers();
@@ -204,15 +225,15 @@ final class StaticFileHandler extends SimpleChannelInboundHandler<HttpObject> {
         counters.responsesInFlight.increment();
         ctx.write(response);
         ChannelFuture last;
-        if (file == null) {
+        if (body == null) {
             last = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
-        } else if (mode.writesFileRegions()) {
-            ctx.write(new DefaultFileRegion(file, offset, count));
+        } else if (body instanceof KtlsFileRegion) {
+            ctx.write(body);
             last = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
         } else {
-            last = ctx.writeAndFlush(new HttpChunkedInput(new ChunkedNioFile(file, offset, count, CHUNK_BYTES)));
+            last = ctx.writeAndFlush(body);
         }
-        long bodyBytes = file == null ? 0 : count;
+        long bodyBytes = body == null ? 0 : count;
         int status = response.status().code();
         last.addListener((ChannelFutureListener) future -> {
             counters.responsesInFlight.decrement();

@@ -1,0 +1,154 @@
+package io.ktls.handler;
+
+import io.netty.channel.DefaultFileRegion;
+import io.netty.util.internal.ObjectUtil;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Objects;
+
+/**
+ * A {@link DefaultFileRegion} over a file opened together with its identity, so that {@link KtlsHandler} can
+ * serve it from a mapping shared by every connection that sends the same file, where a region made from a bare
+ * {@code FileChannel} would be read with a {@code pread} per record. Everywhere else it is a
+ * {@code DefaultFileRegion}: {@code sendfile} on a plaintext epoll channel, {@code transferTo} on NIO.
+ *
+ * <p>A server decides its response from the file's attributes (length, validators, range) before it opens the
+ * file, and the file may be replaced in between. {@link #open(Path, BasicFileAttributes, long, long)} therefore
+ * opens the path and reads its attributes again: it succeeds only when the file opened is still the one the
+ * attributes describe (same {@linkplain BasicFileAttributes#fileKey() file key}, size and modification time), so
+ * the response headers and the bytes sent always agree, and the identity is what keys the shared mapping.
+ *
+ * <pre>{@code
+ * BasicFileAttributes attributes = Files.readAttributes(path, BasicFileAttributes.class);
+ * // ... status, Content-Length, ETag and range from attributes ...
+ * ctx.write(response);
+ * ctx.write(KtlsFileRegion.open(path, attributes, offset, count));
+ * }</pre>
+ *
+ * <p>On a file system without file keys the identity cannot be checked: the region is then read with
+ * {@code pread}, as a region made from a {@code FileChannel} is.
+ *
+ * <p>Threads: immutable after construction, apart from the reference count it inherits.
+ */
+public final class KtlsFileRegion extends DefaultFileRegion {
+
+    private final FileChannel channel;
+    /** What the file was when opened; {@code null} where the file system has no file keys. */
+    private final Object fileKey;
+    private final long fileSize;
+    private final long lastModifiedMillis;
+
+    private KtlsFileRegion(FileChannel channel, Object fileKey, long fileSize, long lastModifiedMillis,
+                           long position, long count) {
+        super(channel, position, count);
+        this.channel = channel;
+        this.fileKey = fileKey;
+        this.fileSize = fileSize;
+        this.lastModifiedMillis = lastModifiedMillis;
+    }
+
+    /**
+     * Opens {@code path} for a region of {@code count} bytes from {@code position}, checking that the file opened
+     * is the one {@code expected} describes.
+     *
+     * @param expected the file's attributes as the caller read them, which its response was built from
+     * @throws FileChangedException the file changed (was replaced, resized or touched) since {@code expected}
+     *                              was read: read its attributes again and start over
+     * @throws IllegalArgumentException the region does not lie within the file
+     */
+    public static KtlsFileRegion open(Path path, BasicFileAttributes expected, long position, long count)
+            throws IOException {
+        ObjectUtil.checkNotNull(path, "path");
+        ObjectUtil.checkNotNull(expected, "expected");
+        ObjectUtil.checkPositiveOrZero(position, "position");
+        ObjectUtil.checkPositiveOrZero(count, "count");
+        if (position + count > expected.size() || position + count < 0) {
+            throw new IllegalArgumentException("region [" + position + ", " + position + " + " + count
+                    + ") beyond the file's " + expected.size() + " bytes: " + path);
+        }
+        FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
+        try {
+            // Read after the open: if the path still names the expected file, the channel opened that file (a
+            // file renamed over in between has another key, or at least another modification time).
+            BasicFileAttributes now = Files.readAttributes(path, BasicFileAttributes.class);
+            if (!sameFile(expected, now) || channel.size() != expected.size()) {
+                throw new FileChangedException(path);
+            }
+            return new KtlsFileRegion(channel, expected.fileKey(), expected.size(),
+                                      expected.lastModifiedTime().toMillis(), position, count);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+    }
+
+    private static boolean sameFile(BasicFileAttributes a, BasicFileAttributes b) {
+        return a.isRegularFile() && b.isRegularFile()
+               && Objects.equals(a.fileKey(), b.fileKey())
+               && a.size() == b.size()
+               && a.lastModifiedTime().toMillis() == b.lastModifiedTime().toMillis();
+    }
+
+    /** The size of the file when it was opened. */
+    public long fileSize() {
+        return fileSize;
+    }
+
+    /** The file's modification time when it was opened, in milliseconds since the epoch. */
+    public long lastModifiedMillis() {
+        return lastModifiedMillis;
+    }
+
+    /** The open channel, for positional reads and size checks (it stays open while the region is referenced). */
+    FileChannel channel() {
+        return channel;
+    }
+
+    /** The file key, or {@code null} where the file system has none (the region is then never mapped). */
+    Object fileKey() {
+        return fileKey;
+    }
+
+    @Override
+    public KtlsFileRegion retain() {
+        super.retain();
+        return this;
+    }
+
+    @Override
+    public KtlsFileRegion retain(int increment) {
+        super.retain(increment);
+        return this;
+    }
+
+    @Override
+    public KtlsFileRegion touch() {
+        return this;
+    }
+
+    @Override
+    public KtlsFileRegion touch(Object hint) {
+        return this;
+    }
+
+    /** The file a path names is no longer the one its attributes, read a moment before, describe. */
+    public static final class FileChangedException extends FileSystemException {
+        private static final long serialVersionUID = 1L;
+
+        public FileChangedException(Path path) {
+            super(path.toString(), null, "changed between reading its attributes and opening it");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "KtlsFileRegion(fileKey: " + fileKey + ", fileSize: " + fileSize + ", position: " + position()
+               + ", count: " + count() + ')';
+    }
+}
