@@ -33,9 +33,7 @@ final class InlineRecordSealer implements RecordSealer {
         // Swapped before reporting: the completion may frame, submit and dispatch a new pass meanwhile.
         List<OutboundRecord> records = batch;
         batch = new ArrayList<>();
-        for (OutboundRecord record : records) {
-            encryptor.seal(record);
-        }
+        encryptor.seal(records);
         completion.recordsSealed(records);
     }
 

@@ -21,8 +21,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <ol>
  *   <li>{@link #submit} collects the records framed by one framing pass; {@link #dispatch()} hands them to the
  *       worker as one task;</li>
- *   <li>the worker seals them one by one and adds each to {@link #sealed} as it is done; only the record that
- *       finds no drain scheduled ({@link #drainScheduled} false to true) schedules one on the event loop;</li>
+ *   <li>the worker seals them in runs of {@value #SEAL_RUN_RECORDS} and adds each run to {@link #sealed} as it is
+ *       done; only the run that finds no drain scheduled ({@link #drainScheduled} false to true) schedules one on
+ *       the event loop;</li>
  *   <li>the drain clears {@link #drainScheduled} <em>before</em> taking records, so a record added after that is
  *       either taken by this drain or schedules the next one (never stranded), and reports everything it took
  *       as one batch, written with one flush.</li>
@@ -59,6 +60,12 @@ final class OffloadRecordSealer implements RecordSealer {
         this.stats = encryptor.stats();
     }
 
+    /**
+     * Records sealed together before they are published: the files they were copied from are checked once per
+     * run (a system call), and the event loop still gets the first records of a long batch early.
+     */
+    private static final int SEAL_RUN_RECORDS = 4;
+
     @Override
     public void submit(OutboundRecord record) {
         assert eventLoop.inEventLoop();
@@ -84,9 +91,10 @@ final class OffloadRecordSealer implements RecordSealer {
     }
 
     private void sealAll(List<OutboundRecord> records) {
-        for (OutboundRecord record : records) {
-            encryptor.seal(record);
-            sealed.add(record);
+        for (int from = 0, n = records.size(); from < n; from += SEAL_RUN_RECORDS) {
+            List<OutboundRecord> run = records.subList(from, Math.min(n, from + SEAL_RUN_RECORDS));
+            encryptor.seal(run);
+            sealed.addAll(run);
             if (drainScheduled.compareAndSet(false, true)) {
                 try {
                     eventLoop.execute(drain);

@@ -70,9 +70,28 @@ final class OutboundRecord {
      */
     void sealFailed(Throwable cause) {
         releasePlaintext();
+        failUnsealed(cause);
+    }
+
+    /**
+     * As {@link #sealFailed} but keeps the plaintext, which the encryptor gives back after the run of records it
+     * seals together (the files of the run are checked once, at its end).
+     */
+    void failUnsealed(Throwable cause) {
         if (nextCipher != null) {
             nextCipher.close();
         }
+        failure = cause;
+        state = State.FAILED;
+    }
+
+    /**
+     * A record sealed, then refused before it was reported (a file it was copied from lost the bytes copied):
+     * gives back its output and marks it FAILED. Its next cipher, if it carried one, is already the encryptor's
+     * write cipher and is closed with it. Called by the sealing thread.
+     */
+    void sealedThenRefused(Throwable cause) {
+        releaseOutput();
         failure = cause;
         state = State.FAILED;
     }

@@ -29,7 +29,8 @@ import java.util.List;
  * the records' submission order.
  *
  * <p>Failure: the first record that fails (crypto, file, anything) closes the write cipher for good, and every
- * record after it fails unsealed; {@link OutboundRecord#sealFailed} is the one way a record fails. Its sequence
+ * record after it fails unsealed; {@link OutboundRecord#failUnsealed} is the one way a record fails here (and
+ * {@link OutboundRecord#sealedThenRefused} for a record whose file lost the bytes copied). Its sequence
  * number may be spent, and after a failed KeyUpdate the old key would otherwise seal records numbered from 0 for
  * the new key, repeating nonces; the connection is closing anyway. Both sealers go through here, so inline and
  * offloaded sealing behave alike.
@@ -51,8 +52,37 @@ final class RecordEncryptor implements AutoCloseable {
         this.stats = stats;
     }
 
-    /** Seals {@code record}: on return its state is SEALED (with an output) or FAILED (with a cause). */
-    void seal(OutboundRecord record) {
+    /**
+     * Seals {@code records}, in order: on return each is SEALED (with an output) or FAILED (with a cause). The
+     * files the run's records were copied from out of mappings are checked once, after the last copy
+     * ({@link FileSource#checkAfterCopy}): a file truncated meanwhile fails every record of the run that was
+     * sealed, none of which has left yet. One check per run, not per record: it is a system call, and a run is
+     * mostly many records of one file.
+     */
+    void seal(List<OutboundRecord> records) {
+        for (int i = 0, n = records.size(); i < n; i++) {
+            sealOne(records.get(i));
+        }
+        try {
+            files.checkAfterCopy();
+        } catch (Throwable cause) {
+            for (int i = 0, n = records.size(); i < n; i++) {
+                OutboundRecord record = records.get(i);
+                if (record.state == OutboundRecord.State.SEALED) {
+                    record.sealedThenRefused(cause);
+                }
+            }
+            poison(cause);
+        }
+        for (int i = 0, n = records.size(); i < n; i++) {
+            records.get(i).releasePlaintext();
+        }
+    }
+
+    /**
+     * Seals {@code record} and keeps its plaintext (a file region's channel is what the check after the run reads).
+     */
+    private void sealOne(OutboundRecord record) {
         ByteBuf frame = null;
         ByteBuf body = null;
         try {
@@ -81,9 +111,7 @@ final class RecordEncryptor implements AutoCloseable {
                 ByteBuffer payload = gather(record, body);
                 c.seal(record.sequence, record.contentType, payload, header, body.nioBuffer(0, payloadLength),
                         trailer);
-                files.checkAfterCopy();
                 body.writerIndex(payloadLength);
-                record.releasePlaintext();
                 stats.sealedSeparate();
             }
             frame.writerIndex(headerLength + trailerLength);
@@ -99,24 +127,29 @@ final class RecordEncryptor implements AutoCloseable {
             }
             record.state = OutboundRecord.State.SEALED;
         } catch (Throwable cause) {
-            files.clear();
             if (body != null) {
                 body.release();
             }
-            if (cipher != null) {
-                // The record's sequence number may be spent (the cipher may have run), and a failed KeyUpdate would
-                // leave the old key to seal records numbered for the new one, repeating that key's nonces: no
-                // record of this connection is sealed after a failure. The connection closes on this record.
-                poisonedBy = cause;
-                cipher.close();
-                cipher = null;
-                stats.cryptoFailure();
-            }
-            record.sealFailed(cause);
+            poison(cause);
+            record.failUnsealed(cause);
         } finally {
             if (frame != null) {
                 frame.release();
             }
+        }
+    }
+
+    /**
+     * The record's sequence number may be spent (the cipher may have run), and a failed KeyUpdate would leave the
+     * old key to seal records numbered for the new one, repeating that key's nonces: no record of this connection
+     * is sealed after a failure. The connection closes on the first failed record.
+     */
+    private void poison(Throwable cause) {
+        if (cipher != null) {
+            poisonedBy = cause;
+            cipher.close();
+            cipher = null;
+            stats.cryptoFailure();
         }
     }
 

@@ -37,7 +37,7 @@ class KtlsHandlerOrderingTest {
 
         @Override
         public void submit(OutboundRecord record) {
-            sealing.seal(record);
+            sealing.seal(List.of(record));
             held.add(record);
         }
 
