@@ -75,9 +75,11 @@ public final class KtlsFileRegion extends DefaultFileRegion {
         FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
         try {
             // Read after the open: if the path still names the expected file, the channel opened that file (a
-            // file renamed over in between has another key, or at least another modification time).
+            // file renamed over in between has another key, or at least another modification time). Only a file
+            // renamed away and back within the open escapes this, and only someone who may write the folder can
+            // do that: what the region then sends is what that file holds, as with any change in place.
             BasicFileAttributes now = Files.readAttributes(path, BasicFileAttributes.class);
-            if (!sameFile(expected, now) || channel.size() != expected.size()) {
+            if (!sameFile(expected, now)) {
                 throw new FileChangedException(path);
             }
             return new KtlsFileRegion(channel, expected.fileKey(), expected.size(),
