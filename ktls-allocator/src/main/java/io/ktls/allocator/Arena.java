@@ -273,6 +273,7 @@ final class Arena {
         if (pages > 1) {
             counters.runFailures++;
             backOff.start(pages);
+            AllocatorEvents.runBackOff(parent.name(), index, pages, parent.runRetryIntervalNanos);
         }
         reclaimer.wake();
     }
@@ -306,6 +307,7 @@ final class Arena {
                 slabs.set(id, slab);
                 freeRuns.add(key(slabPages, id, 0));
                 counters.slabsReserved++;
+                AllocatorEvents.slabReserved(parent.name(), index, bytes, memoryLimit.reservedBytes());
                 return true;
             }
         }
@@ -357,6 +359,8 @@ final class Arena {
         slab.release();
         memoryLimit.unreserve((long) slab.pages * PageRunAllocator.PAGE_BYTES);
         counters.slabsReleased++;
+        AllocatorEvents.slabReleased(parent.name(), index, (long) slab.pages * PageRunAllocator.PAGE_BYTES,
+                                     memoryLimit.reservedBytes());
     }
 
     // ---- fragments -----------------------------------------------------------------------------------------

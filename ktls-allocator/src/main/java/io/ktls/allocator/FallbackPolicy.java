@@ -54,6 +54,7 @@ final class FallbackPolicy {
             }
             if (got == pages) {
                 fallbackAllocations.incrementAndGet();
+                AllocatorEvents.runFallback(allocator.name(), arena.index, capacity, "single-pages");
                 CompositeByteBuf composite = new CompositeByteBuf(allocator, true, Math.max(pages, 16));
                 for (PageRunBuf part : parts) {
                     composite.addComponent(true, part.writerIndex(PageRunAllocator.PAGE_BYTES));
@@ -73,10 +74,12 @@ final class FallbackPolicy {
     /** The {@link MaxMemoryPolicy} for a request that found no page at all, or that must be contiguous. */
     PageRunBuf atLimit(int capacity, int maxCapacity) {
         if (maxMemoryPolicy == MaxMemoryPolicy.FAIL) {
+            AllocatorEvents.runFallback(allocator.name(), -1, capacity, "refused");
             throw new OutOfMemoryError("PageRunAllocator '" + allocator.name() + "': maxMemoryBytes "
                     + memoryLimit.maxBytes() + " reached (" + memoryLimit.reservedBytes()
                     + " bytes reserved, no free page); cannot allocate " + capacity + " bytes");
         }
+        AllocatorEvents.runFallback(allocator.name(), -1, capacity, "unpooled");
         return unpooled.allocate(allocator, capacity, maxCapacity, PageRunBuf.ORIGIN_OVERFLOW);
     }
 }

@@ -121,6 +121,7 @@ final class Reclaimer implements Runnable {
 
     /** One pass; package-private so tests can run it on their own thread. */
     void pass(boolean afterFailure, boolean timed) {
+        Object event = AllocatorEvents.beginReclaimPass();
         passes.incrementAndGet();
         int budget = arena.parent.maxReclaimRegionsPerPass;
         long moved = 0;
@@ -140,6 +141,7 @@ final class Reclaimer implements Runnable {
         }
         moved += arena.releaseEmptySlabs(1);
         reclaims.addAndGet(moved);
+        AllocatorEvents.endReclaimPass(event, arena.parent.name(), arena.index, moved, afterFailure);
     }
 
     /** One cache's share of a pass; returns the regions moved. */
