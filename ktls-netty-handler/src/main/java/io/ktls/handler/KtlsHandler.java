@@ -241,6 +241,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         } else {
             state = State.FALLBACK;
             config.stats().fallback();
+            RecordLayerEvents.fallback(ctx.channel(), "the SslContext cannot hand its keys over (not BoringSSL)");
             handshake.sslHandler.handshakeFuture().addListener(f -> completeFallbackHandshake(f));
         }
     }
@@ -384,6 +385,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         takingOver = true;
         config.stats().sessionStarted(suite, offloaded);
         sessionCounted = true;
+        RecordLayerEvents.takeover(ctx.channel(), suite, offloaded);
         handshake.removeSslHandler();
         handshakeWrites.replayTo(outbound);
         ctx.flush();
@@ -411,6 +413,8 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         config.stats().fallback();
         handshake.stayOnSslHandler();
         session = handshake.sslHandler.engine().getSession();
+        RecordLayerEvents.fallback(ctx.channel(), "negotiated " + session.getProtocol() + ' '
+                + session.getCipherSuite() + ", which the record layer does not take over");
         applicationProtocol = handshake.sslHandler.applicationProtocol();
         handshakePromise.trySuccess(ctx.channel());
         handshakeWrites.replayTo(ctx);
@@ -532,6 +536,9 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             return;
         }
         closeEventFired = true;
+        if (failed) {
+            RecordLayerEvents.connectionFailed(ctx.channel(), suite, cause);
+        }
         SslCloseCompletionEvent event = cause == null ? SslCloseCompletionEvent.SUCCESS
                 : new SslCloseCompletionEvent(cause);
         completeSslClose(event);
