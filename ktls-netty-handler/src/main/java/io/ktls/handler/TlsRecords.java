@@ -35,8 +35,10 @@ final class TlsRecords {
     static final byte HANDSHAKE_FAILURE = 40;
     static final byte ILLEGAL_PARAMETER = 47;
     static final byte DECODE_ERROR = 50;
+    static final byte INTERNAL_ERROR = 80;
     static final byte USER_CANCELED = 90;
     static final byte NO_RENEGOTIATION = 100;
+    static final byte UNRECOGNIZED_NAME = 112;
 
     static final byte HELLO_REQUEST = 0;
     static final byte CLIENT_HELLO = 1;
@@ -68,6 +70,7 @@ final class TlsRecords {
             case 80: return "internal_error";
             case 90: return "user_canceled";
             case 100: return "no_renegotiation";
+            case 112: return "unrecognized_name";
             default: return "alert " + description;
         }
     }
