@@ -8,7 +8,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
-import io.micrometer.core.instrument.binder.BaseUnits;
 import io.micrometer.core.instrument.binder.MeterBinder;
 
 import java.util.Objects;
@@ -78,7 +77,7 @@ public final class KtlsOffloadMetrics implements MeterBinder, AutoCloseable {
                     .baseUnit(TASKS).tags(workerTags).register(registry));
             meters.add(registry, FunctionCounter.builder(PREFIX + "busy.time", worker, KtlsOffloadMetrics::busySeconds)
                     .description("Time the worker spent draining its queue rather than parked")
-                    .baseUnit(BaseUnits.SECONDS).tags(workerTags).register(registry));
+                    .baseUnit("seconds").tags(workerTags).register(registry));
         }
     }
 
