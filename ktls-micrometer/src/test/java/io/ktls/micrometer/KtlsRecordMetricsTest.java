@@ -10,11 +10,13 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.lang.ref.WeakReference;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
@@ -150,6 +152,20 @@ class KtlsRecordMetricsTest {
         assertTrue(registry.getMeters().size() > 5 * TlsCipherSuite.values().length);
         metrics.close();
         assertEquals(0, registry.getMeters().size());
+    }
+
+    @Test
+    void theMetersDoNotKeepTheirMetricAlive() throws InterruptedException {
+        KtlsStats dropped = new KtlsStats();
+        new KtlsRecordMetrics(dropped).bindTo(registry);
+        WeakReference<KtlsStats> ref = new WeakReference<>(dropped);
+        dropped = null;
+        for (int i = 0; i < 20 && ref.get() != null; i++) {
+            System.gc();
+            Thread.sleep(10);
+        }
+        assertNull(ref.get(), "the registry holds the stats weakly, and no meter function holds the binder");
+        assertTrue(Double.isNaN(registry.get("ktls.in.flight.records").gauge().value()));
     }
 
     private double counter(String name) {
