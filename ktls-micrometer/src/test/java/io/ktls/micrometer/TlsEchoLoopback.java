@@ -79,9 +79,9 @@ final class TlsEchoLoopback implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
-        server.close().sync();
-        group.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).sync();
+    public void close() {
+        server.close().syncUninterruptibly();
+        group.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).syncUninterruptibly();
     }
 
     private static X509Bundle selfSigned() {
