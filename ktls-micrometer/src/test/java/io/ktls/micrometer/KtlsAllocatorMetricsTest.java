@@ -88,7 +88,7 @@ class KtlsAllocatorMetricsTest {
     }
 
     @Test
-    void overflowBeyondTheLimitIsCountedAndItsMemoryShown() {
+    void exhaustingTheSlabsIsCountedAsFallbackOrOverflow() {
         new KtlsAllocatorMetrics(allocator).bindTo(registry);
         List<ByteBuf> held = new ArrayList<>();
         try {
