@@ -22,11 +22,12 @@
 #   small   h2load --h1 -c 1000 -n 100000 on 16 KiB files (16 of them, round robin), keep-alive:
 #           req/s, server CPU us per request
 #   mixed   small files alongside big downloads: 8 curl processes each download the big file over and
-#           over (one keep-alive connection each) while 4 other curl processes each fetch 150 of the
-#           16 KiB files one after the other on one keep-alive connection; the latency of each small
-#           request (curl's time_total; the first request of each connection, with its handshake, left
-#           out), over the 600: p50, p99 (nearest rank), mean, max in ms. The downloads must all still be
-#           running when the probes end, and a small request taking over 30 s fails the run
+#           over (one keep-alive connection each) while 4 other curl processes fetch the 16 KiB files
+#           one after the other, each on one keep-alive connection, for 8 s; the latency of each small
+#           request (curl's time_total; the first request of each connection, with its handshake, and the
+#           one cut short at the end left out): p50, p99 (nearest rank), mean, max in ms, and how many
+#           requests they are over (a slow server gives fewer). The downloads must all still be running
+#           when the probes end, and a small request taking over 30 s fails the run
 #   conns   (not in the default set) h2load --h1 with keep-alive at 1,000 and at 10,000 connections on
 #           64 KiB files (16 of them, round robin), 150,000 requests per level: MB/s, server CPU s/GB and
 #           the server's peak RSS during that level (VmHWM, reset before it through /proc/PID/clear_refs).
@@ -59,7 +60,7 @@
 #   FILES_TESTS="c8 curl c256 small mixed"   the tests to run, in this order (add conns for the curve)
 #   FILES_C256_REQUESTS=1024 FILES_SMALL_REQUESTS=100000   fewer for a quick check of the script
 #   FILES_MIXED_DOWNLOADS=8    big downloads running during the small-file latency probes
-#   FILES_MIXED_PROBES=4 FILES_MIXED_REQUESTS=150   probe connections, sequential requests on each
+#   FILES_MIXED_PROBES=4 FILES_MIXED_SECONDS=8   probe connections, and how long they run
 #   FILES_CONNS_LEVELS="1000 10000" FILES_CONNS_REQUESTS=150000   connection counts, requests per level
 #   FILES_DIR=/dev/shm/ktls-bench-files   the document root (made and filled here, kept between runs)
 #   ACCESS_LOG=0               1: access logs on in every server (NGINX_ACCESS_LOG is its old name)
@@ -79,7 +80,7 @@ C256_REQUESTS=${FILES_C256_REQUESTS:-1024}
 SMALL_REQUESTS=${FILES_SMALL_REQUESTS:-100000}
 MIXED_DOWNLOADS=${FILES_MIXED_DOWNLOADS:-8}
 MIXED_PROBES=${FILES_MIXED_PROBES:-4}
-MIXED_REQUESTS=${FILES_MIXED_REQUESTS:-150}
+MIXED_SECONDS=${FILES_MIXED_SECONDS:-8}
 CONNS_LEVELS=${FILES_CONNS_LEVELS:-"1000 10000"}
 CONNS_REQUESTS=${FILES_CONNS_REQUESTS:-150000}
 DIR=${FILES_DIR:-/dev/shm/ktls-bench-files}
@@ -123,6 +124,8 @@ if [ "$NOFILE" -lt $((2 * MAX_CONNS + 256)) ]; then
        "spare; a server may run out of descriptors (raise the hard limit: ulimit -Hn, LimitNOFILE=)" >&2
 fi
 SOMAXCONN=$(cat /proc/sys/net/core/somaxconn 2>/dev/null || echo 4096)
+NGINX_CONNECTIONS=$((MAX_CONNS + 1024 > 4096 ? MAX_CONNS + 1024 : 4096))
+[ "$NGINX_CONNECTIONS" -gt "$NOFILE" ] && NGINX_CONNECTIONS=$NOFILE
 command -v python3 >/dev/null || fail "python3 is needed for the summary"
 
 # --- tools ------------------------------------------------------------------------------------------------
@@ -204,15 +207,16 @@ write_nginx_conf() { # port
   [ "$(id -u)" = 0 ] && user="user root;"   # the workers must read $WORK/key.pem and the document root
   cat >"$WORK/nginx.conf" <<EOF
 # One worker per core, as the file server has one event loop per core. Descriptors as the file server
-# gets them (the JVM raises its limit to the hard one), and as many connections per worker: descriptors,
-# not worker_connections, are the limit, as in the file server (both stop accepting for a moment then).
+# gets them (the JVM raises its limit to the hard one), and room in each worker for every connection of
+# the run, so descriptors, not worker_connections, are the limit, as in the file server. Not more: nginx
+# allocates and touches its connection table up front, which would count in its RSS.
 worker_processes auto;
 worker_rlimit_nofile $NOFILE;
 daemon off;
 $user
 pid $WORK/nginx.pid;
 error_log stderr warn;
-events { worker_connections $NOFILE; }
+events { worker_connections $NGINX_CONNECTIONS; }
 http {
     $log
     sendfile on;
@@ -408,8 +412,9 @@ run_h2load() { # server test round connections requests bytes-per-file uri...
 
 # mixed: big downloads keep every core busy while probes time small requests. Each process below is one
 # curl on one keep-alive connection, reading its URLs from a config file: the downloads repeat the big
-# file (far more times than the probes need; they are stopped when the probes end), each probe goes through
-# the 16 KiB files in turn.
+# file, each probe goes through the 16 KiB files in turn, both far more times than they can in the time
+# given, and are stopped then. A probe's -w lines are line-buffered (stdbuf), so each finished request's
+# line is in the file when the probe is stopped.
 write_curl_config() { # file count url...: count transfers, the urls in turn, bodies to /dev/null
   local file=$1 count=$2; shift 2
   local urls=("$@") i
@@ -425,7 +430,7 @@ run_mixed() { # server round
   if [ ! -f "$WORK/mixed-$s-big.conf" ]; then # once per server: the same for every round
     write_curl_config "$WORK/mixed-$s-big.conf" 20000 "$(url "$s" "$BIG")"
     for u in "${small_uris[@]}"; do urls+=("$(url "$s" "$u")"); done
-    write_curl_config "$WORK/mixed-$s-probe.conf" $((MIXED_REQUESTS + 1)) "${urls[@]}"
+    write_curl_config "$WORK/mixed-$s-probe.conf" 20000 "${urls[@]}"
   fi
   for ((i = 0; i < MIXED_DOWNLOADS; i++)); do
     curl -sS --http1.1 "${tls[@]}" -K "$WORK/mixed-$s-big.conf" >/dev/null 2>"$WORK/mixed-big-$i.err" &
@@ -434,12 +439,17 @@ run_mixed() { # server round
   sleep 1   # every download under way: connected, past the handshake, streaming
   before=$(cpu_ticks "$s"); start=$(date +%s.%N)
   for ((p = 0; p < MIXED_PROBES; p++)); do
-    curl -sS --http1.1 --max-time 30 "${tls[@]}" -K "$WORK/mixed-$s-probe.conf" -v \
+    stdbuf -oL curl -sS --http1.1 --max-time 30 "${tls[@]}" -K "$WORK/mixed-$s-probe.conf" -v \
         -w '%{http_code} %{size_download} %{num_connects} %{time_total}\n' >"$WORK/mixed-probe-$p.out" 2>"$WORK/mixed-probe-$p.err" &
     probes+=($!)
   done
+  sleep "$MIXED_SECONDS"
   local failed=""
-  for p in "${!probes[@]}"; do wait "${probes[$p]}" || failed="$failed probe$p"; done
+  for p in "${!probes[@]}"; do # each probe must still be running: else it failed (or ran out of URLs)
+    kill -0 "${probes[$p]}" 2>/dev/null || { wait "${probes[$p]}" || true; failed="$failed probe$p(ended early: $(grep -v '^[<>{}*]' "$WORK/mixed-probe-$p.err" | tail -1))"; }
+  done
+  for p in "${probes[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${probes[@]}"; do wait "$p" 2>/dev/null || true; done
   after=$(cpu_ticks "$s"); end=$(date +%s.%N)
   for i in "${!loads[@]}"; do # each download must still be running: else the load fell off during the probes
     kill -0 "${loads[$i]}" 2>/dev/null || { wait "${loads[$i]}" || true; failed="$failed download$i(ended early: $(tail -1 "$WORK/mixed-big-$i.err"))"; }
@@ -452,22 +462,25 @@ run_mixed() { # server round
   fi
   check_tls "$s" "$proto" "$cipher"
   # Every probe request: 200 with the whole file; the first of each connection (it made the connection,
-  # handshake included) is left out, any other that made a new connection means keep-alive failed.
+  # handshake included) is left out, any other that made a new connection means keep-alive failed. A
+  # line cut by the stop (fewer than 4 fields) is the request under way then: not a result.
   for ((p = 0; p < MIXED_PROBES; p++)); do
-    awk -v s="$s" -v r="$round" -v p="$p" -v want="$SMALL_BYTES" -v n=$((MIXED_REQUESTS + 1)) '
-      $1 != 200 || $2 != want { printf "request %d: status %s, %s of %s bytes\n", NR, $1, $2, want > "/dev/stderr"; bad = 1 }
-      NR > 1 && $3 != 0 { printf "request %d made a new connection (no keep-alive)\n", NR > "/dev/stderr"; bad = 1 }
-      NR > 1 { print s "," r "," p "," $4 }
-      END { if (NR != n) { printf "%d of %d requests\n", NR, n > "/dev/stderr"; bad = 1 } exit bad }' \
+    awk -v s="$s" -v r="$round" -v p="$p" -v want="$SMALL_BYTES" '
+      NF < 4 { next }
+      { n++ }
+      $1 != 200 || $2 != want { printf "request %d: status %s, %s of %s bytes\n", n, $1, $2, want > "/dev/stderr"; bad = 1 }
+      n > 1 && $3 != 0 { printf "request %d made a new connection (no keep-alive)\n", n > "/dev/stderr"; bad = 1 }
+      n > 1 { print s "," r "," p "," $4 }
+      END { if (n < 2) { printf "%d requests in the time given\n", n > "/dev/stderr"; bad = 1 } exit bad }' \
       "$WORK/mixed-probe-$p.out" >>"$SAMPLES" || fail "mixed against $s, round $round: probe $p failed"
   done
-  local stats
+  local stats n
   # Nearest-rank percentiles over every probe's requests of this server and round.
+  n=$(awk -F, -v s="$s" -v r="$round" '$1 == s && $2 == r' "$SAMPLES" | wc -l)
   stats=$(awk -F, -v s="$s" -v r="$round" '$1 == s && $2 == r { print $4 }' "$SAMPLES" | sort -g | awk '
     { v[NR] = $1; sum += $1 }
     function rank(q,  k) { k = int(q * NR); if (k < q * NR) k++; return v[k] }
     END { printf "%.3f,%.3f,%.3f,%.3f", rank(0.5) * 1e3, rank(0.99) * 1e3, sum / NR * 1e3, v[NR] * 1e3 }')
-  local n=$((MIXED_PROBES * MIXED_REQUESTS))
   echo "$s,mixed,$round,$n,$((n * SMALL_BYTES)),$(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.6f", b - a}'),$(awk -v t=$((after - before)) -v h="$TICKS" 'BEGIN{printf "%.3f", t/h}'),$proto,$cipher,,,$stats," >>"$ROWS"
 }
 
@@ -529,7 +542,7 @@ python3 bench/files_summary.py "$ROWS" "$RESULTS" \
         curl="$(curl --version | head -1 | cut -d' ' -f1-2,5)" fileBytes="$BIG_BYTES" rounds="$ROUNDS" \
         warmupDownloads="$WARMUP" c8Requests="$C8_REQUESTS" c256Requests="$C256_REQUESTS" \
         smallRequests="$SMALL_REQUESTS" accessLog="$ACCESS_LOG_WORD" mixedDownloads="$MIXED_DOWNLOADS" \
-        mixedProbes="$MIXED_PROBES" mixedRequests="$MIXED_REQUESTS" connsRequests="$CONNS_REQUESTS" \
+        mixedProbes="$MIXED_PROBES" mixedSeconds="$MIXED_SECONDS" connsRequests="$CONNS_REQUESTS" \
         connsFileBytes="$CONNS_BYTES" nofile="$NOFILE" somaxconn="$SOMAXCONN" javaOpts="$JAVA_OPTS" \
     --rss "${rss_args[@]}"
 cat "$RESULTS/files.md"

@@ -81,7 +81,7 @@ def summarise(rows):
                 "bytes": b,
             }
             if test == "mixed":
-                one = {"seconds": s, "bytes": b}
+                one = {"seconds": s, "bytes": b, "samples": n}
             for k in ("levelPeakRssKiB",) + LATENCY:
                 v = optional_float(r, "peakRssKiB" if k == "levelPeakRssKiB" else k)
                 if v is not None:
@@ -91,7 +91,7 @@ def summarise(rows):
         # its latencies mean something.
         rates = () if test == "mixed" else ("MBps", "serverCpuSecPerGB", "reqPerSec", "serverCpuUsPerRequest")
         med = {k: statistics.median(x[k] for x in rounds)
-               for k in rates + ("levelPeakRssKiB",) + LATENCY if all(k in x for x in rounds)}
+               for k in rates + ("levelPeakRssKiB", "samples") + LATENCY if all(k in x for x in rounds)}
         extra = {}
         if rs[0].get("connections"):
             extra["connections"] = int(rs[0]["connections"])
@@ -182,14 +182,14 @@ def markdown(summary, servers, meta, rss):
                 fmt(e["serverCpuUsPerRequest"], 1), fmt(x_cpu, 2) + ("x" if x_cpu else "")]) + " |")
         lines.append("")
     if any((s, "mixed") in summary for s in servers):
-        per = meta.get("mixedRequests", "?")
+        secs = meta.get("mixedSeconds", "?")
         probes = meta.get("mixedProbes", "?")
         lines += [f"16 KiB files during {meta.get('mixedDownloads', '8')} downloads of the big file (one curl each, over "
-                  f"and over): {probes} curl processes each fetch {per} small files in turn on one keep-alive "
+                  f"and over): {probes} curl processes fetch small files in turn for {secs} s, each on one keep-alive "
                   "connection; latency of each request (curl `time_total`, the connection's first request left "
-                  "out), p99 by nearest rank:", "",
-                  "| server | p50 ms | x nginx | p99 ms | x nginx | mean ms | max ms | rounds p50; p99 ms |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "out), p99 by nearest rank; requests: how many they are over (median of the rounds):", "",
+                  "| server | p50 ms | x nginx | p99 ms | x nginx | mean ms | max ms | requests | rounds p50; p99 ms |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for s in servers:
             e = summary.get((s, "mixed"))
             if e is None:
@@ -197,7 +197,7 @@ def markdown(summary, servers, meta, rss):
             lines.append("| " + " | ".join([
                 SERVER_LABELS.get(s, s), fmt(e.get("p50Ms"), 1), ratio(e, "xP50Ms_nginx"), fmt(e.get("p99Ms"), 1),
                 ratio(e, "xP99Ms_nginx"), fmt(e.get("meanMs"), 1), fmt(e.get("maxMs"), 1),
-                rounds_of(e, "p50Ms", 1) + "; " + rounds_of(e, "p99Ms", 1)]) + " |")
+                fmt(e.get("samples"), 0), rounds_of(e, "p50Ms", 1) + "; " + rounds_of(e, "p99Ms", 1)]) + " |")
         lines.append("")
     levels = [t for t in test_order({t for (_, t) in summary}) if t.startswith("conns-")]
     if levels:
@@ -242,7 +242,7 @@ def main():
 
     columns = ["server", "test", "MBps", "serverCpuSecPerGB", "reqPerSec", "serverCpuUsPerRequest",
                "xMBps_nginx", "xCpu_nginx", "xMBps_plain", "xCpu_plain", "peakRssKiB", "connections",
-               "levelPeakRssKiB", "failedRequests", "p50Ms", "p99Ms", "meanMs", "maxMs", "xP50Ms_nginx", "xP99Ms_nginx",
+               "levelPeakRssKiB", "failedRequests", "samples", "p50Ms", "p99Ms", "meanMs", "maxMs", "xP50Ms_nginx", "xP99Ms_nginx",
                "protocol", "cipher", "rounds"]
     with open(os.path.join(results, "files.csv"), "w", newline="") as f:
         w = csv.writer(f)
@@ -263,7 +263,7 @@ def main():
             w.writerow(row)
     meta_out = dict(meta)
     for k in ("cpus", "fileBytes", "rounds", "warmupDownloads", "c8Requests", "c256Requests", "smallRequests",
-              "mixedDownloads", "mixedProbes", "mixedRequests", "connsRequests", "connsFileBytes", "nofile",
+              "mixedDownloads", "mixedProbes", "mixedSeconds", "connsRequests", "connsFileBytes", "nofile",
               "somaxconn"):
         if k in meta_out and meta_out[k].isdigit():
             meta_out[k] = int(meta_out[k])

@@ -68,6 +68,8 @@ class FileServerLifecycleIT {
             ServerProcess server = ServerProcess.startFileServer(args.toArray(new String[0]));
             try {
                 assertEquals(200, Curl.fetch(dir, server.baseUrl() + "/a.txt").status);
+                String stats = Curl.fetch(dir, server.baseUrl() + "/_stats").bodyText();
+                assertTrue(stats.contains("\"accessLogLinesDropped\":0"), stats);
                 // SIGTERM first: the lines still queued are written before the process ends.
                 assertEquals(0, server.terminate(), server.stderr());
                 String stderr = server.stderr();
@@ -79,8 +81,8 @@ class FileServerLifecycleIT {
                 server.close();
             }
         }
-        String logged = Files.readString(file);
-        assertEquals(1, logged.split("\n").length, logged);
+        String logged = Files.readString(file); // the request for /a.txt, then the one for /_stats
+        assertEquals(2, logged.split("\n").length, logged);
         assertTrue(logged.contains(line), logged);
     }
 
