@@ -23,7 +23,7 @@
 #           req/s, server CPU us per request
 #   mixed   small files alongside big downloads: 8 curl processes each download the big file over and
 #           over (one keep-alive connection each) while 4 other curl processes fetch the 16 KiB files
-#           one after the other, each on one keep-alive connection, for 8 s; the latency of each small
+#           one after the other, each on one keep-alive connection, for 6 s; the latency of each small
 #           request (curl's time_total; the first request of each connection, with its handshake, and the
 #           one cut short at the end left out): p50, p99 (nearest rank), mean, max in ms, and how many
 #           requests they are over (a slow server gives fewer). The downloads must all still be running
@@ -60,7 +60,7 @@
 #   FILES_TESTS="c8 curl c256 small mixed"   the tests to run, in this order (add conns for the curve)
 #   FILES_C256_REQUESTS=1024 FILES_SMALL_REQUESTS=100000   fewer for a quick check of the script
 #   FILES_MIXED_DOWNLOADS=8    big downloads running during the small-file latency probes
-#   FILES_MIXED_PROBES=4 FILES_MIXED_SECONDS=8   probe connections, and how long they run
+#   FILES_MIXED_PROBES=4 FILES_MIXED_SECONDS=6   probe connections, and how long they run
 #   FILES_CONNS_LEVELS="1000 10000" FILES_CONNS_REQUESTS=150000   connection counts, requests per level
 #   FILES_DIR=/dev/shm/ktls-bench-files   the document root (made and filled here, kept between runs)
 #   ACCESS_LOG=0               1: access logs on in every server (NGINX_ACCESS_LOG is its old name)
@@ -80,7 +80,7 @@ C256_REQUESTS=${FILES_C256_REQUESTS:-1024}
 SMALL_REQUESTS=${FILES_SMALL_REQUESTS:-100000}
 MIXED_DOWNLOADS=${FILES_MIXED_DOWNLOADS:-8}
 MIXED_PROBES=${FILES_MIXED_PROBES:-4}
-MIXED_SECONDS=${FILES_MIXED_SECONDS:-8}
+MIXED_SECONDS=${FILES_MIXED_SECONDS:-6}
 CONNS_LEVELS=${FILES_CONNS_LEVELS:-"1000 10000"}
 CONNS_REQUESTS=${FILES_CONNS_REQUESTS:-150000}
 DIR=${FILES_DIR:-/dev/shm/ktls-bench-files}
