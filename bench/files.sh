@@ -152,7 +152,9 @@ fi
 # --- files, certificate, nginx.conf -----------------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ktls-bench-files.XXXXXX")
 declare -A PID PORT SCHEME   # per server: its process, port, http or https
-cleanup() { # every server started is stopped, however the script ends
+CLIENTS=()                   # background clients of mixed, while they run
+cleanup() { # every server and background client started is stopped, however the script ends
+  for p in "${CLIENTS[@]}"; do kill "$p" 2>/dev/null || true; done
   for s in "${!PID[@]}"; do
     kill -TERM "${PID[$s]}" 2>/dev/null || true
   done
@@ -434,14 +436,14 @@ run_mixed() { # server round
   fi
   for ((i = 0; i < MIXED_DOWNLOADS; i++)); do
     curl -sS --http1.1 "${tls[@]}" -K "$WORK/mixed-$s-big.conf" >/dev/null 2>"$WORK/mixed-big-$i.err" &
-    loads+=($!)
+    loads+=($!); CLIENTS+=($!)
   done
   sleep 1   # every download under way: connected, past the handshake, streaming
   before=$(cpu_ticks "$s"); start=$(date +%s.%N)
   for ((p = 0; p < MIXED_PROBES; p++)); do
     stdbuf -oL curl -sS --http1.1 --max-time 30 "${tls[@]}" -K "$WORK/mixed-$s-probe.conf" -v \
         -w '%{http_code} %{size_download} %{num_connects} %{time_total}\n' >"$WORK/mixed-probe-$p.out" 2>"$WORK/mixed-probe-$p.err" &
-    probes+=($!)
+    probes+=($!); CLIENTS+=($!)
   done
   sleep "$MIXED_SECONDS"
   local failed=""
@@ -456,6 +458,7 @@ run_mixed() { # server round
   done
   for i in "${loads[@]}"; do kill "$i" 2>/dev/null || true; done
   for i in "${loads[@]}"; do wait "$i" 2>/dev/null || true; done
+  CLIENTS=()
   [ -z "$failed" ] || fail "mixed against $s, round $round:$failed"
   if [ "${SCHEME[$s]}" = https ]; then
     read -r proto cipher < <(sed -nE 's#^\* SSL connection using ([^ ]+) / ([^ ]+).*#\1 \2#p' "$WORK/mixed-probe-0.err" | head -1)
