@@ -188,6 +188,8 @@ def mixed_charts(data, servers, by_key, images, where):
         if e is None:
             continue
         for label, key in (("p50", "p50Ms"), ("p99", "p99Ms")):
+            if e.get(key) is None:  # a round in which no small request finished: no median
+                continue
             values[(s, label)] = e[key]
             ratio = e.get(f"x{key[0].upper()}{key[1:]}_nginx")
             if s != "nginx" and ratio:

@@ -72,16 +72,17 @@ def summarise(rows):
         rounds = []
         for r in rs:
             n, b, s, cpu = int(r["requests"]), int(r["bytes"]), float(r["seconds"]), float(r["cpuSeconds"])
-            one = {
-                "MBps": b / s / 1e6,
-                "serverCpuSecPerGB": cpu / (b / 1e9),
-                "reqPerSec": n / s,
-                "serverCpuUsPerRequest": cpu * 1e6 / n,
-                "seconds": s,
-                "bytes": b,
-            }
-            if test == "mixed":
+            if test == "mixed":  # n may be 0: a server too slow to finish a request in the time given
                 one = {"seconds": s, "bytes": b, "samples": n}
+            else:
+                one = {
+                    "MBps": b / s / 1e6,
+                    "serverCpuSecPerGB": cpu / (b / 1e9),
+                    "reqPerSec": n / s,
+                    "serverCpuUsPerRequest": cpu * 1e6 / n,
+                    "seconds": s,
+                    "bytes": b,
+                }
             for k in ("levelPeakRssKiB",) + LATENCY:
                 v = optional_float(r, "peakRssKiB" if k == "levelPeakRssKiB" else k)
                 if v is not None:
@@ -126,7 +127,7 @@ def ratio(e, key):
 
 
 def rounds_of(e, key, digits):
-    return " ".join(fmt(r[key], digits) for r in e["rounds"])
+    return " ".join(fmt(r.get(key), digits) or "-" for r in e["rounds"])
 
 
 def markdown(summary, servers, meta, rss):
@@ -252,7 +253,7 @@ def main():
             for c in columns:
                 v = e.get(c)
                 if c == "rounds" and e["test"] == "mixed":  # p50/p99 ms
-                    v = ";".join(f"{r['p50Ms']:.3f}/{r['p99Ms']:.3f}" for r in v)
+                    v = ";".join(f"{fmt(r.get('p50Ms'), 3)}/{fmt(r.get('p99Ms'), 3)}" for r in v)
                 elif c == "rounds" and "levelPeakRssKiB" in e:  # MB/s, CPU s/GB, peak RSS KiB
                     v = ";".join(f"{r['MBps']:.1f}/{r['serverCpuSecPerGB']:.4f}/{r['levelPeakRssKiB']:.0f}" for r in v)
                 elif c == "rounds":  # MB/s, CPU s/GB
