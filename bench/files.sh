@@ -460,10 +460,6 @@ run_mixed() { # server round
   for i in "${loads[@]}"; do wait "$i" 2>/dev/null || true; done
   CLIENTS=()
   [ -z "$failed" ] || fail "mixed against $s, round $round:$failed"
-  if [ "${SCHEME[$s]}" = https ]; then
-    read -r proto cipher < <(sed -nE 's#^\* SSL connection using ([^ ]+) / ([^ ]+).*#\1 \2#p' "$WORK/mixed-probe-0.err" | head -1)
-  fi
-  check_tls "$s" "$proto" "$cipher"
   # Every probe request: 200 with the whole file; the first of each connection (it made the connection,
   # handshake included) is left out, any other that made a new connection means keep-alive failed. A
   # line cut by the stop (fewer than 4 fields) is the request under way then: not a result.
@@ -480,11 +476,16 @@ run_mixed() { # server round
   local stats n
   # Nearest-rank percentiles over every probe's requests of this server and round.
   n=$(awk -F, -v s="$s" -v r="$round" '$1 == s && $2 == r' "$SAMPLES" | wc -l)
+  if [ "${SCHEME[$s]}" = https ]; then # from the first probe whose handshake finished
+    read -r proto cipher < <(cat "$WORK"/mixed-probe-*.err | sed -nE 's#^\* SSL connection using ([^ ]+) / ([^ ]+).*#\1 \2#p' | head -1) || true
+  fi
   if [ "$n" = 0 ]; then # so slow that no probe finished a request after its first: no latency to report
-    echo "files.sh: $s (mixed, round $round): no small request finished in $MIXED_SECONDS s after the first of its connection" >&2
+    echo "files.sh: $s (mixed, round $round): no small request finished within $MIXED_SECONDS s after the first of" \
+         "its connection ($(grep -l 'SSL connection using' "$WORK"/mixed-probe-*.err 2>/dev/null | wc -l) of $MIXED_PROBES probes past the handshake)" >&2
     echo "$s,mixed,$round,0,0,$(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.6f", b - a}'),0,$proto,$cipher,,,,,,," >>"$ROWS"
     return 0
   fi
+  check_tls "$s" "$proto" "$cipher"
   stats=$(awk -F, -v s="$s" -v r="$round" '$1 == s && $2 == r { print $4 }' "$SAMPLES" | sort -g | awk '
     { v[NR] = $1; sum += $1 }
     function rank(q,  k) { k = int(q * NR); if (k < q * NR) k++; return v[k] }
