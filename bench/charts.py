@@ -4,7 +4,9 @@
 usage: python3 bench/charts.py RESULTS_DIR IMAGES_DIR
 
   files.json          -> files-throughput.svg (MB/s), files-server-cpu.svg (server CPU s/GB), both with the
-                         ratio to nginx on each bar, files-small.svg (req/s, 16 KiB files), from bench/files.sh
+                         ratio to nginx on each bar, files-small.svg (req/s, 16 KiB files), files-mixed.svg
+                         (p50 and p99 latency of 16 KiB files during big downloads), files-conns-throughput.svg,
+                         files-conns-cpu.svg and files-conns-rss.svg (per connection count), from bench/files.sh
   e2e.json            -> e2e-throughput.svg (MB/s), e2e-server-cpu.svg (server CPU s/GB, with the ratio
                          to plaintext sendfile written on each bar)
   jmh-<module>.json   -> jmh-<module>.svg (one panel per benchmark method, one bar per parameter set)
@@ -164,6 +166,68 @@ def files_charts(results, images):
         with open(small_svg, "w") as f:
             f.write(grouped_bars("Small files: requests per second (ratio to nginx)", "req/s (higher is better)",
                                  servers, ["16 KiB files, 1000 connections"], small, x_small, where))
+    mixed_charts(data, servers, by_key, images, where)
+    conns_charts(data, servers, by_key, images, where)
+
+
+def write_or_remove(path, content):
+    """Writes the chart, or removes one left by an earlier run when this run has no figures for it."""
+    if content is None:
+        if os.path.exists(path):
+            os.remove(path)
+        return
+    with open(path, "w") as f:
+        f.write(content)
+
+
+def mixed_charts(data, servers, by_key, images, where):
+    series = ["p50", "p99"]
+    values, x_nginx = {}, {}
+    for s in servers:
+        e = by_key.get((s, "mixed"))
+        if e is None:
+            continue
+        for label, key in (("p50", "p50Ms"), ("p99", "p99Ms")):
+            if e.get(key) is None:  # a round in which no small request finished: no median
+                continue
+            values[(s, label)] = e[key]
+            ratio = e.get(f"x{key[0].upper()}{key[1:]}_nginx")
+            if s != "nginx" and ratio:
+                x_nginx[(s, label)] = f"({ratio:.2f}x)"
+    title = (f"16 KiB files during {data.get('mixedDownloads', 8)} big downloads: latency (ratio to nginx)")
+    write_or_remove(os.path.join(images, "files-mixed.svg"), grouped_bars(
+        title, "ms (lower is better)", [s for s in servers if (s, "p50") in values], series, values, x_nginx,
+        where) if values else None)
+
+
+def conns_charts(data, servers, by_key, images, where):
+    levels = sorted({int(t.split("-", 1)[1]) for (_, t) in by_key if t.startswith("conns-")})
+    series = [f"{n:,} connections" for n in levels]
+    kib = data.get("connsFileBytes", 65536) // 1024
+    charts = {"files-conns-throughput.svg": ("MBps", f"{kib} KiB files by connection count: MB/s (ratio to nginx)",
+                                             "MB/s (higher is better)", 1, "xMBps_nginx"),
+              "files-conns-cpu.svg": ("serverCpuSecPerGB", f"{kib} KiB files by connection count: server CPU per GB "
+                                      "(ratio to nginx)", "CPU s/GB (lower is better)", 1, "xCpu_nginx"),
+              "files-conns-rss.svg": ("levelPeakRssKiB", f"{kib} KiB files by connection count: server peak RSS "
+                                      "(ratio to nginx)", "MiB (lower is better)", 1 / 1024, None)}
+    for name, (key, title, unit, scale, ratio_key) in charts.items():
+        values, ratios = {}, {}
+        for s in servers:
+            for n, label in zip(levels, series):
+                e = by_key.get((s, f"conns-{n}"))
+                if e is None or e.get(key) is None:
+                    continue
+                values[(s, label)] = e[key] * scale
+                base = by_key.get(("nginx", f"conns-{n}"))
+                if s == "nginx":
+                    continue
+                if ratio_key and e.get(ratio_key):
+                    ratios[(s, label)] = f"({e[ratio_key]:.2f}x)"
+                elif not ratio_key and base and base.get(key):
+                    ratios[(s, label)] = f"({e[key] / base[key]:.2f}x)"
+        groups = [s for s in servers if any((s, label) in values for label in series)]
+        write_or_remove(os.path.join(images, name),
+                        grouped_bars(title, unit, groups, series, values, ratios, where) if values else None)
 
 
 def param_label(params):

@@ -21,6 +21,19 @@
 #   c256    h2load --h1 -c 256 -n 1024 on a 4 MiB file               MB/s, server CPU s/GB, peak RSS
 #   small   h2load --h1 -c 1000 -n 100000 on 16 KiB files (16 of them, round robin), keep-alive:
 #           req/s, server CPU us per request
+#   mixed   small files alongside big downloads: 8 curl processes each download the big file over and
+#           over (one keep-alive connection each) while 4 other curl processes fetch the 16 KiB files
+#           one after the other, each on one keep-alive connection, for 6 s; the latency of each small
+#           request (curl's time_total; the first request of each connection, with its handshake, and the
+#           one cut short at the end left out): p50, p99 (nearest rank), mean, max in ms, and how many
+#           requests they are over (a slow server gives fewer). The downloads must all still be running
+#           when the probes end, and a small request taking over 30 s fails the run
+#   conns   (not in the default set) h2load --h1 with keep-alive at 1,000 and at 10,000 connections on
+#           64 KiB files (16 of them, round robin), 150,000 requests per level: MB/s, server CPU s/GB and
+#           the server's peak RSS during that level (VmHWM, reset before it through /proc/PID/clear_refs).
+#           The one test where failed requests do not stop the run: a server that drops connections under
+#           the storm of handshakes (a handshake timeout, no descriptors left) has that counted and shown
+#           beside its figures, which count the requests that succeeded
 # Before the first round each server gets 3 discarded downloads of the big file (JIT). Server CPU is
 # the utime+stime of its processes (/proc/PID/stat: a JVM's covers all its threads; nginx's is the master's
 # plus its workers') over the client command, per decimal GB of file bytes. Peak RSS is VmHWM (/proc/PID/
@@ -28,23 +41,29 @@
 # non-2xx requests, curl's exit status, a short body) or a TLS session other than TLS 1.3 AES-128-GCM
 # stops the run with an error rather than a figure.
 #
-# Logging: the file server writes an access line per request to stderr (it has no option to turn that
-# off), so nginx logs too (access_log to a file, unbuffered: one write per request, as the file server's
-# autoflushed stderr). Set NGINX_ACCESS_LOG=0 to turn nginx's off; the setting is printed and recorded.
+# Access logs: off in every server by default (ACCESS_LOG=0: nginx access_log off, the file server
+# --access-log off), as a benchmark of serving files would run them. ACCESS_LOG=1 turns them on in every
+# server, each to its own file, written in batches as both do it: nginx access_log ... buffer=32k
+# flush=1s, the file server --access-log FILE (batches of up to 32 KiB from a thread of its own, at least
+# every 20 ms). The setting is printed and recorded in files.json and files.md.
 #
 # Output: bench/results/files-rounds.csv (every measurement), files.csv and files.json (medians, ratios
 # against nginx and plain), files.md (the table), server logs bench/results/files-<server>.log (and nginx's
-# access log files-nginx-access.log); charts docs/images/files-*.svg (bench/charts.py).
+# access logs files-<server>-access.log with ACCESS_LOG=1), the latency samples of `mixed` in
+# files-mixed-samples.csv; charts docs/images/files-*.svg (bench/charts.py).
 #
 # Settings (environment; FILES_ keeps them apart from bench/run.sh's own):
 #   FILES_SERVERS="nginx plain sslhandler inline offload"
 #   FILES_ROUNDS=3 FILES_WARMUP=3   rounds per test (median); discarded downloads per server first
 #   FILES_SIZE_MIB=1024        the big file, on tmpfs
 #   FILES_C8_REQUESTS=8        h2load requests of the big file at 8 connections (one per connection)
-#   FILES_TESTS="c8 curl c256 small"   the tests to run, in this order
+#   FILES_TESTS="c8 curl c256 small mixed"   the tests to run, in this order (add conns for the curve)
 #   FILES_C256_REQUESTS=1024 FILES_SMALL_REQUESTS=100000   fewer for a quick check of the script
+#   FILES_MIXED_DOWNLOADS=8    big downloads running during the small-file latency probes
+#   FILES_MIXED_PROBES=4 FILES_MIXED_SECONDS=6   probe connections, and how long they run
+#   FILES_CONNS_LEVELS="1000 10000" FILES_CONNS_REQUESTS=150000   connection counts, requests per level
 #   FILES_DIR=/dev/shm/ktls-bench-files   the document root (made and filled here, kept between runs)
-#   NGINX_ACCESS_LOG=1         0: access_log off in nginx (the file server logs regardless)
+#   ACCESS_LOG=0               1: access logs on in every server (NGINX_ACCESS_LOG is its old name)
 #   INSTALL=1                  0: do not apt-get install a missing nginx or h2load (fail instead)
 #   JAVA=java JAVA_OPTS=""     the JVM of the file server, and its options
 #   BUILD=1                    0: use examples/target/ktls-file-server.jar as it is
@@ -56,11 +75,16 @@ ROUNDS=${FILES_ROUNDS:-3}
 WARMUP=${FILES_WARMUP:-3}
 SIZE_MIB=${FILES_SIZE_MIB:-1024}
 C8_REQUESTS=${FILES_C8_REQUESTS:-8}
-TESTS=${FILES_TESTS:-"c8 curl c256 small"}
+TESTS=${FILES_TESTS:-"c8 curl c256 small mixed"}
 C256_REQUESTS=${FILES_C256_REQUESTS:-1024}
 SMALL_REQUESTS=${FILES_SMALL_REQUESTS:-100000}
+MIXED_DOWNLOADS=${FILES_MIXED_DOWNLOADS:-8}
+MIXED_PROBES=${FILES_MIXED_PROBES:-4}
+MIXED_SECONDS=${FILES_MIXED_SECONDS:-6}
+CONNS_LEVELS=${FILES_CONNS_LEVELS:-"1000 10000"}
+CONNS_REQUESTS=${FILES_CONNS_REQUESTS:-150000}
 DIR=${FILES_DIR:-/dev/shm/ktls-bench-files}
-NGINX_ACCESS_LOG=${NGINX_ACCESS_LOG:-1}
+ACCESS_LOG=${ACCESS_LOG:-${NGINX_ACCESS_LOG:-0}}
 INSTALL=${INSTALL:-1}
 JAVA=${JAVA:-java}
 JAVA_OPTS=${JAVA_OPTS:-}
@@ -68,17 +92,41 @@ BUILD=${BUILD:-1}
 RESULTS=bench/results
 JAR=examples/target/ktls-file-server.jar
 SUITE=TLS_AES_128_GCM_SHA256
-SMALL_FILES=16            # distinct 16 KiB files, requested round robin
+SMALL_FILES=16            # distinct 16 KiB files (and 64 KiB files for conns), requested round robin
 mkdir -p "$RESULTS" docs/images
 
 fail() { echo "files.sh: $*" >&2; exit 1; }
-# 1000 connections in the small-file test: h2load needs a descriptor per connection (the JVM raises its own
-# limit, nginx has worker_rlimit_nofile).
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-command -v python3 >/dev/null || fail "python3 is needed for the summary"
+case $ACCESS_LOG in 0|1) ;; *) fail "ACCESS_LOG: $ACCESS_LOG (expected: 0 or 1)" ;; esac
 for test in $TESTS; do
-  case $test in c8|curl|c256|small) ;; *) fail "unknown test: $test (FILES_TESTS)" ;; esac
+  case $test in c8|curl|c256|small|mixed|conns) ;; *) fail "unknown test: $test (FILES_TESTS)" ;; esac
 done
+MAX_CONNS=1000   # the small-file test
+if [[ " $TESTS " == *" conns "* ]]; then
+  for level in $CONNS_LEVELS; do
+    [[ $level =~ ^[1-9][0-9]*$ ]] || fail "FILES_CONNS_LEVELS: $level is not a number of connections"
+    [ "$CONNS_REQUESTS" -ge "$level" ] || fail "FILES_CONNS_REQUESTS=$CONNS_REQUESTS is less than $level connections"
+    [ "$level" -gt "$MAX_CONNS" ] && MAX_CONNS=$level
+  done
+fi
+# Descriptors: h2load needs one per connection; a server one per connection and, while a response is in
+# flight, one for its file. Raised as far as the hard limit allows (root may raise that too); the servers
+# inherit it (the JVM raises its soft limit to the hard one itself, nginx gets worker_rlimit_nofile).
+NOFILE_WANTED=$((2 * MAX_CONNS + 4096))
+[ "$NOFILE_WANTED" -lt 65536 ] && NOFILE_WANTED=65536
+if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$NOFILE_WANTED" ]; then
+  ulimit -Hn "$NOFILE_WANTED" 2>/dev/null || true
+fi
+ulimit -n "$NOFILE_WANTED" 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+NOFILE=$(ulimit -n)
+[ "$NOFILE" = unlimited ] && NOFILE=1048576
+if [ "$NOFILE" -lt $((2 * MAX_CONNS + 256)) ]; then
+  echo "files.sh: warning: ulimit -n is $NOFILE, less than 2 per connection at $MAX_CONNS connections plus" \
+       "spare; a server may run out of descriptors (raise the hard limit: ulimit -Hn, LimitNOFILE=)" >&2
+fi
+SOMAXCONN=$(cat /proc/sys/net/core/somaxconn 2>/dev/null || echo 4096)
+NGINX_CONNECTIONS=$((MAX_CONNS + 1024 > 4096 ? MAX_CONNS + 1024 : 4096))
+[ "$NGINX_CONNECTIONS" -gt "$NOFILE" ] && NGINX_CONNECTIONS=$NOFILE
+command -v python3 >/dev/null || fail "python3 is needed for the summary"
 
 # --- tools ------------------------------------------------------------------------------------------------
 need_install=()
@@ -104,7 +152,9 @@ fi
 # --- files, certificate, nginx.conf -----------------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ktls-bench-files.XXXXXX")
 declare -A PID PORT SCHEME   # per server: its process, port, http or https
-cleanup() { # every server started is stopped, however the script ends
+CLIENTS=()                   # background clients of mixed, while they run
+cleanup() { # every server and background client started is stopped, however the script ends
+  for p in "${CLIENTS[@]}"; do kill "$p" 2>/dev/null || true; done
   for s in "${!PID[@]}"; do
     kill -TERM "${PID[$s]}" 2>/dev/null || true
   done
@@ -135,6 +185,10 @@ done
 make_file "$BIG" "$BIG_BYTES"
 make_file "$MID" "$MID_BYTES"
 for i in $(seq 1 $SMALL_FILES); do make_file "16k-$i.bin" "$SMALL_BYTES"; done
+CONNS_BYTES=65536
+if [[ " $TESTS " == *" conns "* ]]; then
+  for i in $(seq 1 $SMALL_FILES); do make_file "64k-$i.bin" "$CONNS_BYTES"; done
+fi
 
 # One ECDSA P-256 certificate for 127.0.0.1 and localhost, served by every TLS server; the clients that
 # verify (curl) verify against it, so a server that answers with another certificate fails the run.
@@ -143,23 +197,28 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
+access_log_file() { echo "$PWD/$RESULTS/files-$1-access.log"; }
+
 write_nginx_conf() { # port
   local log="access_log off;"
-  if [ "$NGINX_ACCESS_LOG" = 1 ]; then
-    : >"$RESULTS/files-nginx-access.log"
-    log="access_log $PWD/$RESULTS/files-nginx-access.log;"
+  if [ "$ACCESS_LOG" = 1 ]; then
+    : >"$(access_log_file nginx)"
+    log="access_log $(access_log_file nginx) combined buffer=32k flush=1s;"
   fi
   local user=""
   [ "$(id -u)" = 0 ] && user="user root;"   # the workers must read $WORK/key.pem and the document root
   cat >"$WORK/nginx.conf" <<EOF
-# One worker per core, as the file server has one event loop per core.
+# One worker per core, as the file server has one event loop per core. Descriptors as the file server
+# gets them (the JVM raises its limit to the hard one), and room in each worker for every connection of
+# the run, so descriptors, not worker_connections, are the limit, as in the file server. Not more: nginx
+# allocates and touches its connection table up front, which would count in its RSS.
 worker_processes auto;
-worker_rlimit_nofile 8192;
+worker_rlimit_nofile $NOFILE;
 daemon off;
 $user
 pid $WORK/nginx.pid;
 error_log stderr warn;
-events { worker_connections 4096; }
+events { worker_connections $NGINX_CONNECTIONS; }
 http {
     $log
     sendfile on;
@@ -173,7 +232,8 @@ http {
     uwsgi_temp_path $WORK/uwsgi;
     scgi_temp_path $WORK/scgi;
     server {
-        listen 127.0.0.1:$1 ssl;
+        # The accept queue as the file server's (Netty's default): the kernel's somaxconn.
+        listen 127.0.0.1:$1 ssl backlog=$SOMAXCONN;
         root $DIR;
         ssl_certificate $WORK/cert.pem;
         ssl_certificate_key $WORK/key.pem;
@@ -215,13 +275,14 @@ start_server() { # server
       PID[$s]=$!
       ;;
     plain|sslhandler|inline|offload)
-      local tls=(--cert "$WORK/cert.pem" --key "$WORK/key.pem" --protocols TLSv1.3)
+      local tls=(--cert "$WORK/cert.pem" --key "$WORK/key.pem" --protocols TLSv1.3) log=(--access-log off)
+      if [ "$ACCESS_LOG" = 1 ]; then : >"$(access_log_file "$s")"; log=(--access-log "$(access_log_file "$s")"); fi
       SCHEME[$s]=https
       if [ "$s" = plain ]; then tls=(); SCHEME[$s]=http; fi
       out=$WORK/$s.out
       : >"$out"
       # shellcheck disable=SC2086
-      "$JAVA" $JAVA_OPTS -jar "$JAR" --mode "$s" --transport epoll --root "$DIR" --port 0 "${tls[@]}" \
+      "$JAVA" $JAVA_OPTS -jar "$JAR" --mode "$s" --transport epoll --root "$DIR" --port 0 "${tls[@]}" "${log[@]}" \
           >"$out" 2>"$RESULTS/files-$s.log" &
       PID[$s]=$!
       for _ in $(seq 1 600); do
@@ -266,9 +327,22 @@ peak_rss_kib() { # server -> VmHWM summed over its processes
   echo "$total"
 }
 
+declare -A RUN_PEAK   # per server: the largest VmHWM read before a reset, so the whole run's peak survives
+reset_peak_rss() { # server: VmHWM back to the current RSS (proc(5), clear_refs 5); 1 if the kernel refused
+  local s=$1 now p
+  now=$(peak_rss_kib "$s")
+  if [ "$now" -gt "${RUN_PEAK[$s]:-0}" ]; then RUN_PEAK[$s]=$now; fi
+  for p in $(server_pids "$s"); do
+    echo 5 2>/dev/null >/proc/"$p"/clear_refs || return 1
+  done
+}
+
 # --- clients ----------------------------------------------------------------------------------------------
 ROWS=$RESULTS/files-rounds.csv
-echo "server,test,round,requests,bytes,seconds,cpuSeconds,protocol,cipher" >"$ROWS"
+# peakRssKiB and failed: conns only; p50Ms..maxMs: mixed only (empty otherwise).
+echo "server,test,round,requests,bytes,seconds,cpuSeconds,protocol,cipher,connections,peakRssKiB,p50Ms,p99Ms,meanMs,maxMs,failed" >"$ROWS"
+SAMPLES=$RESULTS/files-mixed-samples.csv
+echo "server,round,probe,seconds" >"$SAMPLES"
 
 check_tls() { # server protocol cipher: the session must be TLS 1.3 AES-128-GCM on every TLS server
   [ "${SCHEME[$1]}" = http ] && return 0
@@ -293,24 +367,35 @@ run_curl() { # server round [record]: one download of the big file
     read -r proto cipher < <(sed -nE 's#^\* SSL connection using ([^ ]+) / ([^ ]+).*#\1 \2#p' "$err" | head -1)
   fi
   check_tls "$s" "$proto" "$cipher"
-  [ "$record" = 1 ] && echo "$s,curl,$round,1,$size,$secs,$(awk -v t=$((after - before)) -v h="$TICKS" 'BEGIN{printf "%.3f", t/h}'),$proto,$cipher" >>"$ROWS"
+  [ "$record" = 1 ] && echo "$s,curl,$round,1,$size,$secs,$(awk -v t=$((after - before)) -v h="$TICKS" 'BEGIN{printf "%.3f", t/h}'),$proto,$cipher,1,,,,,," >>"$ROWS"
   return 0
 }
 
 run_h2load() { # server test round connections requests bytes-per-file uri...
   local s=$1 test=$2 round=$3 conns=$4 n=$5 per=$6; shift 6
-  local urls=() u out before after secs total succeeded ok2xx proto cipher
+  local urls=() u out before after secs total succeeded ok2xx proto cipher rss=""
   for u in "$@"; do urls+=("$(url "$s" "$u")"); done
   out=$WORK/h2load.out
   local tls=()
   [ "${SCHEME[$s]}" = https ] && tls=(--tls13-ciphers="$SUITE")
+  local measure_rss=0
+  [[ $test == conns-* ]] && reset_peak_rss "$s" && measure_rss=1
   before=$(cpu_ticks "$s")
   h2load --h1 -c "$conns" -n "$n" "${tls[@]}" "${urls[@]}" >"$out" 2>&1 || { tail -20 "$out" >&2; fail "h2load failed against $s ($test)"; }
   after=$(cpu_ticks "$s")
+  [ "$measure_rss" = 1 ] && rss=$(peak_rss_kib "$s")
   # "requests: 8 total, 8 started, 8 done, 8 succeeded, 0 failed, 0 errored, 0 timeout"
   succeeded=$(sed -nE 's/^requests: .* ([0-9]+) succeeded.*/\1/p' "$out")
   ok2xx=$(sed -nE 's/^status codes: ([0-9]+) 2xx.*/\1/p' "$out")
-  if [ "$succeeded" != "$n" ] || [ "$ok2xx" != "$n" ]; then
+  local failed=""
+  if [[ $test == conns-* ]] && [ -n "$succeeded" ] && [ "$succeeded" -gt 0 ] && [ "$ok2xx" = "$succeeded" ]; then
+    # Thousands of connections at once may overrun a server (its handshake timeout, its descriptors):
+    # that is a result, recorded with the requests that failed, not a broken run. Figures count what arrived.
+    failed=$((n - succeeded))
+    [ "$failed" = 0 ] || echo "files.sh: $s ($test, round $round): $failed of $n requests failed" \
+        "($(sed -nE 's/^time for connect: +([^ ]+ +[^ ]+).*/connect min, max: \1/p' "$out"))" >&2
+    n=$succeeded
+  elif [ "$succeeded" != "$n" ] || [ "$ok2xx" != "$n" ]; then
     grep -E '^(requests|status codes|traffic):' "$out" >&2
     fail "$s ($test, round $round): $succeeded of $n requests succeeded, $ok2xx with 2xx"
   fi
@@ -324,36 +409,127 @@ run_h2load() { # server test round connections requests bytes-per-file uri...
   fi
   check_tls "$s" "$proto" "$cipher"
   total=$((n * per))
-  echo "$s,$test,$round,$n,$total,$secs,$(awk -v t=$((after - before)) -v h="$TICKS" 'BEGIN{printf "%.3f", t/h}'),$proto,$cipher" >>"$ROWS"
+  echo "$s,$test,$round,$n,$total,$secs,$(awk -v t=$((after - before)) -v h="$TICKS" 'BEGIN{printf "%.3f", t/h}'),$proto,$cipher,$conns,$rss,,,,,$failed" >>"$ROWS"
+}
+
+# mixed: big downloads keep every core busy while probes time small requests. Each process below is one
+# curl on one keep-alive connection, reading its URLs from a config file: the downloads repeat the big
+# file, each probe goes through the 16 KiB files in turn, both far more times than they can in the time
+# given, and are stopped then. A probe's -w lines are line-buffered (stdbuf), so each finished request's
+# line is in the file when the probe is stopped.
+write_curl_config() { # file count url...: count transfers, the urls in turn, bodies to /dev/null
+  local file=$1 count=$2; shift 2
+  local urls=("$@") i
+  for ((i = 0; i < count; i++)); do
+    printf 'url = "%s"\noutput = "/dev/null"\n' "${urls[i % ${#urls[@]}]}"
+  done >"$file"
+}
+
+run_mixed() { # server round
+  local s=$1 round=$2 i p loads=() probes=() before after start end proto=none cipher=none urls=() u
+  # shellcheck disable=SC2207
+  local tls=($(tls_client_args "$s"))
+  if [ ! -f "$WORK/mixed-$s-big.conf" ]; then # once per server: the same for every round
+    write_curl_config "$WORK/mixed-$s-big.conf" 20000 "$(url "$s" "$BIG")"
+    for u in "${small_uris[@]}"; do urls+=("$(url "$s" "$u")"); done
+    write_curl_config "$WORK/mixed-$s-probe.conf" 20000 "${urls[@]}"
+  fi
+  for ((i = 0; i < MIXED_DOWNLOADS; i++)); do
+    curl -sS --http1.1 "${tls[@]}" -K "$WORK/mixed-$s-big.conf" >/dev/null 2>"$WORK/mixed-big-$i.err" &
+    loads+=($!); CLIENTS+=($!)
+  done
+  sleep 1   # every download under way: connected, past the handshake, streaming
+  before=$(cpu_ticks "$s"); start=$(date +%s.%N)
+  for ((p = 0; p < MIXED_PROBES; p++)); do
+    stdbuf -oL curl -sS --http1.1 --max-time 30 "${tls[@]}" -K "$WORK/mixed-$s-probe.conf" -v \
+        -w '%{http_code} %{size_download} %{num_connects} %{time_total}\n' >"$WORK/mixed-probe-$p.out" 2>"$WORK/mixed-probe-$p.err" &
+    probes+=($!); CLIENTS+=($!)
+  done
+  sleep "$MIXED_SECONDS"
+  local failed=""
+  for p in "${!probes[@]}"; do # each probe must still be running: else it failed (or ran out of URLs)
+    kill -0 "${probes[$p]}" 2>/dev/null || { wait "${probes[$p]}" || true; failed="$failed probe$p(ended early: $(grep -v '^[<>{}*]' "$WORK/mixed-probe-$p.err" | tail -1))"; }
+  done
+  for p in "${probes[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${probes[@]}"; do wait "$p" 2>/dev/null || true; done
+  after=$(cpu_ticks "$s"); end=$(date +%s.%N)
+  for i in "${!loads[@]}"; do # each download must still be running: else the load fell off during the probes
+    kill -0 "${loads[$i]}" 2>/dev/null || { wait "${loads[$i]}" || true; failed="$failed download$i(ended early: $(tail -1 "$WORK/mixed-big-$i.err"))"; }
+  done
+  for i in "${loads[@]}"; do kill "$i" 2>/dev/null || true; done
+  for i in "${loads[@]}"; do wait "$i" 2>/dev/null || true; done
+  CLIENTS=()
+  [ -z "$failed" ] || fail "mixed against $s, round $round:$failed"
+  # Every probe request: 200 with the whole file; the first of each connection (it made the connection,
+  # handshake included) is left out, any other that made a new connection means keep-alive failed. A
+  # line cut by the stop (fewer than 4 fields) is the request under way then: not a result.
+  for ((p = 0; p < MIXED_PROBES; p++)); do
+    awk -v s="$s" -v r="$round" -v p="$p" -v want="$SMALL_BYTES" '
+      NF < 4 { next }
+      { n++ }
+      $1 != 200 || $2 != want { printf "request %d: status %s, %s of %s bytes\n", n, $1, $2, want > "/dev/stderr"; bad = 1 }
+      n > 1 && $3 != 0 { printf "request %d made a new connection (no keep-alive)\n", n > "/dev/stderr"; bad = 1 }
+      n > 1 { print s "," r "," p "," $4 }
+      END { exit bad }' \
+      "$WORK/mixed-probe-$p.out" >>"$SAMPLES" || fail "mixed against $s, round $round: probe $p failed"
+  done
+  local stats n
+  # Nearest-rank percentiles over every probe's requests of this server and round.
+  n=$(awk -F, -v s="$s" -v r="$round" '$1 == s && $2 == r' "$SAMPLES" | wc -l)
+  if [ "${SCHEME[$s]}" = https ]; then # from the first probe whose handshake finished
+    read -r proto cipher < <(cat "$WORK"/mixed-probe-*.err | sed -nE 's#^\* SSL connection using ([^ ]+) / ([^ ]+).*#\1 \2#p' | head -1) || true
+  fi
+  if [ "$n" = 0 ]; then # so slow that no probe finished a request after its first: no latency to report
+    echo "files.sh: $s (mixed, round $round): no small request finished within $MIXED_SECONDS s after the first of" \
+         "its connection ($(grep -l 'SSL connection using' "$WORK"/mixed-probe-*.err 2>/dev/null | wc -l) of $MIXED_PROBES probes past the handshake)" >&2
+    echo "$s,mixed,$round,0,0,$(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.6f", b - a}'),0,$proto,$cipher,,,,,,," >>"$ROWS"
+    return 0
+  fi
+  check_tls "$s" "$proto" "$cipher"
+  stats=$(awk -F, -v s="$s" -v r="$round" '$1 == s && $2 == r { print $4 }' "$SAMPLES" | sort -g | awk '
+    { v[NR] = $1; sum += $1 }
+    function rank(q,  k) { k = int(q * NR); if (k < q * NR) k++; return v[k] }
+    END { printf "%.3f,%.3f,%.3f,%.3f", rank(0.5) * 1e3, rank(0.99) * 1e3, sum / NR * 1e3, v[NR] * 1e3 }')
+  echo "$s,mixed,$round,$n,$((n * SMALL_BYTES)),$(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.6f", b - a}'),$(awk -v t=$((after - before)) -v h="$TICKS" 'BEGIN{printf "%.3f", t/h}'),$proto,$cipher,,,$stats," >>"$ROWS"
 }
 
 # --- the run ----------------------------------------------------------------------------------------------
-echo "== nginx access log: $([ "$NGINX_ACCESS_LOG" = 1 ] && echo on || echo off); file server access log: on (always)" >&2
+ACCESS_LOG_WORD=$([ "$ACCESS_LOG" = 1 ] && echo on || echo off)
+echo "== access logs: $ACCESS_LOG_WORD in every server (ACCESS_LOG=$ACCESS_LOG); descriptors: ulimit -n $NOFILE" >&2
 for s in $SERVERS; do
   echo "== start $s" >&2
   start_server "$s"
   for w in $(seq 1 "$WARMUP"); do run_curl "$s" "warmup$w" 0; done
 done
 
-small_uris=()
-for i in $(seq 1 $SMALL_FILES); do small_uris+=("16k-$i.bin"); done
+small_uris=() conns_uris=()
+for i in $(seq 1 $SMALL_FILES); do small_uris+=("16k-$i.bin"); conns_uris+=("64k-$i.bin"); done
 for test in $TESTS; do
   for round in $(seq 1 "$ROUNDS"); do
-    for s in $SERVERS; do
-      echo "== $test round $round: $s" >&2
-      case $test in
-        c8) run_h2load "$s" c8 "$round" 8 "$C8_REQUESTS" "$BIG_BYTES" "$BIG" ;;
-        curl) run_curl "$s" "$round" ;;
-        c256) run_h2load "$s" c256 "$round" 256 "$C256_REQUESTS" "$MID_BYTES" "$MID" ;;
-        small) run_h2load "$s" small "$round" 1000 "$SMALL_REQUESTS" "$SMALL_BYTES" "${small_uris[@]}" ;;
-      esac
-      tail -1 "$ROWS" >&2
+    levels=-
+    [ "$test" = conns ] && levels=$CONNS_LEVELS   # a level goes through every server before the next
+    for level in $levels; do
+      for s in $SERVERS; do
+        echo "== $test${level#-} round $round: $s" >&2
+        case $test in
+          c8) run_h2load "$s" c8 "$round" 8 "$C8_REQUESTS" "$BIG_BYTES" "$BIG" ;;
+          curl) run_curl "$s" "$round" ;;
+          c256) run_h2load "$s" c256 "$round" 256 "$C256_REQUESTS" "$MID_BYTES" "$MID" ;;
+          small) run_h2load "$s" small "$round" 1000 "$SMALL_REQUESTS" "$SMALL_BYTES" "${small_uris[@]}" ;;
+          mixed) run_mixed "$s" "$round" ;;
+          conns) run_h2load "$s" "conns-$level" "$round" "$level" "$CONNS_REQUESTS" "$CONNS_BYTES" "${conns_uris[@]}" ;;
+        esac
+        tail -1 "$ROWS" >&2
+      done
     done
   done
 done
 
 declare -A RSS
-for s in $SERVERS; do RSS[$s]=$(peak_rss_kib "$s"); done
+for s in $SERVERS; do # the whole run's peak: the larger of the current VmHWM and any read before a reset
+  RSS[$s]=$(peak_rss_kib "$s")
+  if [ "${RUN_PEAK[$s]:-0}" -gt "${RSS[$s]}" ]; then RSS[$s]=${RUN_PEAK[$s]}; fi
+done
 for s in $SERVERS; do
   kill -TERM "${PID[$s]}"
   status=0
@@ -374,8 +550,9 @@ python3 bench/files_summary.py "$ROWS" "$RESULTS" \
         nginx="$nginx_version ($ssl_lib)" h2load="$(h2load --version 2>&1 | head -1)" \
         curl="$(curl --version | head -1 | cut -d' ' -f1-2,5)" fileBytes="$BIG_BYTES" rounds="$ROUNDS" \
         warmupDownloads="$WARMUP" c8Requests="$C8_REQUESTS" c256Requests="$C256_REQUESTS" \
-        smallRequests="$SMALL_REQUESTS" nginxAccessLog="$([ "$NGINX_ACCESS_LOG" = 1 ] && echo on || echo off)" \
-        fileServerAccessLog=on javaOpts="$JAVA_OPTS" \
+        smallRequests="$SMALL_REQUESTS" accessLog="$ACCESS_LOG_WORD" mixedDownloads="$MIXED_DOWNLOADS" \
+        mixedProbes="$MIXED_PROBES" mixedSeconds="$MIXED_SECONDS" connsRequests="$CONNS_REQUESTS" \
+        connsFileBytes="$CONNS_BYTES" nofile="$NOFILE" somaxconn="$SOMAXCONN" javaOpts="$JAVA_OPTS" \
     --rss "${rss_args[@]}"
 cat "$RESULTS/files.md"
 python3 bench/charts.py "$RESULTS" docs/images

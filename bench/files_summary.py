@@ -3,10 +3,12 @@
 
 usage: python3 bench/files_summary.py ROUNDS_CSV RESULTS_DIR [--meta KEY=VALUE...] [--rss SERVER=KIB...]
 
-Reads one row per (server, test, round): requests, file bytes, seconds, server CPU seconds, protocol, cipher.
-Writes RESULTS_DIR/files.csv and files.json (per server and test: the median of the rounds of MB/s, server
-CPU s/GB, req/s and server CPU us/request, each round's figures, and ratios against nginx and against plain)
-and files.md (the tables docs/benchmarks.md shows). MB and GB are decimal.
+Reads one row per (server, test, round): requests, file bytes, seconds, server CPU seconds, protocol, cipher,
+and for some tests connections, the server's peak RSS during the test (conns-N) or the small-file latency
+percentiles (mixed). Writes RESULTS_DIR/files.csv and files.json (per server and test: the median of the
+rounds of MB/s, server CPU s/GB, req/s, server CPU us/request, and of p50/p99/mean/max latency and peak RSS
+where measured, each round's figures, and ratios against nginx and against plain) and files.md (the tables
+docs/benchmarks.md shows). MB and GB are decimal.
 """
 import csv
 import json
@@ -21,7 +23,19 @@ SERVER_LABELS = {
     "inline": "file server `inline` (ktls-netty)",
     "offload": "file server `offload` (ktls-netty, default)",
 }
-TESTS = ["c8", "curl", "c256", "small"]
+TESTS = ["c8", "curl", "c256", "small", "mixed"]  # then conns-N, by N
+LATENCY = ("p50Ms", "p99Ms", "meanMs", "maxMs")
+
+
+def test_order(tests):
+    """The fixed tests in their order, then the connection levels of conns, fewest first."""
+    conns = sorted((t for t in tests if t.startswith("conns-")), key=lambda t: int(t.split("-", 1)[1]))
+    return [t for t in TESTS if t in tests] + conns
+
+
+def optional_float(row, key):
+    v = row.get(key)
+    return float(v) if v not in (None, "") else None
 
 
 def parse_pairs(items):
@@ -58,18 +72,34 @@ def summarise(rows):
         rounds = []
         for r in rs:
             n, b, s, cpu = int(r["requests"]), int(r["bytes"]), float(r["seconds"]), float(r["cpuSeconds"])
-            rounds.append({
-                "MBps": b / s / 1e6,
-                "serverCpuSecPerGB": cpu / (b / 1e9),
-                "reqPerSec": n / s,
-                "serverCpuUsPerRequest": cpu * 1e6 / n,
-                "seconds": s,
-                "bytes": b,
-            })
+            if test == "mixed":  # n may be 0: a server too slow to finish a request in the time given
+                one = {"seconds": s, "bytes": b, "samples": n}
+            else:
+                one = {
+                    "MBps": b / s / 1e6,
+                    "serverCpuSecPerGB": cpu / (b / 1e9),
+                    "reqPerSec": n / s,
+                    "serverCpuUsPerRequest": cpu * 1e6 / n,
+                    "seconds": s,
+                    "bytes": b,
+                }
+            for k in ("levelPeakRssKiB",) + LATENCY:
+                v = optional_float(r, "peakRssKiB" if k == "levelPeakRssKiB" else k)
+                if v is not None:
+                    one[k] = v
+            rounds.append(one)
+        # mixed: its bytes and seconds are those of the probes alone, its CPU that of the downloads too; only
+        # its latencies mean something.
+        rates = () if test == "mixed" else ("MBps", "serverCpuSecPerGB", "reqPerSec", "serverCpuUsPerRequest")
         med = {k: statistics.median(x[k] for x in rounds)
-               for k in ("MBps", "serverCpuSecPerGB", "reqPerSec", "serverCpuUsPerRequest")}
+               for k in rates + ("levelPeakRssKiB", "samples") + LATENCY if all(k in x for x in rounds)}
+        extra = {}
+        if rs[0].get("connections"):
+            extra["connections"] = int(rs[0]["connections"])
+        if any(r.get("failed") for r in rs):  # conns: requests lost over all the rounds
+            extra["failedRequests"] = sum(int(r["failed"] or 0) for r in rs)
         out[(server, test)] = {"server": server, "test": test, "rounds": rounds,
-                               "protocol": rs[0]["protocol"], "cipher": rs[0]["cipher"], **med}
+                               "protocol": rs[0]["protocol"], "cipher": rs[0]["cipher"], **extra, **med}
     return out
 
 
@@ -79,8 +109,12 @@ def add_ratios(summary):
             b = summary.get((base, test))
             if b is None:
                 continue
-            e[f"xMBps_{base}"] = e["MBps"] / b["MBps"]
-            e[f"xCpu_{base}"] = e["serverCpuSecPerGB"] / b["serverCpuSecPerGB"] if b["serverCpuSecPerGB"] else None
+            if "MBps" in e:
+                e[f"xMBps_{base}"] = e["MBps"] / b["MBps"]
+                e[f"xCpu_{base}"] = e["serverCpuSecPerGB"] / b["serverCpuSecPerGB"] if b["serverCpuSecPerGB"] else None
+            for k in ("p50Ms", "p99Ms"):
+                if k in e and b.get(k):
+                    e[f"x{k[0].upper()}{k[1:]}_{base}"] = e[k] / b[k]
 
 
 def fmt(v, digits):
@@ -93,7 +127,7 @@ def ratio(e, key):
 
 
 def rounds_of(e, key, digits):
-    return " ".join(fmt(r[key], digits) for r in e["rounds"])
+    return " ".join(fmt(r.get(key), digits) or "-" for r in e["rounds"])
 
 
 def markdown(summary, servers, meta, rss):
@@ -102,9 +136,8 @@ def markdown(summary, servers, meta, rss):
             f"JDK {meta.get('jvm', '?')}, nginx {meta.get('nginx', '?')}, file {int(meta.get('fileBytes', 0)) / 2**20:.0f} MiB "
             f"on tmpfs, TLS 1.3 AES-128-GCM, " + ("one round" if meta.get("rounds") == "1" else
                                                   f"median of {meta.get('rounds', '?')} rounds") + " after "
-            f"{meta.get('warmupDownloads', '?')} discarded downloads per server; access log: nginx "
-            f"{meta.get('nginxAccessLog', '?')}, file server {meta.get('fileServerAccessLog', '?')}; "
-            f"load average at the end {meta.get('loadAverageAtEnd', '?')}.")
+            f"{meta.get('warmupDownloads', '?')} discarded downloads per server; access logs "
+            f"{meta.get('accessLog', '?')} in every server; load average at the end {meta.get('loadAverageAtEnd', '?')}.")
     lines += [head, ""]
     if any((s, t) in summary for s in servers for t in ("c8", "curl")):
         lines += [f"One big file, `h2load --h1 -c 8 -n {meta.get('c8Requests', '8')}` and curl (one download):", "",
@@ -149,6 +182,48 @@ def markdown(summary, servers, meta, rss):
                 SERVER_LABELS.get(s, s), fmt(e["reqPerSec"], 0), fmt(x_req, 2) + ("x" if x_req else ""),
                 fmt(e["serverCpuUsPerRequest"], 1), fmt(x_cpu, 2) + ("x" if x_cpu else "")]) + " |")
         lines.append("")
+    if any((s, "mixed") in summary for s in servers):
+        secs = meta.get("mixedSeconds", "?")
+        probes = meta.get("mixedProbes", "?")
+        lines += [f"16 KiB files during {meta.get('mixedDownloads', '8')} downloads of the big file (one curl each, over "
+                  f"and over): {probes} curl processes fetch small files in turn for {secs} s, each on one keep-alive "
+                  "connection; latency of each request (curl `time_total`, the connection's first request left "
+                  "out), p99 by nearest rank; requests: how many they are over (median of the rounds):", "",
+                  "| server | p50 ms | x nginx | p99 ms | x nginx | mean ms | max ms | requests | rounds p50; p99 ms |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for s in servers:
+            e = summary.get((s, "mixed"))
+            if e is None:
+                continue
+            lines.append("| " + " | ".join([
+                SERVER_LABELS.get(s, s), fmt(e.get("p50Ms"), 1), ratio(e, "xP50Ms_nginx"), fmt(e.get("p99Ms"), 1),
+                ratio(e, "xP99Ms_nginx"), fmt(e.get("meanMs"), 1), fmt(e.get("maxMs"), 1),
+                fmt(e.get("samples"), 0), rounds_of(e, "p50Ms", 1) + "; " + rounds_of(e, "p99Ms", 1)]) + " |")
+        lines.append("")
+    levels = [t for t in test_order({t for (_, t) in summary}) if t.startswith("conns-")]
+    if levels:
+        kib = int(meta.get("connsFileBytes", 65536)) // 1024
+        lines += [f"Connection count: `h2load --h1 -c N -n {meta.get('connsRequests', '?')}` with keep-alive on "
+                  f"{kib} KiB files (round robin); peak RSS is the server's VmHWM during that level alone (all its "
+                  "processes; reset before it); failed requests (over all rounds) are those of connections the "
+                  "server dropped, and the other figures count only the requests that succeeded:", "",
+                  "| server | connections | MB/s | x nginx | server CPU s/GB | x nginx | peak RSS MiB | x nginx | failed requests |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for t in levels:
+            base = summary.get(("nginx", t))
+            for s in servers:
+                e = summary.get((s, t))
+                if e is None:
+                    continue
+                rss_mib = e.get("levelPeakRssKiB")
+                x_rss = (rss_mib / base["levelPeakRssKiB"] if rss_mib is not None and base
+                         and base.get("levelPeakRssKiB") else None)
+                lines.append("| " + " | ".join([
+                    SERVER_LABELS.get(s, s), f"{int(t.split('-', 1)[1]):,}", fmt(e["MBps"], 0),
+                    ratio(e, "xMBps_nginx"), fmt(e["serverCpuSecPerGB"], 3), ratio(e, "xCpu_nginx"),
+                    fmt(rss_mib and rss_mib / 1024, 0), "" if x_rss is None else f"{x_rss:.2f}x",
+                    f"{e.get('failedRequests', 0):,}"]) + " |")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -161,13 +236,15 @@ def main():
     servers = list(dict.fromkeys(r["server"] for r in rows))
     summary = summarise(rows)
     add_ratios(summary)
-    ordered = [summary[(s, t)] for t in TESTS for s in servers if (s, t) in summary]
+    ordered = [summary[(s, t)] for t in test_order({t for (_, t) in summary}) for s in servers if (s, t) in summary]
     for e in ordered:
         if e["server"] in rss:
             e["peakRssKiB"] = int(rss[e["server"]])
 
     columns = ["server", "test", "MBps", "serverCpuSecPerGB", "reqPerSec", "serverCpuUsPerRequest",
-               "xMBps_nginx", "xCpu_nginx", "xMBps_plain", "xCpu_plain", "peakRssKiB", "protocol", "cipher", "rounds"]
+               "xMBps_nginx", "xCpu_nginx", "xMBps_plain", "xCpu_plain", "peakRssKiB", "connections",
+               "levelPeakRssKiB", "failedRequests", "samples", "p50Ms", "p99Ms", "meanMs", "maxMs", "xP50Ms_nginx", "xP99Ms_nginx",
+               "protocol", "cipher", "rounds"]
     with open(os.path.join(results, "files.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(columns)
@@ -175,14 +252,20 @@ def main():
             row = []
             for c in columns:
                 v = e.get(c)
-                if c == "rounds":
+                if c == "rounds" and e["test"] == "mixed":  # p50/p99 ms
+                    v = ";".join(f"{fmt(r.get('p50Ms'), 3)}/{fmt(r.get('p99Ms'), 3)}" for r in v)
+                elif c == "rounds" and "levelPeakRssKiB" in e:  # MB/s, CPU s/GB, peak RSS KiB
+                    v = ";".join(f"{r['MBps']:.1f}/{r['serverCpuSecPerGB']:.4f}/{r['levelPeakRssKiB']:.0f}" for r in v)
+                elif c == "rounds":  # MB/s, CPU s/GB
                     v = ";".join(f"{r['MBps']:.1f}/{r['serverCpuSecPerGB']:.4f}" for r in v)
                 elif isinstance(v, float):
                     v = f"{v:.4f}"
                 row.append("" if v is None else v)
             w.writerow(row)
     meta_out = dict(meta)
-    for k in ("cpus", "fileBytes", "rounds", "warmupDownloads", "c8Requests", "c256Requests", "smallRequests"):
+    for k in ("cpus", "fileBytes", "rounds", "warmupDownloads", "c8Requests", "c256Requests", "smallRequests",
+              "mixedDownloads", "mixedProbes", "mixedSeconds", "connsRequests", "connsFileBytes", "nofile",
+              "somaxconn"):
         if k in meta_out and meta_out[k].isdigit():
             meta_out[k] = int(meta_out[k])
     with open(os.path.join(results, "files.json"), "w") as f:

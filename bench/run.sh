@@ -14,7 +14,7 @@
 # 5. writes bench/results/e2e.csv, e2e.json, jmh-allocator.json, jmh-handler.json and renders SVG charts
 #    into docs/images/ (bench/charts.py, Python standard library only).
 #
-# Takes 20 to 25 minutes on 2 cores (the file server run 10 to 15, the streaming pair and JMH about 8).
+# Takes 22 to 27 minutes on 2 cores (the file server run 12 to 17, the streaming pair and JMH about 8).
 # Settings (environment):
 #   FILES=1                   0 skips the file server run (keeps bench/results/files.*)
 #   DURATION=8 WARMUP=3       seconds measured / warmed up per run

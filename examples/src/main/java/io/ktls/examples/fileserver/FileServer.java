@@ -22,8 +22,8 @@ import javax.net.ssl.SSLException;
  * {@code sslhandler} mode, and {@link IdleConnectionCloser} is in front of everything (it must see the raw
  * bytes, handshake included) unless {@code --idle-timeout 0}.
  *
- * <p>Output: one {@code listening on ...} line on stdout when ready; everything else (access log,
- * errors) on stderr. Exit status: 0 after SIGTERM/Ctrl-C, 1 when it cannot start, 2 for bad options.
+ * <p>Output: one {@code listening on ...} line on stdout when ready; everything else (access log unless
+ * {@code --access-log} says otherwise, errors) on stderr. Exit status: 0 after SIGTERM/Ctrl-C, 1 when it cannot start, 2 for bad options.
  */
 public final class FileServer {
 
@@ -64,12 +64,20 @@ public final class FileServer {
             System.err.println("error: " + e.getMessage());
             return 1;
         }
+        AccessLog accessLog;
+        try {
+            accessLog = !options.accessLogOn ? AccessLog.OFF
+                    : options.accessLogFile == null ? AccessLog.to(System.err) : AccessLog.toFile(options.accessLogFile);
+        } catch (IOException e) {
+            System.err.println("error: --access-log: " + e.getMessage());
+            return 1;
+        }
         System.err.println("serving " + root.realRoot() + (options.connection.mode().isTls() ? " with "
                 + options.connection.tls() : "") + ", idle timeout " + (options.idleTimeoutSeconds == 0 ? "off"
-                : options.idleTimeoutSeconds + " s"));
+                : options.idleTimeoutSeconds + " s") + ", access log " + (!options.accessLogOn ? "off"
+                : options.accessLogFile == null ? "on stderr" : "to " + options.accessLogFile));
 
         ServerCounters counters = new ServerCounters();
-        AccessLog accessLog = new AccessLog(System.err);
         Transport resolved = transport;
         ConnectionSecurity layer = security;
         long idleTimeoutNanos = TimeUnit.SECONDS.toNanos(options.idleTimeoutSeconds);
@@ -86,18 +94,22 @@ public final class FileServer {
                     p.addLast("chunked", new ChunkedWriteHandler());
                 }
                 p.addLast("files", new StaticFileHandler(root, layer.mode(), counters, accessLog,
-                        () -> statsJson(layer, resolved, counters)));
+                        () -> statsJson(layer, resolved, counters, accessLog)));
             }
         };
-        return options.connection.newLauncher(security, initializer).run(System.out);
+        try (accessLog) { // closed after the event loops have stopped: no line is logged after it
+            return options.connection.newLauncher(security, initializer).run(System.out);
+        }
     }
 
-    static String statsJson(ConnectionSecurity security, Transport transport, ServerCounters counters) {
+    static String statsJson(ConnectionSecurity security, Transport transport, ServerCounters counters,
+                            AccessLog accessLog) {
         JsonWriter json = new JsonWriter().beginObject();
         json.name("server").beginObject()
                 .field("mode", security.mode().toString())
                 .field("transport", transport.toString());
         counters.write(json);
+        json.field("accessLogLinesDropped", accessLog.linesDropped());
         json.endObject();
         security.writeStats(json);
         return json.endObject().toString();

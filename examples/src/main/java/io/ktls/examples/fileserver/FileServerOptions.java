@@ -4,6 +4,7 @@ import io.ktls.examples.cli.CommandLine;
 import io.ktls.examples.cli.UsageException;
 import io.ktls.examples.tls.ServerConnectionOptions;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -33,6 +34,9 @@ final class FileServerOptions {
             "                       (default: 60; 0: never)",
             "  --protocols LIST     e.g. TLSv1.3,TLSv1.2 (default: the provider's)",
             "  --ciphers LIST       cipher suites, IANA or OpenSSL names (default: the provider's)",
+            "  --access-log WHERE   on   one line per request on stderr (default)",
+            "                       off  no access log",
+            "                       FILE appended to FILE (created if need be)",
             "  --help               print this text",
             "",
             "Prints 'listening on https://HOST:PORT/' (http:// in plain mode) when ready;",
@@ -46,6 +50,10 @@ final class FileServerOptions {
     final ServerConnectionOptions connection = new ServerConnectionOptions(8443);
     /** 0: connections may stay idle forever. */
     int idleTimeoutSeconds = 60;
+    /** --access-log: false for {@code off}. */
+    boolean accessLogOn = true;
+    /** --access-log FILE; null: stderr. */
+    Path accessLogFile;
     boolean help;
 
     static FileServerOptions parse(String... args) throws UsageException {
@@ -55,6 +63,7 @@ final class FileServerOptions {
             switch (line.option()) {
                 case "--root": o.root = line.existingDirectory(); break;
                 case "--idle-timeout": o.idleTimeoutSeconds = line.intValue(0, MAX_IDLE_TIMEOUT_SECONDS); break;
+                case "--access-log": o.parseAccessLog(line.value()); break;
                 case "--help": line.flag(); o.help = true; break;
                 default:
                     if (!o.connection.parse(line)) {
@@ -68,5 +77,20 @@ final class FileServerOptions {
             throw new UsageException("--cert, --key, --protocols and --ciphers need a TLS mode, not --mode plain");
         }
         return o;
+    }
+
+    private void parseAccessLog(String value) throws UsageException {
+        accessLogOn = !value.equals("off");
+        accessLogFile = null;
+        if (value.equals("on") || value.equals("off")) {
+            return;
+        }
+        Path file = Path.of(value);
+        Path folder = file.toAbsolutePath().getParent();
+        if (Files.isDirectory(file) || folder == null || !Files.isDirectory(folder)
+                || (Files.exists(file) ? !Files.isWritable(file) : !Files.isWritable(folder))) {
+            throw new UsageException("--access-log: not a writable file: " + value + " (expected: on, off or a file)");
+        }
+        accessLogFile = file;
     }
 }

@@ -13,7 +13,8 @@
  *   <li>{@code ByteRange}: one {@code Range} header resolved against a file length;</li>
  *   <li>{@code DirectoryListing}: the HTML page of a folder;</li>
  *   <li>{@code MediaTypes}: {@code Content-Type} by extension;</li>
- *   <li>{@code AccessLog}: one Common Log Format line per request on stderr;</li>
+ *   <li>{@code AccessLog}: one Common Log Format line per request, on stderr, to a file or off
+ *       ({@code --access-log}), written in batches by a thread of its own;</li>
  *   <li>{@code ServerCounters}: the server's counters for {@code /_stats}.</li>
  * </ul>
  *

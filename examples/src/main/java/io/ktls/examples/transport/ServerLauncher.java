@@ -7,6 +7,7 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.util.NetUtil;
 
 import java.io.PrintStream;
 import java.net.Inet6Address;
@@ -28,6 +29,11 @@ public final class ServerLauncher {
     /** How long shutdown waits for quiet event loops, and at most, before closing connections. */
     private static final long QUIET_PERIOD_MILLIS = 100;
     private static final long SHUTDOWN_TIMEOUT_MILLIS = 5_000;
+    /**
+     * The kernel's ceiling ({@code net.core.somaxconn}, which caps any larger value anyway), as Netty's default:
+     * thousands of clients connecting at once must not see their SYNs dropped and retried a second later.
+     */
+    private static final int ACCEPT_BACKLOG = NetUtil.SOMAXCONN;
 
     /** As given: {@code auto} or a concrete transport. */
     private final Transport requestedTransport;
@@ -64,7 +70,7 @@ public final class ServerLauncher {
             ServerBootstrap bootstrap = new ServerBootstrap()
                     .group(group)
                     .channel(transport.serverChannelClass())
-                    .option(ChannelOption.SO_BACKLOG, 1024)
+                    .option(ChannelOption.SO_BACKLOG, ACCEPT_BACKLOG)
                     .childOption(ChannelOption.ALLOCATOR, security.allocator())
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childHandler(childInitializer);

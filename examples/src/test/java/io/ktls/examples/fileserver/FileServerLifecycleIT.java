@@ -55,6 +55,38 @@ class FileServerLifecycleIT {
     }
 
     @Test
+    void accessLogGoesToStderrByDefaultToAFileOrNowhere() throws Exception {
+        Path root = Files.createDirectory(dir.resolve("root"));
+        Files.writeString(root.resolve("a.txt"), "logged\n");
+        Path file = dir.resolve("access.log");
+        String line = "\"GET /a.txt HTTP/1.1\" 200 7 ";
+        for (String where : new String[] {"default", "off", file.toString()}) {
+            List<String> args = new ArrayList<>(List.of("--root", root.toString(), "--port", "0", "--mode", "inline"));
+            if (!where.equals("default")) {
+                args.addAll(List.of("--access-log", where));
+            }
+            ServerProcess server = ServerProcess.startFileServer(args.toArray(new String[0]));
+            try {
+                assertEquals(200, Curl.fetch(dir, server.baseUrl() + "/a.txt").status);
+                String stats = Curl.fetch(dir, server.baseUrl() + "/_stats").bodyText();
+                assertTrue(stats.contains("\"accessLogLinesDropped\":0"), stats);
+                // SIGTERM first: the lines still queued are written before the process ends.
+                assertEquals(0, server.terminate(), server.stderr());
+                String stderr = server.stderr();
+                assertEquals(where.equals("default"), stderr.contains(line), where + ": " + stderr);
+                String expected = where.equals("default") ? "access log on stderr"
+                        : where.equals("off") ? "access log off" : "access log to " + file;
+                assertTrue(stderr.contains(expected), where + ": " + stderr);
+            } finally {
+                server.close();
+            }
+        }
+        String logged = Files.readString(file); // the request for /a.txt, then the one for /_stats
+        assertEquals(2, logged.split("\n").length, logged);
+        assertTrue(logged.contains(line), logged);
+    }
+
+    @Test
     void givenCertificateAndKeyAreServedAndVerifiableWithTls12Rsa() throws Exception {
         SelfSignedCertificate rsa = SelfSignedCertificate.generate(SelfSignedCertificate.KeyType.RSA_2048);
         Path cert = dir.resolve("cert.pem");

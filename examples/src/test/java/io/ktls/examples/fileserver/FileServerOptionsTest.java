@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -30,6 +31,8 @@ class FileServerOptionsTest {
         assertEquals(Runtime.getRuntime().availableProcessors(), o.connection.workers());
         assertEquals(Transport.AUTO, o.connection.transport());
         assertEquals(60, o.idleTimeoutSeconds);
+        assertTrue(o.accessLogOn);
+        assertNull(o.accessLogFile);
         assertNull(o.connection.cert());
         assertNull(o.connection.protocols());
         assertNull(o.connection.ciphers());
@@ -77,6 +80,33 @@ class FileServerOptionsTest {
         assertMessage("--protocols: empty entry in list: TLSv1.3,", "--protocols", "TLSv1.3,");
         assertMessage("--help takes no value", "--help=yes");
         assertMessage("unexpected argument: stray", "stray");
+    }
+
+    @Test
+    void accessLogIsOnStderrOffOrAFileAndTheLastOneWins() throws Exception {
+        FileServerOptions off = FileServerOptions.parse("--access-log", "off");
+        assertFalse(off.accessLogOn);
+        assertNull(off.accessLogFile);
+        FileServerOptions on = FileServerOptions.parse("--access-log=off", "--access-log=on");
+        assertTrue(on.accessLogOn);
+        assertNull(on.accessLogFile);
+        Path file = dir.resolve("access.log");
+        FileServerOptions toFile = FileServerOptions.parse("--access-log", "off", "--access-log", file.toString());
+        assertTrue(toFile.accessLogOn);
+        assertEquals(file, toFile.accessLogFile);
+        Files.writeString(file, "an earlier line\n");
+        assertEquals(file, FileServerOptions.parse("--access-log", file.toString()).accessLogFile);
+        assertNull(FileServerOptions.parse("--access-log", file.toString(), "--access-log", "on").accessLogFile);
+    }
+
+    @Test
+    void accessLogRefusesAFolderAndAFileInAMissingFolder() {
+        assertMessage("--access-log: not a writable file: " + dir + " (expected: on, off or a file)",
+                "--access-log", dir.toString());
+        String missing = dir.resolve("no-such-folder/access.log").toString();
+        assertMessage("--access-log: not a writable file: " + missing + " (expected: on, off or a file)",
+                "--access-log", missing);
+        assertMessage("--access-log needs a value", "--access-log");
     }
 
     @Test
