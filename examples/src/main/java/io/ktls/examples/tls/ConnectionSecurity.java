@@ -9,20 +9,20 @@ import io.ktls.handler.KtlsConfig;
 import io.ktls.handler.KtlsHandler;
 import io.ktls.handler.KtlsMetric;
 import io.ktls.handler.KtlsOffloadGroup;
+import io.ktls.handler.KtlsSniHandler;
 import io.ktls.handler.crypto.AeadProviders;
 import io.ktls.handler.crypto.TlsCipherSuite;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelPipeline;
-import io.netty.handler.ssl.SslContext;
-import io.netty.util.ReferenceCountUtil;
+import io.netty.handler.ssl.SniHandler;
 
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
 /**
  * What a server's {@link ServerMode} puts at the front of each connection's pipeline, and the resources
- * that outlive connections: the TLS context, the offload worker group ({@code offload} mode) and the
+ * that outlive connections: the certificates (kept current by a {@link CertificateWatcher}), the offload worker group ({@code offload} mode) and the
  * page-run allocator (both ktls-netty modes). Created once at start by the main thread, then used by
  * every event loop; {@link #close()} runs once at shutdown, after the event loops have stopped, so no
  * connection can still hand work to the offload group or hold a run of the allocator.
@@ -36,33 +36,42 @@ public final class ConnectionSecurity implements AutoCloseable {
     private static final long OFFLOAD_SHUTDOWN_TIMEOUT_MILLIS = 5_000;
 
     private final ServerMode mode;
-    private final SslContext sslContext;
+    /** The certificates, null only in {@link ServerMode#PLAIN}. */
+    private final ServerCertificates certificates;
+    private final CertificateWatcher watcher;
     private final KtlsOffloadGroup offloadGroup;
     private final KtlsConfig ktlsConfig;
     private final PageRunAllocator pageRunAllocator;
 
-    private ConnectionSecurity(ServerMode mode, SslContext sslContext, int offloadWorkers) {
+    private ConnectionSecurity(ServerMode mode, ServerCertificates certificates, int offloadWorkers) {
         this.mode = mode;
-        this.sslContext = sslContext;
+        this.certificates = certificates;
+        this.watcher = certificates != null ? CertificateWatcher.start(certificates) : null;
         this.offloadGroup = mode == ServerMode.OFFLOAD ? new KtlsOffloadGroup(offloadWorkers) : null;
         this.ktlsConfig = mode.isKtls() ? KtlsConfig.builder().offloadGroup(offloadGroup).build() : null;
         this.pageRunAllocator = mode.isKtls() ? PageRunAllocator.builder().name("examples").build() : null;
     }
 
     /**
-     * @param sslContext     the server context, null only in {@link ServerMode#PLAIN}
+     * @param certificates   the server's certificates, null only in {@link ServerMode#PLAIN}; kept current by a
+     *                       {@link CertificateWatcher} until {@link #close()}, which closes them
      * @param offloadWorkers worker threads of the offload group ({@link ServerMode#OFFLOAD} only)
      */
-    public static ConnectionSecurity create(ServerMode mode, SslContext sslContext, int offloadWorkers) {
+    public static ConnectionSecurity create(ServerMode mode, ServerCertificates certificates, int offloadWorkers) {
         Objects.requireNonNull(mode, "mode");
-        if (mode.isTls() != (sslContext != null)) {
-            throw new IllegalArgumentException("sslContext: " + sslContext + " (expected: "
+        if (mode.isTls() != (certificates != null)) {
+            throw new IllegalArgumentException("certificates: " + certificates + " (expected: "
                     + (mode.isTls() ? "non-null" : "null") + " in mode " + mode + ')');
         }
         if (offloadWorkers <= 0) {
             throw new IllegalArgumentException("offloadWorkers: " + offloadWorkers + " (expected: > 0)");
         }
-        return new ConnectionSecurity(mode, sslContext, offloadWorkers);
+        return new ConnectionSecurity(mode, certificates, offloadWorkers);
+    }
+
+    /** The server's certificates (null in {@link ServerMode#PLAIN}). */
+    public ServerCertificates certificates() {
+        return certificates;
     }
 
     public ServerMode mode() {
@@ -96,13 +105,19 @@ public final class ConnectionSecurity implements AutoCloseable {
         }
     }
 
+    /**
+     * One certificate: the handler for its context as of now (a reload reaches new connections). Several: the
+     * SNI handler, which chooses among them by the ClientHello's server name and then becomes the TLS handler.
+     */
     private ChannelHandler newTlsHandler(ByteBufAllocator alloc) {
         switch (mode) {
             case OFFLOAD:
             case INLINE:
-                return new KtlsHandler(sslContext, ktlsConfig);
+                return certificates.hasSeveral() ? new KtlsSniHandler(certificates.byName(), ktlsConfig)
+                                                 : new KtlsHandler(certificates.defaultContext(), ktlsConfig);
             case SSLHANDLER:
-                return sslContext.newHandler(alloc);
+                return certificates.hasSeveral() ? new SniHandler(certificates.byName())
+                                                 : certificates.defaultContext().newHandler(alloc);
             case PLAIN:
                 return null;
             default:
@@ -135,6 +150,11 @@ public final class ConnectionSecurity implements AutoCloseable {
         if (pageRunAllocator != null) {
             pageRunAllocator.close();
         }
-        ReferenceCountUtil.release(sslContext);
+        if (watcher != null) {
+            watcher.close();
+        }
+        if (certificates != null) {
+            certificates.close();
+        }
     }
 }

@@ -5,10 +5,10 @@ import io.ktls.examples.cli.UsageException;
 import io.ktls.examples.transport.ServerLauncher;
 import io.ktls.examples.transport.Transport;
 import io.netty.channel.ChannelHandler;
-import io.netty.handler.ssl.SslContext;
 
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
+import java.util.ArrayList;
 import java.util.List;
 import javax.net.ssl.SSLException;
 
@@ -23,8 +23,8 @@ public final class ServerConnectionOptions {
 
     private String host = "127.0.0.1";
     private int port;
-    private Path cert;
-    private Path key;
+    private final List<Path> certs = new ArrayList<>();
+    private final List<Path> keys = new ArrayList<>();
     private ServerMode mode = ServerMode.OFFLOAD;
     private int workers = Runtime.getRuntime().availableProcessors();
     private Transport transport = Transport.AUTO;
@@ -41,8 +41,8 @@ public final class ServerConnectionOptions {
         switch (line.option()) {
             case "--host": host = line.value(); return true;
             case "--port": port = line.intValue(0, 65535); return true;
-            case "--cert": cert = line.existingFile(); return true;
-            case "--key": key = line.existingFile(); return true;
+            case "--cert": certs.add(line.existingFile()); return true;
+            case "--key": keys.add(line.existingFile()); return true;
             case "--mode": mode = line.enumValue(ServerMode.class); return true;
             case "--workers": workers = line.intValue(1, 1024); return true;
             case "--transport": transport = line.enumValue(Transport.class); return true;
@@ -54,8 +54,9 @@ public final class ServerConnectionOptions {
 
     /** Checks what only all the options together show; call once every argument is read. */
     public void check() throws UsageException {
-        if ((cert == null) != (key == null)) {
-            throw new UsageException("--cert and --key go together");
+        if (certs.size() != keys.size()) {
+            throw new UsageException("--cert and --key go together, in pairs (" + certs.size() + " --cert, "
+                    + keys.size() + " --key)");
         }
     }
 
@@ -67,13 +68,23 @@ public final class ServerConnectionOptions {
         return port;
     }
 
-    /** The {@code --cert} file, or null for a generated certificate. */
+    /** The first {@code --cert} file, or null for a generated certificate. */
     public Path cert() {
-        return cert;
+        return certs.isEmpty() ? null : certs.get(0);
     }
 
+    /** The first {@code --key} file, or null for a generated certificate. */
     public Path key() {
-        return key;
+        return keys.isEmpty() ? null : keys.get(0);
+    }
+
+    /** Every {@code --cert}/{@code --key} pair, in order: the first is the default, the others go by server name. */
+    public List<ServerCertificates.KeyPairFiles> keyPairs() {
+        List<ServerCertificates.KeyPairFiles> pairs = new ArrayList<>();
+        for (int i = 0; i < Math.min(certs.size(), keys.size()); i++) {
+            pairs.add(new ServerCertificates.KeyPairFiles(certs.get(i), keys.get(i)));
+        }
+        return pairs;
     }
 
     public ServerMode mode() {
@@ -98,19 +109,21 @@ public final class ServerConnectionOptions {
         return ciphers;
     }
 
+    /** The TLS options of the first pair (a client context of the same protocols and ciphers, say). */
     public TlsOptions tls() {
-        return new TlsOptions(cert, key, protocols, ciphers);
+        return new TlsOptions(cert(), key(), protocols, ciphers);
     }
 
     /**
-     * What {@code --mode} puts in front of each connection: in a TLS mode with a server context made from
-     * {@link #tls()}, in offload mode with {@code --workers} workers.
+     * What {@code --mode} puts in front of each connection: in a TLS mode with the certificates of
+     * {@link #keyPairs()} (reloaded when their files change), in offload mode with {@code --workers} workers.
      *
      * @throws IllegalArgumentException when an option parses but cannot be used, e.g. an unknown cipher suite
      */
     public ConnectionSecurity newSecurity() throws SSLException, GeneralSecurityException {
-        SslContext sslContext = mode.isTls() ? tls().newServerContext() : null;
-        return ConnectionSecurity.create(mode, sslContext, workers);
+        ServerCertificates certificates = mode.isTls() ? ServerCertificates.load(keyPairs(), protocols, ciphers)
+                                                       : null;
+        return ConnectionSecurity.create(mode, certificates, workers);
     }
 
     /**
