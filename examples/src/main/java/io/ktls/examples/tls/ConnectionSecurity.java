@@ -9,6 +9,7 @@ import io.ktls.handler.KtlsConfig;
 import io.ktls.handler.KtlsHandler;
 import io.ktls.handler.KtlsMetric;
 import io.ktls.handler.KtlsOffloadGroup;
+import io.ktls.handler.RecordMemoryBudget;
 import io.ktls.handler.crypto.AeadProviders;
 import io.ktls.handler.crypto.TlsCipherSuite;
 import io.netty.buffer.ByteBufAllocator;
@@ -16,14 +17,15 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.internal.PlatformDependent;
 
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
 /**
  * What a server's {@link ServerMode} puts at the front of each connection's pipeline, and the resources
- * that outlive connections: the TLS context, the offload worker group ({@code offload} mode) and the
- * page-run allocator (both ktls-netty modes). Created once at start by the main thread, then used by
+ * that outlive connections: the TLS context, the offload worker group ({@code offload} mode), the
+ * page-run allocator and the budget of record memory every connection shares (both ktls-netty modes). Created once at start by the main thread, then used by
  * every event loop; {@link #close()} runs once at shutdown, after the event loops have stopped, so no
  * connection can still hand work to the offload group or hold a run of the allocator.
  */
@@ -40,12 +42,17 @@ public final class ConnectionSecurity implements AutoCloseable {
     private final KtlsOffloadGroup offloadGroup;
     private final KtlsConfig ktlsConfig;
     private final PageRunAllocator pageRunAllocator;
+    private final RecordMemoryBudget recordMemoryBudget;
 
-    private ConnectionSecurity(ServerMode mode, SslContext sslContext, int offloadWorkers) {
+    private ConnectionSecurity(ServerMode mode, SslContext sslContext, int offloadWorkers, long recordMemoryBytes) {
         this.mode = mode;
         this.sslContext = sslContext;
         this.offloadGroup = mode == ServerMode.OFFLOAD ? new KtlsOffloadGroup(offloadWorkers) : null;
-        this.ktlsConfig = mode.isKtls() ? KtlsConfig.builder().offloadGroup(offloadGroup).build() : null;
+        this.recordMemoryBudget = mode.isKtls() ? new RecordMemoryBudget("server",
+                recordMemoryBytes > 0 ? recordMemoryBytes : PlatformDependent.maxDirectMemory() / 4,
+                RecordMemoryBudget.DEFAULT_GUARANTEED_RECORDS_PER_CONNECTION) : null;
+        this.ktlsConfig = mode.isKtls() ? KtlsConfig.builder().offloadGroup(offloadGroup)
+                .recordMemoryBudget(recordMemoryBudget).build() : null;
         this.pageRunAllocator = mode.isKtls() ? PageRunAllocator.builder().name("examples").build() : null;
     }
 
@@ -54,7 +61,21 @@ public final class ConnectionSecurity implements AutoCloseable {
      * @param offloadWorkers worker threads of the offload group ({@link ServerMode#OFFLOAD} only)
      */
     public static ConnectionSecurity create(ServerMode mode, SslContext sslContext, int offloadWorkers) {
+        return create(mode, sslContext, offloadWorkers, 0);
+    }
+
+    /**
+     * @param sslContext        the server context, null only in {@link ServerMode#PLAIN}
+     * @param offloadWorkers    worker threads of the offload group ({@link ServerMode#OFFLOAD} only)
+     * @param recordMemoryBytes the budget of sealed, unwritten records all connections share (ktls-netty modes);
+     *                          0 for a quarter of the JVM's direct memory limit
+     */
+    public static ConnectionSecurity create(ServerMode mode, SslContext sslContext, int offloadWorkers,
+                                            long recordMemoryBytes) {
         Objects.requireNonNull(mode, "mode");
+        if (recordMemoryBytes < 0) {
+            throw new IllegalArgumentException("recordMemoryBytes: " + recordMemoryBytes + " (expected: >= 0)");
+        }
         if (mode.isTls() != (sslContext != null)) {
             throw new IllegalArgumentException("sslContext: " + sslContext + " (expected: "
                     + (mode.isTls() ? "non-null" : "null") + " in mode " + mode + ')');
@@ -62,7 +83,7 @@ public final class ConnectionSecurity implements AutoCloseable {
         if (offloadWorkers <= 0) {
             throw new IllegalArgumentException("offloadWorkers: " + offloadWorkers + " (expected: > 0)");
         }
-        return new ConnectionSecurity(mode, sslContext, offloadWorkers);
+        return new ConnectionSecurity(mode, sslContext, offloadWorkers, recordMemoryBytes);
     }
 
     public ServerMode mode() {
@@ -77,7 +98,8 @@ public final class ConnectionSecurity implements AutoCloseable {
         return "mode " + mode + (offloadGroup != null ? " (" + offloadGroup.workers() + " offload workers)" : "")
                 + ", AEAD provider for AES-128-GCM: "
                 + AeadProviders.preferred(TlsCipherSuite.TLS_AES_128_GCM_SHA256).name()
-                + ", allocator " + pageRunAllocator.name();
+                + ", allocator " + pageRunAllocator.name()
+                + ", record memory budget " + (recordMemoryBudget.capacityBytes() >> 20) + " MiB shared";
     }
 
     /**
