@@ -52,7 +52,9 @@ final class RecordBudgetShare extends RecordMemoryBudget.Waiter {
         if (heldRecords < budget.guaranteedRecordsPerConnection() || creditBytes >= reserveBytes) {
             return true;
         }
-        if (waiting || closed) {
+        if (waiting || closed || reserveBytes > budget.capacityBytes()) {
+            // A pool smaller than one record can never lend one: waiting for it would leave the channel
+            // unwritable for good, so such a connection lives on its guaranteed records alone.
             return false;
         }
         if (budget.acquireOrWait(this, reserveBytes)) {

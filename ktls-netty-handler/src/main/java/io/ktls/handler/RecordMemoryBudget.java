@@ -97,8 +97,8 @@ public final class RecordMemoryBudget implements RecordMemoryBudgetMetric {
 
     /**
      * @param name for logs and metrics
-     * @param capacityBytes bytes of records shared beyond the guaranteed records (0 or more; 0 leaves each
-     *                      connection its guaranteed records only)
+     * @param capacityBytes bytes of records shared beyond the guaranteed records (0 or more; less than one
+     *                      record leaves each connection its guaranteed records only)
      * @param guaranteedRecordsPerConnection records each connection may always hold (1 or more)
      */
     public RecordMemoryBudget(String name, long capacityBytes, int guaranteedRecordsPerConnection) {

@@ -146,6 +146,26 @@ class RecordMemoryBudgetSharingTest {
     }
 
     @Test
+    void aBudgetTooSmallForOneRecordLeavesEachConnectionItsGuaranteedRecordsWithoutWaiting() throws Exception {
+        RecordMemoryBudget budget = new RecordMemoryBudget("test", RECORD - 1, 2);
+        try (Connection a = new Connection(budget)) {
+            byte[] data = KtlsHandlerFramingTest.random(10 * PAYLOAD);
+            ChannelFuture written = a.peer.server.writeAndFlush(Unpooled.wrappedBuffer(data));
+            assertEquals(2, a.sealer.submitted.size());
+            assertEquals(0, budget.waitingConnections(), "a pool that can never lend a record is not waited for");
+            for (int round = 0; round < 20 && !written.isDone(); round++) {
+                a.sealer.completeAll();
+                a.runLoop();
+            }
+            assertTrue(written.isSuccess(), "write: " + written);
+            assertArrayEquals(data, a.applicationData());
+            assertEquals(0, budget.waits());
+            assertEquals(2L * RECORD, budget.peakUsedBytes());
+            assertEquals(0, budget.usedBytes());
+        }
+    }
+
+    @Test
     void aConnectionThatDiesWithRecordsInFlightAndWaitingGivesEveryByteBack() throws Exception {
         RecordMemoryBudget budget = new RecordMemoryBudget("test", 3L * RECORD, 1);
         try (Connection a = new Connection(budget)) {
