@@ -31,6 +31,8 @@ final class InFlightRecords {
     private final ChannelHandlerContext ctx;
     private final KtlsStats stats;
     private final Events events;
+    /** Every record is charged here when added and released exactly once: written or discarded. */
+    private final RecordBudgetShare budget;
     /** Framed records not yet handed to the channel, in sequence order. */
     private final ArrayDeque<OutboundRecord> unwritten = new ArrayDeque<>();
     /** The last record handed to the channel whose write has not completed yet (zero-length writes wait on it). */
@@ -42,16 +44,18 @@ final class InFlightRecords {
     /** A write may fail inside {@code ctx.write} (a closed channel), and that failure reports records again. */
     private boolean writingPrefix;
 
-    InFlightRecords(ChannelHandlerContext ctx, KtlsStats stats, Events events) {
+    InFlightRecords(ChannelHandlerContext ctx, KtlsStats stats, Events events, RecordBudgetShare budget) {
         this.ctx = ctx;
         this.stats = stats;
         this.events = events;
+        this.budget = budget;
     }
 
     /** A record just framed (and submitted to the sealer). */
     void add(OutboundRecord record) {
         unwritten.addLast(record);
         unacknowledged++;
+        budget.charge(record);
         stats.recordQueued();
     }
 
@@ -130,6 +134,7 @@ final class InFlightRecords {
 
     private void recordWritten(OutboundRecord record, ChannelFuture future) {
         unacknowledged--;
+        budget.release(record);
         stats.recordCompleted();
         if (lastUnacknowledged == record) {
             lastUnacknowledged = null;
@@ -152,6 +157,7 @@ final class InFlightRecords {
         record.releaseOutput();
         record.releasePlaintext();
         unacknowledged--;
+        budget.release(record);
         stats.recordCompleted();
         for (PendingWrite write : record.completes) {
             write.fail(cause);

@@ -33,6 +33,15 @@ import java.util.Set;
  *       framed) makes the channel unwritable, writable again below half. 32 x 16 KiB = 512 KiB of ciphertext
  *       per connection at most: enough to keep a fast peer busy, bounded for a slow one. Raise it for high
  *       bandwidth x delay paths, lower it for many slow clients (docs/operations.md)</td></tr>
+ *   <tr><td>{@link Builder#recordMemoryBudget(RecordMemoryBudget)}</td><td>a budget in bytes of record memory,
+ *       shared by every connection given it</td><td>{@link RecordMemoryBudget#jvmDefault()}: a quarter of the
+ *       JVM's direct memory limit, 2 guaranteed records per connection</td>
+ *       <td>{@code maxRecordsInFlight} bounds one connection, not the server: the budget bounds the bytes of
+ *       records framed and not yet written across every connection that shares it. Beyond its guaranteed records
+ *       a connection frames only while the budget has room; otherwise it waits, unwritable, in a FIFO queue and
+ *       resumes when records of any connection complete. Make one per server (size it to the memory you give
+ *       sealed records) and pass it to every handler; the default is shared by every handler of the JVM, so
+ *       the bound holds even if nobody configures one</td></tr>
  *   <tr><td>{@link Builder#aeadProvider(AeadProvider)}</td><td>-</td><td>{@code null}: per suite,
  *       {@link AeadProviders#preferred}</td><td>the JCE provider, more than anything else here, decides the CPU
  *       a record costs; the preferred one per suite and JDK was chosen by measurement (docs/crypto.md). The
@@ -89,6 +98,8 @@ public final class KtlsConfig {
     private final Set<TlsCipherSuite> takeoverSuites;
     private final long handshakeTimeoutMillis;
     private final long closeNotifyFlushTimeoutMillis;
+    /** Null: {@link RecordMemoryBudget#jvmDefault()}, made on first use rather than when this class loads. */
+    private final RecordMemoryBudget recordMemoryBudget;
     private final KtlsStats stats;
     /** Package-private, for tests: records per TLS 1.3 write key before a KeyUpdate. */
     private final long keyUpdateAfterRecords;
@@ -97,6 +108,7 @@ public final class KtlsConfig {
 
     private KtlsConfig(Builder builder) {
         this.stats = builder.stats;
+        this.recordMemoryBudget = builder.recordMemoryBudget;
         this.keyUpdateAfterRecords = builder.keyUpdateAfterRecords;
         this.sealerFactory = builder.sealerFactory;
         this.handshakeTimeoutMillis = builder.handshakeTimeoutMillis;
@@ -161,6 +173,12 @@ public final class KtlsConfig {
         return takeoverSuites;
     }
 
+    /** The budget of record memory the connections of this configuration share (see the class description). */
+    public RecordMemoryBudget recordMemoryBudget() {
+        RecordMemoryBudget budget = recordMemoryBudget;
+        return budget != null ? budget : RecordMemoryBudget.jvmDefault();
+    }
+
     /** The counters the connections of this configuration add to (see {@link Builder#stats(KtlsStats)}). */
     public KtlsStats stats() {
         return stats;
@@ -188,6 +206,8 @@ public final class KtlsConfig {
         return "KtlsConfig(maxRecordPayloadBytes: " + maxRecordPayloadBytes
                 + ", offloadGroup: " + (offloadGroup == null ? "none (inline)" : offloadGroup.workers() + " workers")
                 + ", maxRecordsInFlight: " + maxRecordsInFlight
+                + ", recordMemoryBudget: " + recordMemoryBudget().name() + " (" + recordMemoryBudget().capacityBytes()
+                + " bytes, " + recordMemoryBudget().guaranteedRecordsPerConnection() + " records guaranteed)"
                 + ", aeadProvider: " + (aeadProvider == null ? "preferred" : aeadProvider.name())
                 + ", keyLogFile: " + (keyLogFile == null ? "off" : keyLogFile)
                 + ", handshakeTimeoutMillis: " + handshakeTimeoutMillis
@@ -208,6 +228,7 @@ public final class KtlsConfig {
         private long handshakeTimeoutMillis = 10_000;
         private long closeNotifyFlushTimeoutMillis = 3_000;
         private KtlsStats stats = KtlsStats.GLOBAL;
+        private RecordMemoryBudget recordMemoryBudget;
         private long keyUpdateAfterRecords = OutboundRecordLayer.DEFAULT_KEY_UPDATE_AFTER_RECORDS;
         private RecordSealer.Factory sealerFactory;
 
@@ -220,6 +241,17 @@ public final class KtlsConfig {
          */
         public Builder stats(KtlsStats stats) {
             this.stats = Objects.requireNonNull(stats, "stats");
+            return this;
+        }
+
+        /**
+         * The budget of record memory shared by the connections of this configuration, and of any other given the
+         * same budget; default {@link RecordMemoryBudget#jvmDefault()}. Make one per server:
+         * {@code new RecordMemoryBudget(256L << 20)} lets the connections hold 256 MiB of records framed and not
+         * yet written, beyond their guaranteed records.
+         */
+        public Builder recordMemoryBudget(RecordMemoryBudget recordMemoryBudget) {
+            this.recordMemoryBudget = Objects.requireNonNull(recordMemoryBudget, "recordMemoryBudget");
             return this;
         }
 
@@ -335,6 +367,7 @@ public final class KtlsConfig {
                 && Objects.equals(keyLogFile, that.keyLogFile) && takeoverSuites.equals(that.takeoverSuites)
                 && handshakeTimeoutMillis == that.handshakeTimeoutMillis
                 && closeNotifyFlushTimeoutMillis == that.closeNotifyFlushTimeoutMillis && stats == that.stats
+                && recordMemoryBudget() == that.recordMemoryBudget()
                 && keyUpdateAfterRecords == that.keyUpdateAfterRecords && sealerFactory == that.sealerFactory;
     }
 
@@ -342,6 +375,7 @@ public final class KtlsConfig {
     public int hashCode() {
         return Objects.hash(maxRecordPayloadBytes, maxRecordsInFlight, System.identityHashCode(offloadGroup),
                 System.identityHashCode(aeadProvider), keyLogFile, takeoverSuites, handshakeTimeoutMillis,
-                closeNotifyFlushTimeoutMillis, System.identityHashCode(stats), keyUpdateAfterRecords);
+                closeNotifyFlushTimeoutMillis, System.identityHashCode(stats),
+                System.identityHashCode(recordMemoryBudget()), keyUpdateAfterRecords);
     }
 }

@@ -157,10 +157,19 @@ public interface KtlsMetric {
     /** Metrics of every {@link KtlsOffloadGroup} of the JVM that has not terminated yet, oldest first. */
     List<KtlsOffloadGroupMetric> offloadGroups();
 
+    // Record memory budgets.
+
+    /**
+     * Every {@link RecordMemoryBudget} of the JVM not yet garbage-collected, oldest first: capacity, bytes held,
+     * peak, waits and connections waiting now.
+     */
+    List<RecordMemoryBudgetMetric> recordMemoryBudgets();
+
     /**
      * A snapshot of every counter as nested maps and lists of {@code String}, {@code Long}, {@code Integer} and
      * {@code Boolean}, in a stable order, ready to render as JSON: {@code sessions}, {@code records},
-     * {@code suites} (one entry per cipher suite) and {@code offloadGroups}.
+     * {@code suites} (one entry per cipher suite), {@code offloadGroups} and
+     * {@code recordMemoryBudgets}.
      */
     Map<String, Object> toMap();
 }

@@ -294,6 +294,11 @@ public final class KtlsStats implements KtlsMetric {
     }
 
     @Override
+    public List<RecordMemoryBudgetMetric> recordMemoryBudgets() {
+        return RecordMemoryBudget.liveBudgets();
+    }
+
+    @Override
     public Map<String, Object> toMap() {
         Map<String, Object> sessions = new LinkedHashMap<>();
         sessions.put("active", activeSessions());
@@ -352,11 +357,25 @@ public final class KtlsStats implements KtlsMetric {
             groups.add(perGroup);
         }
 
+        List<Object> budgets = new ArrayList<>();
+        for (RecordMemoryBudgetMetric budget : recordMemoryBudgets()) {
+            Map<String, Object> perBudget = new LinkedHashMap<>();
+            perBudget.put("name", budget.name());
+            perBudget.put("capacityBytes", budget.capacityBytes());
+            perBudget.put("guaranteedRecordsPerConnection", budget.guaranteedRecordsPerConnection());
+            perBudget.put("usedBytes", budget.usedBytes());
+            perBudget.put("peakUsedBytes", budget.peakUsedBytes());
+            perBudget.put("waits", budget.waits());
+            perBudget.put("waitingConnections", budget.waitingConnections());
+            budgets.add(perBudget);
+        }
+
         Map<String, Object> map = new LinkedHashMap<>();
         map.put("sessions", sessions);
         map.put("records", records);
         map.put("suites", suites);
         map.put("offloadGroups", groups);
+        map.put("recordMemoryBudgets", budgets);
         return map;
     }
 

@@ -45,6 +45,8 @@ final class OutboundRecord {
     Throwable failure;
     /** Event loop only: the sealer reported this record done (the ready-prefix rule looks at this alone). */
     boolean completed;
+    /** Event loop only: bytes this record holds of the {@link RecordMemoryBudget}; 0 once given back. */
+    int budgetBytes;
 
     OutboundRecord(long sequence, byte contentType, List<RecordPiece> pieces, int payloadLength, boolean inPlace,
                    RecordCipher nextCipher) {

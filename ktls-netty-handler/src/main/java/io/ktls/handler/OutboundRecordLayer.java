@@ -40,6 +40,11 @@ import java.util.List;
  * <p>Writability: {@link OutboundWritability} turns the channel unwritable at the cap of records in flight or of
  * queued bytes, so producers pause for a slow reader and memory stays bounded.
  *
+ * <p>Server budget: each record is charged to the server's {@link RecordMemoryBudget} from framing until its write
+ * completes or it is discarded ({@link RecordBudgetShare}); beyond the connection's guaranteed records, framing
+ * stops while the budget is exhausted (the channel unwritable meanwhile) and resumes on this loop when a release
+ * hands this connection budget.
+ *
  * <p>Answers to the peer (a KeyUpdate for its update_requested, a no_renegotiation warning for a HelloRequest)
  * are {@linkplain OwedAnswer owed}, not framed at once: each is framed ahead of queued data when a slot under
  * {@code maxRecordsInFlight} is free. So a peer that sends requests and stops reading gets no record beyond the
@@ -106,6 +111,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion, InFlightReco
     /** Our direction's keys: a KeyUpdate takes its next cipher from here (owned by the connection's keys). */
     private final ConnectionKeys.Direction keys;
     private final OutboundWritability writability;
+    private final RecordBudgetShare budget;
     /** Null once closed. */
     private RecordSealer sealer;
 
@@ -144,7 +150,9 @@ final class OutboundRecordLayer implements RecordSealer.Completion, InFlightReco
         this.nextSequence = writeSequence;
         this.listener = listener;
         this.writability = new OutboundWritability(ctx.channel(), maxRecordsInFlight, maxRecordPayloadBytes);
-        this.inFlight = new InFlightRecords(ctx, stats, this);
+        this.budget = new RecordBudgetShare(config.recordMemoryBudget(), ctx.executor(), maxRecordPayloadBytes,
+                this::budgetGranted);
+        this.inFlight = new InFlightRecords(ctx, stats, this, budget);
         this.turns = new FramingTurns(ctx.executor(), maxRecordsInFlight, this::nextTurn);
         RecordEncryptor encryptor = new RecordEncryptor(keys.write.takeCipher(), ctx.alloc(), stats);
         try {
@@ -183,7 +191,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion, InFlightReco
         }
         unflushed.add(write);
         queuedBytes += write.queuedBytes();
-        writability.update(inFlight.unacknowledged(), queuedBytes);
+        writability.update(inFlight.unacknowledged(), queuedBytes, budget.isWaiting());
     }
 
     void flush() {
@@ -305,6 +313,7 @@ final class OutboundRecordLayer implements RecordSealer.Completion, InFlightReco
         if (closeNotifyPromise != null) {
             closeNotifyPromise.tryFailure(cause);
         }
+        budget.close();
         writability.release();
     }
 
@@ -353,17 +362,24 @@ final class OutboundRecordLayer implements RecordSealer.Completion, InFlightReco
                         break;
                     }
                 }
-                if (!frameNext()) {
+                if (!recordDue() || !budget.reserveRecord() || !frameNext()) {
                     break;
                 }
             }
         } finally {
             framing = false;
+            budget.endPass();
         }
-        writability.update(inFlight.unacknowledged(), queuedBytes);
+        writability.update(inFlight.unacknowledged(), queuedBytes, budget.isWaiting());
         if (sealer != null) {
             sealer.dispatch();
         }
+    }
+
+    /** Something may be framed: an answer owed, a flushed write, or a close_notify asked for. */
+    private boolean recordDue() {
+        return keyUpdateAnswer.isOwed() || noRenegotiationAnswer.isOwed() || !flushed.isEmpty()
+                || lifecycle == Lifecycle.CLOSING;
     }
 
     /** Frames the next record due, in order of precedence; false when none is. */
@@ -510,6 +526,13 @@ final class OutboundRecordLayer implements RecordSealer.Completion, InFlightReco
         }
         submit(record);
         return record;
+    }
+
+    /** The budget reserved a record for this connection, which waited for it: framing resumes. */
+    private void budgetGranted() {
+        if (sealer != null) {
+            frameAvailable();
+        }
     }
 
     /** A new turn: frames what the previous turn had to leave, if anything. */

@@ -6,7 +6,8 @@ import io.netty.channel.ChannelOutboundBuffer;
 /**
  * The write side's say in the channel's writability: unwritable when the unacknowledged records reach the cap or
  * the queued, unframed bytes reach cap x record size, writable again below half of both; so producers pause for a
- * slow reader and memory stays bounded. The gap between the two thresholds keeps a producer from flipping the
+ * slow reader and memory stays bounded; unwritable too while the connection waits for the server's
+ * {@link RecordMemoryBudget}, so producers pause while the server as a whole holds too much. The gap between the two thresholds keeps a producer from flipping the
  * channel at every record.
  *
  * <p>Event loop only.
@@ -30,13 +31,17 @@ final class OutboundWritability {
         this.maxQueuedBytes = (long) maxRecordsInFlight * maxRecordPayloadBytes;
     }
 
-    /** Turns the channel unwritable at either cap, writable again below half of both. */
-    void update(int unacknowledgedRecords, long queuedBytes) {
+    /**
+     * Turns the channel unwritable at either cap or while the connection waits for the server's
+     * {@link RecordMemoryBudget}, writable again below half of both caps once it no longer waits.
+     */
+    void update(int unacknowledgedRecords, long queuedBytes, boolean waitingForBudget) {
         if (!unwritable) {
-            if (unacknowledgedRecords >= maxRecordsInFlight || queuedBytes >= maxQueuedBytes) {
+            if (waitingForBudget || unacknowledgedRecords >= maxRecordsInFlight || queuedBytes >= maxQueuedBytes) {
                 set(false);
             }
-        } else if (unacknowledgedRecords <= maxRecordsInFlight / 2 && queuedBytes < maxQueuedBytes / 2) {
+        } else if (!waitingForBudget && unacknowledgedRecords <= maxRecordsInFlight / 2
+                && queuedBytes < maxQueuedBytes / 2) {
             set(true);
         }
     }

@@ -24,6 +24,11 @@ final class OwedAnswer {
         return true;
     }
 
+    /** An answer is owed and not framed yet. */
+    boolean isOwed() {
+        return owed;
+    }
+
     /** True (once) when an answer is owed: the caller frames it now. */
     boolean take() {
         boolean wasOwed = owed;

@@ -4,8 +4,9 @@
  * <h2>Public API</h2>
  * {@link io.ktls.handler.KtlsHandler} (in place of {@code SslHandler}), its options
  * {@link io.ktls.handler.KtlsConfig} (the one home of every option, with units and defaults),
- * {@link io.ktls.handler.KtlsOffloadGroup} (sealing workers, shared like an {@code EventLoopGroup}), and the
- * read-only counters {@link io.ktls.handler.KtlsMetric} with their sets {@link io.ktls.handler.KtlsStats}. Every
+ * {@link io.ktls.handler.KtlsOffloadGroup} (sealing workers, shared like an {@code EventLoopGroup}),
+ * {@link io.ktls.handler.RecordMemoryBudget} (the server's bound on sealed, unsent records, shared the same way), and
+ * the read-only counters {@link io.ktls.handler.KtlsMetric} with their sets {@link io.ktls.handler.KtlsStats}. Every
  * other class here is engine and package-private, which keeps it off the public surface more firmly than an
  * {@code internal} package could; the crypto engine, which other packages need, lives in
  * {@code io.ktls.handler.internal.crypto}.
@@ -38,7 +39,9 @@
  *       {@code Tls13SecretCollector}), {@code EngineHandoff} (what is read from the engine),
  *       {@code ConnectionKeys} (both directions' keys, closed once), {@code HandshakeWrites}.</li>
  *   <li>Write side: {@code OutboundRecordLayer} (framing, sequence numbers, KeyUpdate, alerts, its declared
- *       lifecycle), {@code FramingTurns}, {@code OutboundWritability}, {@code OwedAnswer}, and the pieces above.</li>
+ *       lifecycle), {@code FramingTurns}, {@code OutboundWritability}, {@code OwedAnswer},
+ *       {@code RecordBudgetShare} (the connection's share of the {@code RecordMemoryBudget}), and the pieces
+ *       above.</li>
  *   <li>Read side: {@code InboundRecordLayer} (what the peer's records mean) over {@code RecordReader}
  *       (framing and opening records).</li>
  *   <li>Closing: {@code ClosingSequence} (the close behind our last record).</li>

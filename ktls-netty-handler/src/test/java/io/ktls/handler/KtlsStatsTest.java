@@ -158,7 +158,8 @@ class KtlsStatsTest {
         stats.recordsSealed(AES128, 10);
         stats.sessionStarted(CHACHA, false);
         Map<String, Object> map = stats.toMap();
-        assertEquals(List.of("sessions", "records", "suites", "offloadGroups"), new ArrayList<>(map.keySet()));
+        assertEquals(List.of("sessions", "records", "suites", "offloadGroups", "recordMemoryBudgets"),
+                new ArrayList<>(map.keySet()));
         @SuppressWarnings("unchecked")
         Map<String, Object> records = (Map<String, Object>) map.get("records");
         assertEquals(1L, records.get("sealed"));
@@ -172,6 +173,25 @@ class KtlsStatsTest {
         Map<String, Object> sessions = (Map<String, Object>) map.get("sessions");
         assertEquals(1L, sessions.get("activeInline"));
         assertTrue(map.get("offloadGroups") instanceof List);
+    }
+
+    @Test
+    void toMapShowsEachLiveRecordMemoryBudget() {
+        RecordMemoryBudget budget = new RecordMemoryBudget("statsTest", 12345, 3);
+        budget.forceAcquire(100);
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> budgets = (List<Map<String, Object>>) new KtlsStats().toMap()
+                .get("recordMemoryBudgets");
+        Map<String, Object> shown = budgets.stream().filter(b -> "statsTest".equals(b.get("name"))).findFirst()
+                .orElseThrow();
+        assertEquals(12345L, shown.get("capacityBytes"));
+        assertEquals(3, shown.get("guaranteedRecordsPerConnection"));
+        assertEquals(100L, shown.get("usedBytes"));
+        assertEquals(100L, shown.get("peakUsedBytes"));
+        assertEquals(0L, shown.get("waits"));
+        assertEquals(0, shown.get("waitingConnections"));
+        budget.release(100);
+        assertEquals(0, budget.usedBytes());
     }
 
     @Test

@@ -31,6 +31,8 @@ final class FileServerOptions {
             "                       sslhandler  Netty SslHandler + ChunkedWriteHandler",
             "                       plain     no TLS, DefaultFileRegion (sendfile)",
             "  --workers N          offload workers (default: number of cores)",
+            "  --record-memory SIZE  bytes of sealed records not yet sent that all connections share,",
+            "                       e.g. 256m (default: a quarter of the JVM's direct memory limit)",
             "  --transport T        auto|nio|epoll|io_uring (default: auto: epoll, else io_uring, else nio)",
             "  --idle-timeout SECONDS  close a connection after this long without a byte read or written",
             "                       (default: 60; 0: never)",
@@ -48,7 +50,7 @@ final class FileServerOptions {
     static final int MAX_IDLE_TIMEOUT_SECONDS = 86_400;
 
     Path root = Path.of("");
-    /** --host, --port, --cert, --key, --mode, --workers, --transport, --protocols, --ciphers. */
+    /** --host, --port, --cert, --key, --mode, --workers, --record-memory, --transport, --protocols, --ciphers. */
     final ServerConnectionOptions connection = new ServerConnectionOptions(8443);
     /** 0: connections may stay idle forever. */
     int idleTimeoutSeconds = 60;

@@ -26,6 +26,8 @@ final class StreamServerOptions {
             "                       the pair for more names, chosen by SNI; reloaded when changed)",
             "  --mode MODE          offload|inline|sslhandler|plain (default: offload)",
             "  --workers N          offload workers (default: number of cores)",
+            "  --record-memory SIZE  bytes of sealed records not yet sent that all connections share,",
+            "                       e.g. 256m (default: a quarter of the JVM's direct memory limit)",
             "  --transport T        auto|nio|epoll|io_uring (default: auto)",
             "  --protocols LIST     e.g. TLSv1.3,TLSv1.2",
             "  --ciphers LIST       cipher suites, IANA or OpenSSL names",
@@ -34,7 +36,7 @@ final class StreamServerOptions {
     Path file;
     long sizeBytes = -1;
     long periodBytes = -1;
-    /** --host, --port, --cert, --key, --mode, --workers, --transport, --protocols, --ciphers. */
+    /** --host, --port, --cert, --key, --mode, --workers, --record-memory, --transport, --protocols, --ciphers. */
     final ServerConnectionOptions connection = new ServerConnectionOptions(8444);
     boolean help;
 

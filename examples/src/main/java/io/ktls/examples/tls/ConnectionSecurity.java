@@ -10,20 +10,23 @@ import io.ktls.handler.KtlsHandler;
 import io.ktls.handler.KtlsMetric;
 import io.ktls.handler.KtlsOffloadGroup;
 import io.ktls.handler.KtlsSniHandler;
+import io.ktls.handler.RecordMemoryBudget;
 import io.ktls.handler.crypto.AeadProviders;
 import io.ktls.handler.crypto.TlsCipherSuite;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.ssl.SniHandler;
+import io.netty.util.internal.PlatformDependent;
 
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
 /**
  * What a server's {@link ServerMode} puts at the front of each connection's pipeline, and the resources
- * that outlive connections: the certificates (kept current by a {@link CertificateWatcher}), the offload worker group ({@code offload} mode) and the
- * page-run allocator (both ktls-netty modes). Created once at start by the main thread, then used by
+ * that outlive connections: the certificates (kept current by a {@link CertificateWatcher}), the offload worker
+ * group ({@code offload} mode), the page-run allocator and the budget of record memory every connection shares
+ * (both ktls-netty modes). Created once at start by the main thread, then used by
  * every event loop; {@link #close()} runs once at shutdown, after the event loops have stopped, so no
  * connection can still hand work to the offload group or hold a run of the allocator.
  */
@@ -42,23 +45,40 @@ public final class ConnectionSecurity implements AutoCloseable {
     private final KtlsOffloadGroup offloadGroup;
     private final KtlsConfig ktlsConfig;
     private final PageRunAllocator pageRunAllocator;
+    private final RecordMemoryBudget recordMemoryBudget;
 
-    private ConnectionSecurity(ServerMode mode, ServerCertificates certificates, int offloadWorkers) {
+    private ConnectionSecurity(ServerMode mode, ServerCertificates certificates, int offloadWorkers,
+                               long recordMemoryBytes) {
         this.mode = mode;
         this.certificates = certificates;
         this.watcher = certificates != null ? CertificateWatcher.start(certificates) : null;
         this.offloadGroup = mode == ServerMode.OFFLOAD ? new KtlsOffloadGroup(offloadWorkers) : null;
-        this.ktlsConfig = mode.isKtls() ? KtlsConfig.builder().offloadGroup(offloadGroup).build() : null;
+        this.recordMemoryBudget = mode.isKtls() ? new RecordMemoryBudget("server",
+                recordMemoryBytes > 0 ? recordMemoryBytes : PlatformDependent.maxDirectMemory() / 4,
+                RecordMemoryBudget.DEFAULT_GUARANTEED_RECORDS_PER_CONNECTION) : null;
+        this.ktlsConfig = mode.isKtls() ? KtlsConfig.builder().offloadGroup(offloadGroup)
+                .recordMemoryBudget(recordMemoryBudget).build() : null;
         this.pageRunAllocator = mode.isKtls() ? PageRunAllocator.builder().name("examples").build() : null;
     }
 
-    /**
-     * @param certificates   the server's certificates, null only in {@link ServerMode#PLAIN}; kept current by a
-     *                       {@link CertificateWatcher} until {@link #close()}, which closes them
-     * @param offloadWorkers worker threads of the offload group ({@link ServerMode#OFFLOAD} only)
-     */
+    /** {@link #create(ServerMode, ServerCertificates, int, long)} with the default record memory budget. */
     public static ConnectionSecurity create(ServerMode mode, ServerCertificates certificates, int offloadWorkers) {
+        return create(mode, certificates, offloadWorkers, 0);
+    }
+
+    /**
+     * @param certificates      the server's certificates, null only in {@link ServerMode#PLAIN}; kept current by a
+     *                          {@link CertificateWatcher} until {@link #close()}, which closes them
+     * @param offloadWorkers    worker threads of the offload group ({@link ServerMode#OFFLOAD} only)
+     * @param recordMemoryBytes the budget of sealed, unwritten records all connections share (ktls-netty modes);
+     *                          0 for a quarter of the JVM's direct memory limit
+     */
+    public static ConnectionSecurity create(ServerMode mode, ServerCertificates certificates, int offloadWorkers,
+                                            long recordMemoryBytes) {
         Objects.requireNonNull(mode, "mode");
+        if (recordMemoryBytes < 0) {
+            throw new IllegalArgumentException("recordMemoryBytes: " + recordMemoryBytes + " (expected: >= 0)");
+        }
         if (mode.isTls() != (certificates != null)) {
             throw new IllegalArgumentException("certificates: " + certificates + " (expected: "
                     + (mode.isTls() ? "non-null" : "null") + " in mode " + mode + ')');
@@ -66,7 +86,7 @@ public final class ConnectionSecurity implements AutoCloseable {
         if (offloadWorkers <= 0) {
             throw new IllegalArgumentException("offloadWorkers: " + offloadWorkers + " (expected: > 0)");
         }
-        return new ConnectionSecurity(mode, certificates, offloadWorkers);
+        return new ConnectionSecurity(mode, certificates, offloadWorkers, recordMemoryBytes);
     }
 
     /** The server's certificates (null in {@link ServerMode#PLAIN}). */
@@ -86,7 +106,8 @@ public final class ConnectionSecurity implements AutoCloseable {
         return "mode " + mode + (offloadGroup != null ? " (" + offloadGroup.workers() + " offload workers)" : "")
                 + ", AEAD provider for AES-128-GCM: "
                 + AeadProviders.preferred(TlsCipherSuite.TLS_AES_128_GCM_SHA256).name()
-                + ", allocator " + pageRunAllocator.name();
+                + ", allocator " + pageRunAllocator.name()
+                + ", record memory budget " + (recordMemoryBudget.capacityBytes() >> 20) + " MiB shared";
     }
 
     /**

@@ -15,7 +15,7 @@ import javax.net.ssl.SSLException;
 /**
  * The command-line options every example server reads the same way: where it listens ({@code --host},
  * {@code --port}), how it secures connections ({@code --mode}, {@code --workers}, {@code --cert}, {@code --key},
- * {@code --protocols}, {@code --ciphers}) and on which transport ({@code --transport}). A server's options class
+ * {@code --protocols}, {@code --ciphers}, {@code --record-memory}) and on which transport ({@code --transport}). A server's options class
  * offers each option to {@link #parse} first and handles the rest itself. Filled and read by the thread running
  * {@code main}.
  */
@@ -27,6 +27,8 @@ public final class ServerConnectionOptions {
     private final List<Path> keys = new ArrayList<>();
     private ServerMode mode = ServerMode.OFFLOAD;
     private int workers = Runtime.getRuntime().availableProcessors();
+    /** 0: a quarter of the JVM's direct memory limit, as the library's default budget. */
+    private long recordMemoryBytes;
     private Transport transport = Transport.AUTO;
     private List<String> protocols;
     private List<String> ciphers;
@@ -45,6 +47,7 @@ public final class ServerConnectionOptions {
             case "--key": keys.add(line.existingFile()); return true;
             case "--mode": mode = line.enumValue(ServerMode.class); return true;
             case "--workers": workers = line.intValue(1, 1024); return true;
+            case "--record-memory": recordMemoryBytes = line.byteCount(); return true;
             case "--transport": transport = line.enumValue(Transport.class); return true;
             case "--protocols": protocols = line.listValue(); return true;
             case "--ciphers": ciphers = line.listValue(); return true;
@@ -95,6 +98,14 @@ public final class ServerConnectionOptions {
         return workers;
     }
 
+    /**
+     * The {@code --record-memory} budget: bytes of sealed records not yet written that all connections together
+     * may hold beyond their guaranteed records; 0 when not given (then a quarter of the direct memory limit).
+     */
+    public long recordMemoryBytes() {
+        return recordMemoryBytes;
+    }
+
     public Transport transport() {
         return transport;
     }
@@ -123,7 +134,7 @@ public final class ServerConnectionOptions {
     public ConnectionSecurity newSecurity() throws SSLException, GeneralSecurityException {
         ServerCertificates certificates = mode.isTls() ? ServerCertificates.load(keyPairs(), protocols, ciphers)
                                                        : null;
-        return ConnectionSecurity.create(mode, certificates, workers);
+        return ConnectionSecurity.create(mode, certificates, workers, recordMemoryBytes);
     }
 
     /**

@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
@@ -288,7 +289,21 @@ class FileServerHttpIT {
             assertTrue((Long) Json.path(stats, "ktls", "records", "sealed") > 4L * BIG_BYTES / 16384,
                     String.valueOf(stats));
             assertTrue((Long) Json.path(stats, "ktls", "sessions", "total") > 0);
+            Map<?, ?> budget = serverBudget(stats);
+            assertTrue((Long) budget.get("capacityBytes") > 0, String.valueOf(budget));
+            assertTrue((Long) budget.get("peakUsedBytes") > 0, "the connections held records: " + budget);
+            assertEquals(0L, budget.get("waitingConnections"));
         }
+    }
+
+    /** The one budget of record memory the server's connections share, from {@code /_stats}. */
+    private static Map<?, ?> serverBudget(Object stats) {
+        for (Object budget : (List<?>) Json.path(stats, "ktls", "recordMemoryBudgets")) {
+            if ("server".equals(((Map<?, ?>) budget).get("name"))) {
+                return (Map<?, ?>) budget;
+            }
+        }
+        throw new AssertionError("no budget named server in " + stats);
     }
 
     private static boolean nothingInFlight(Object stats, String mode) {
@@ -296,7 +311,8 @@ class FileServerHttpIT {
         if (mode.equals("offload") || mode.equals("inline")) {
             idle &= (Long) Json.path(stats, "allocator", "inFlightRuns") == 0
                     && (Long) Json.path(stats, "allocator", "inFlightBytes") == 0
-                    && (Long) Json.path(stats, "ktls", "records", "inFlight") == 0;
+                    && (Long) Json.path(stats, "ktls", "records", "inFlight") == 0
+                    && (Long) serverBudget(stats).get("usedBytes") == 0;
         }
         return idle;
     }

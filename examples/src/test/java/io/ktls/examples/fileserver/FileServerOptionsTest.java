@@ -33,6 +33,7 @@ class FileServerOptionsTest {
         assertEquals(60, o.idleTimeoutSeconds);
         assertTrue(o.accessLogOn);
         assertNull(o.accessLogFile);
+        assertEquals(0, o.connection.recordMemoryBytes(), "0: a quarter of the direct memory limit");
         assertNull(o.connection.cert());
         assertNull(o.connection.protocols());
         assertNull(o.connection.ciphers());
@@ -44,7 +45,7 @@ class FileServerOptionsTest {
         Path key = Files.writeString(dir.resolve("k.pem"), "x");
         FileServerOptions o = FileServerOptions.parse("--root", dir.toString(), "--host=::1", "--port", "0",
                 "--cert", cert.toString(), "--key=" + key, "--mode", "sslhandler", "--workers", "3",
-                "--transport", "io_uring", "--idle-timeout", "5", "--protocols", "TLSv1.3,TLSv1.2",
+                "--transport", "io_uring", "--idle-timeout", "5", "--record-memory", "256m", "--protocols", "TLSv1.3,TLSv1.2",
                 "--ciphers", "TLS_AES_128_GCM_SHA256, ECDHE-RSA-AES128-GCM-SHA256");
         assertEquals(dir, o.root);
         assertEquals("::1", o.connection.host());
@@ -55,6 +56,8 @@ class FileServerOptionsTest {
         assertEquals(3, o.connection.workers());
         assertEquals(Transport.IO_URING, o.connection.transport());
         assertEquals(5, o.idleTimeoutSeconds);
+        assertEquals(256L << 20, o.connection.recordMemoryBytes());
+        assertEquals(65536, FileServerOptions.parse("--record-memory=64k").connection.recordMemoryBytes());
         assertEquals(0, FileServerOptions.parse("--idle-timeout=0").idleTimeoutSeconds);
         assertEquals(List.of("TLSv1.3", "TLSv1.2"), o.connection.protocols());
         assertEquals(List.of("TLS_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"), o.connection.ciphers());
@@ -73,6 +76,8 @@ class FileServerOptionsTest {
         assertMessage("--mode: fast (expected one of: offload, inline, sslhandler, plain)", "--mode", "fast");
         assertMessage("--transport: kqueue (expected one of: auto, nio, epoll, io_uring)", "--transport", "kqueue");
         assertMessage("--workers: 0 (expected: 1..1024)", "--workers", "0");
+        assertMessage("--record-memory: not a positive byte count: 0 (expected e.g. 4096, 64k, 16m, 1g)",
+                "--record-memory", "0");
         assertMessage("--idle-timeout: -1 (expected: 0..86400)", "--idle-timeout", "-1");
         assertMessage("--idle-timeout: not a number: 1m", "--idle-timeout", "1m");
         assertMessage("--root: not a directory: /nonexistent-dir", "--root", "/nonexistent-dir");

@@ -2,6 +2,7 @@ package io.ktls.handler.metrics;
 
 import io.ktls.handler.KtlsMetric;
 import io.ktls.handler.KtlsOffloadGroupMetric;
+import io.ktls.handler.RecordMemoryBudgetMetric;
 import io.ktls.handler.crypto.TlsCipherSuite;
 import io.netty.util.internal.ObjectUtil;
 
@@ -206,6 +207,15 @@ public final class KtlsMetricBean implements KtlsMetricMXBean {
             groups.add(new OffloadGroupStats(group));
         }
         return groups;
+    }
+
+    @Override
+    public List<RecordMemoryBudgetStats> getRecordMemoryBudgets() {
+        List<RecordMemoryBudgetStats> budgets = new ArrayList<>();
+        for (RecordMemoryBudgetMetric budget : metric.recordMemoryBudgets()) {
+            budgets.add(new RecordMemoryBudgetStats(budget));
+        }
+        return budgets;
     }
 
     private static Map<String, Long> bySuite(ToLongFunction<TlsCipherSuite> counter) {

@@ -64,4 +64,7 @@ public interface KtlsMetricMXBean {
 
     /** One entry per live offload group: its name and, per worker, queue depth and tasks run. */
     List<OffloadGroupStats> getOffloadGroups();
+
+    /** Every record memory budget of the JVM not yet collected: capacity, bytes held, peak, waits. */
+    List<RecordMemoryBudgetStats> getRecordMemoryBudgets();
 }

@@ -4,6 +4,7 @@ import io.ktls.handler.KtlsConfig;
 import io.ktls.handler.KtlsMetric;
 import io.ktls.handler.KtlsOffloadGroup;
 import io.ktls.handler.KtlsOffloadGroupMetric;
+import io.ktls.handler.RecordMemoryBudget;
 import io.ktls.handler.crypto.TlsCipherSuite;
 import io.netty.buffer.Unpooled;
 import io.netty.buffer.UnpooledByteBufAllocator;
@@ -141,6 +142,21 @@ class KtlsMetricMBeanTest {
         assertArrayEquals(new long[] {0, 0, 0}, new long[] {
                 metric.workerMetrics().get(0).queuedTasks(), metric.workerMetrics().get(1).queuedTasks(),
                 metric.workerMetrics().get(2).queuedTasks()});
+    }
+
+    @Test
+    void beanShowsEachLiveRecordMemoryBudget() throws Exception {
+        KtlsMetric.registerMBean();
+        ObjectName name = new ObjectName(KtlsMetric.OBJECT_NAME);
+        RecordMemoryBudget budget = new RecordMemoryBudget("mbeanTest", 12345, 3);
+        CompositeData shown = findGroup((CompositeData[]) server.getAttribute(name, "RecordMemoryBudgets"),
+                "mbeanTest");
+        assertNotNull(shown, "mbeanTest missing from the bean");
+        assertEquals(12345L, shown.get("capacityBytes"));
+        assertEquals(3, shown.get("guaranteedRecordsPerConnection"));
+        assertEquals(0L, shown.get("usedBytes"));
+        assertEquals(0, shown.get("waitingConnections"));
+        assertTrue(KtlsMetric.global().recordMemoryBudgets().contains(budget));
     }
 
     private static CompositeData findGroup(CompositeData[] groups, String groupName) {
