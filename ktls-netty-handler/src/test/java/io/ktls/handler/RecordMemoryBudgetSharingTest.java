@@ -54,12 +54,12 @@ class RecordMemoryBudgetSharingTest {
             }
             List<OutboundRecord> batch = new ArrayList<>(submitted.subList(reported, submitted.size()));
             reported = submitted.size();
-            for (OutboundRecord record : batch) {
-                if (failSeals) {
+            if (failSeals) {
+                for (OutboundRecord record : batch) {
                     record.sealFailed(new IOException("sealing failed (test)"));
-                } else {
-                    sealing.seal(record);
                 }
+            } else {
+                sealing.seal(batch);
             }
             completion.recordsSealed(batch);
         }
