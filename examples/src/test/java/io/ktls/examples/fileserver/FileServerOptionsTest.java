@@ -1,6 +1,7 @@
 package io.ktls.examples.fileserver;
 
 import io.ktls.examples.cli.UsageException;
+import io.ktls.examples.tls.ServerCertificates;
 import io.ktls.examples.tls.ServerMode;
 import io.ktls.examples.transport.Transport;
 import org.junit.jupiter.api.Test;
@@ -115,9 +116,24 @@ class FileServerOptionsTest {
     }
 
     @Test
+    void repeatedCertificateAndKeyArePairsInOrder() throws Exception {
+        Path a = Files.writeString(dir.resolve("a.pem"), "x");
+        Path aKey = Files.writeString(dir.resolve("a.key"), "x");
+        Path b = Files.writeString(dir.resolve("b.pem"), "x");
+        Path bKey = Files.writeString(dir.resolve("b.key"), "x");
+        FileServerOptions o = FileServerOptions.parse("--cert", a.toString(), "--key", aKey.toString(),
+                "--cert", b.toString(), "--key", bKey.toString());
+        assertEquals(List.of(new ServerCertificates.KeyPairFiles(a, aKey), new ServerCertificates.KeyPairFiles(b, bKey)),
+                     o.connection.keyPairs());
+        assertEquals(a, o.connection.cert(), "the first pair is the default");
+    }
+
+    @Test
     void certificateAndKeyGoTogetherAndNeedTls() throws Exception {
         Path cert = Files.writeString(dir.resolve("c.pem"), "x");
-        assertMessage("--cert and --key go together", "--cert", cert.toString());
+        assertMessage("--cert and --key go together, in pairs (1 --cert, 0 --key)", "--cert", cert.toString());
+        assertMessage("--cert and --key go together, in pairs (2 --cert, 1 --key)", "--cert", cert.toString(),
+                "--key", cert.toString(), "--cert", cert.toString());
         assertMessage("--cert, --key, --protocols and --ciphers need a TLS mode, not --mode plain",
                 "--mode", "plain", "--protocols", "TLSv1.3");
     }
