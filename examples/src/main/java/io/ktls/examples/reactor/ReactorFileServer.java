@@ -110,8 +110,19 @@ public final class ReactorFileServer implements AutoCloseable {
         if (file == null) {
             return response.sendNotFound();
         }
-        // sendFile sets Content-Length from the count, unless a header says otherwise.
-        return response.header(HttpHeaderNames.CONTENT_TYPE, "application/octet-stream").sendFile(file);
+        long size;
+        try {
+            size = Files.size(file);
+        } catch (NoSuchFileException e) {
+            return response.sendNotFound();
+        } catch (IOException e) {
+            return response.status(HttpResponseStatus.INTERNAL_SERVER_ERROR).send();
+        }
+        // reactor-netty starts every response as Transfer-Encoding: chunked, and sendFile keeps that; a
+        // Content-Length of our own replaces it (HttpServerResponse.header), as a file server's response should.
+        response.header(HttpHeaderNames.CONTENT_TYPE, "application/octet-stream")
+                .header(HttpHeaderNames.CONTENT_LENGTH, Long.toString(size));
+        return size == 0 ? response.send() : response.sendFile(file, 0, size);
     }
 
     /**
@@ -131,19 +142,23 @@ public final class ReactorFileServer implements AutoCloseable {
             if (!attributes.isRegularFile()) {
                 return response.sendNotFound();
             }
+            response.header(HttpHeaderNames.CONTENT_TYPE, "application/octet-stream")
+                    .header(HttpHeaderNames.CONTENT_LENGTH, Long.toString(attributes.size()));
+            if (attributes.size() == 0) {
+                return response.send();
+            }
             region = KtlsFileRegion.open(file, attributes, 0, attributes.size());
         } catch (NoSuchFileException e) {
             return response.sendNotFound();
         } catch (KtlsFileRegion.FileChangedException e) {
             // Replaced between reading its attributes and opening it: let the client ask again.
             return response.status(HttpResponseStatus.SERVICE_UNAVAILABLE).header(HttpHeaderNames.RETRY_AFTER, "1")
-                    .send();
+                    .header(HttpHeaderNames.CONTENT_LENGTH, "0").send();
         } catch (IOException e) {
-            return response.status(HttpResponseStatus.INTERNAL_SERVER_ERROR).send();
+            return response.status(HttpResponseStatus.INTERNAL_SERVER_ERROR)
+                    .header(HttpHeaderNames.CONTENT_LENGTH, "0").send();
         }
-        return response.header(HttpHeaderNames.CONTENT_TYPE, "application/octet-stream")
-                .header(HttpHeaderNames.CONTENT_LENGTH, Long.toString(region.count()))
-                .sendObject(region);
+        return response.sendObject(region);
     }
 
     /** The regular file {@code name} stands for under {@code root}, or {@code null} (not served: 404). */
