@@ -242,6 +242,43 @@ class ReactorFileServerTest {
         assertEquals(0, stats.fallbacks());
     }
 
+    /**
+     * A connection whose suite the record layer does not take keeps SslHandler in its pipeline: reactor-netty sees
+     * it and copies sendFile's file in chunks, and KtlsHandler copies a KtlsFileRegion itself; both arrive exact.
+     */
+    @Test
+    void aConnectionLeftOnSslHandlerGetsChunkedCopiesAndExactFiles() throws Exception {
+        KtlsStats fallbackStats = new KtlsStats();
+        KtlsConfig noTakeover = KtlsConfig.builder().stats(fallbackStats).takeoverSuites().build();
+        DisposableServer fallbackServer = ReactorFileServer.secure(HttpServer.create(), sslContext, noTakeover)
+                .doOnChannelInit(recordWritesBehindTheTlsHandler())
+                .runOn(loops)
+                .host("127.0.0.1")
+                .port(0)
+                .route(ReactorFileServer.routes(root))
+                .bindNow();
+        try {
+            int size = SIZES[SIZES.length - 1];
+            byte[] expected = Files.readAllBytes(root.resolve(fileName(size)));
+            for (String route : List.of("/", "/shared/")) {
+                HttpResponse<byte[]> response = client.send(HttpRequest.newBuilder(URI.create(
+                        "https://127.0.0.1:" + fallbackServer.port() + route + fileName(size))).timeout(TIMEOUT)
+                        .build(), HttpResponse.BodyHandlers.ofByteArray());
+                assertEquals(200, response.statusCode(), route);
+                assertArrayEquals(expected, response.body(), route);
+            }
+            assertTrue(writes.stream().anyMatch(w -> ChunkedInput.class.isAssignableFrom(w.type())
+                                                     && w.sslHandlerPresent() && w.chunkedWriterPresent()),
+                    () -> "sendFile chunked its copy: " + writes);
+            assertTrue(writes.stream().anyMatch(w -> w.type() == KtlsFileRegion.class && !w.recordLayerActive()),
+                    () -> "the shared route still wrote its region: " + writes);
+            assertTrue(fallbackStats.fallbacks() >= 1, "counted as a fallback");
+            assertEquals(0, fallbackStats.recordsSealed(), "nothing sealed by our record layer");
+        } finally {
+            fallbackServer.disposeNow(TIMEOUT);
+        }
+    }
+
     @Test
     void requestsSeeTheHttpsScheme() throws Exception {
         DisposableServer schemeServer = ReactorFileServer.secure(HttpServer.create(), sslContext, config)
