@@ -37,7 +37,8 @@ import java.util.regex.Pattern;
  * {@code SslHandler}. {@code KtlsHandler} takes {@code SslHandler} out of the pipeline once the handshake is done,
  * before the first request can be read, so {@code sendFile} writes its file region and our record layer seals it
  * in full records. A connection that falls back to {@code SslHandler} (a suite outside the record layer's) keeps
- * it in the pipeline, and {@code sendFile} chunks again, as that connection needs.
+ * it in the pipeline, and {@code sendFile} chunks again, as that connection needs (a {@code KtlsFileRegion}
+ * written to such a connection is copied to {@code SslHandler} by {@code KtlsHandler} itself).
  *
  * <ul>
  *   <li>{@code GET /{file}}: reactor-netty's own {@code response.sendFile(path)}. It opens a {@code FileChannel}
