@@ -46,7 +46,8 @@ import java.util.regex.Pattern;
  *       record.</li>
  *   <li>{@code GET /shared/{file}}: the faster variant, a {@link KtlsFileRegion} written with
  *       {@code response.sendObject(region)}: the record layer seals it from a read-only mapping of the file
- *       shared by every connection sending it (no system call or kernel copy per record).</li>
+ *       shared by every connection sending it, no system call or kernel copy per record (files of 64 KiB to
+ *       2 GiB; see {@code KtlsConfig}, system property {@code io.ktls.handler.mappedFiles}).</li>
  * </ul>
  * Only HTTP/1.1: reactor-netty copies files in chunks on HTTP/2 streams whatever secures the connection.
  *
