@@ -65,10 +65,14 @@ public final class ServerLauncher {
      */
     public int run(PrintStream announce) throws InterruptedException {
         int eventLoops = Runtime.getRuntime().availableProcessors();
+        // Accepting on a thread of its own: on a shared event loop, accepts wait behind the handshakes of the
+        // connections already taken, so a burst of thousands of clients overflows the accept queue and their
+        // SYNs are retried seconds later (past the handshake timeout).
+        EventLoopGroup acceptor = new MultiThreadIoEventLoopGroup(1, transport.ioHandlerFactory());
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(eventLoops, transport.ioHandlerFactory());
         try {
             ServerBootstrap bootstrap = new ServerBootstrap()
-                    .group(group)
+                    .group(acceptor, group)
                     .channel(transport.serverChannelClass())
                     .option(ChannelOption.SO_BACKLOG, ACCEPT_BACKLOG)
                     .childOption(ChannelOption.ALLOCATOR, security.allocator())
@@ -93,6 +97,7 @@ public final class ServerLauncher {
             System.err.println("shutting down");
             return 0;
         } finally {
+            acceptor.shutdownGracefully(0, SHUTDOWN_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS).awaitUninterruptibly();
             group.shutdownGracefully(QUIET_PERIOD_MILLIS, SHUTDOWN_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
                     .awaitUninterruptibly();
             security.close();
