@@ -275,7 +275,10 @@ start_server() { # server
       PID[$s]=$!
       ;;
     plain|sslhandler|inline|offload)
-      local tls=(--cert "$WORK/cert.pem" --key "$WORK/key.pem" --protocols TLSv1.3) log=(--access-log off)
+      # A handshake may take 60 s, as nginx allows (client_header_timeout): a burst of 10,000 connections on two
+      # cores queues handshakes for longer than Netty's 10 s default, and both servers must wait alike.
+      local tls=(--cert "$WORK/cert.pem" --key "$WORK/key.pem" --protocols TLSv1.3 --handshake-timeout 60)
+      local log=(--access-log off)
       if [ "$ACCESS_LOG" = 1 ]; then : >"$(access_log_file "$s")"; log=(--access-log "$(access_log_file "$s")"); fi
       SCHEME[$s]=https
       if [ "$s" = plain ]; then tls=(); SCHEME[$s]=http; fi

@@ -33,6 +33,7 @@ final class FileServerOptions {
             "  --workers N          offload workers (default: number of cores)",
             "  --record-memory SIZE  bytes of sealed records not yet sent that all connections share,",
             "                       e.g. 256m (default: a quarter of the JVM's direct memory limit)",
+            "  --handshake-timeout SECONDS  close a connection not handshaken by then (default: 10)",
             "  --transport T        auto|nio|epoll|io_uring (default: auto: epoll, else io_uring, else nio)",
             "  --idle-timeout SECONDS  close a connection after this long without a byte read or written",
             "                       (default: 60; 0: never)",
@@ -50,7 +51,7 @@ final class FileServerOptions {
     static final int MAX_IDLE_TIMEOUT_SECONDS = 86_400;
 
     Path root = Path.of("");
-    /** --host, --port, --cert, --key, --mode, --workers, --record-memory, --transport, --protocols, --ciphers. */
+    /** --host, --port, --cert, --key, --mode, --workers, --record-memory, --handshake-timeout, --transport, --protocols, --ciphers. */
     final ServerConnectionOptions connection = new ServerConnectionOptions(8443);
     /** 0: connections may stay idle forever. */
     int idleTimeoutSeconds = 60;

@@ -28,6 +28,7 @@ final class StreamServerOptions {
             "  --workers N          offload workers (default: number of cores)",
             "  --record-memory SIZE  bytes of sealed records not yet sent that all connections share,",
             "                       e.g. 256m (default: a quarter of the JVM's direct memory limit)",
+            "  --handshake-timeout SECONDS  close a connection not handshaken by then (default: 10)",
             "  --transport T        auto|nio|epoll|io_uring (default: auto)",
             "  --protocols LIST     e.g. TLSv1.3,TLSv1.2",
             "  --ciphers LIST       cipher suites, IANA or OpenSSL names",
@@ -36,7 +37,7 @@ final class StreamServerOptions {
     Path file;
     long sizeBytes = -1;
     long periodBytes = -1;
-    /** --host, --port, --cert, --key, --mode, --workers, --record-memory, --transport, --protocols, --ciphers. */
+    /** --host, --port, --cert, --key, --mode, --workers, --record-memory, --handshake-timeout, --transport, --protocols, --ciphers. */
     final ServerConnectionOptions connection = new ServerConnectionOptions(8444);
     boolean help;
 

@@ -17,6 +17,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.ssl.SniHandler;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.internal.PlatformDependent;
 
 import java.util.Objects;
@@ -46,10 +47,12 @@ public final class ConnectionSecurity implements AutoCloseable {
     private final KtlsConfig ktlsConfig;
     private final PageRunAllocator pageRunAllocator;
     private final RecordMemoryBudget recordMemoryBudget;
+    private final long handshakeTimeoutMillis;
 
     private ConnectionSecurity(ServerMode mode, ServerCertificates certificates, int offloadWorkers,
-                               long recordMemoryBytes) {
+                               long recordMemoryBytes, long handshakeTimeoutMillis) {
         this.mode = mode;
+        this.handshakeTimeoutMillis = handshakeTimeoutMillis;
         this.certificates = certificates;
         this.watcher = certificates != null ? CertificateWatcher.start(certificates) : null;
         this.offloadGroup = mode == ServerMode.OFFLOAD ? new KtlsOffloadGroup(offloadWorkers) : null;
@@ -57,13 +60,15 @@ public final class ConnectionSecurity implements AutoCloseable {
                 recordMemoryBytes > 0 ? recordMemoryBytes : PlatformDependent.maxDirectMemory() / 4,
                 RecordMemoryBudget.DEFAULT_GUARANTEED_RECORDS_PER_CONNECTION) : null;
         this.ktlsConfig = mode.isKtls() ? KtlsConfig.builder().offloadGroup(offloadGroup)
+                .handshakeTimeoutMillis(handshakeTimeoutMillis)
                 .recordMemoryBudget(recordMemoryBudget).build() : null;
         this.pageRunAllocator = mode.isKtls() ? PageRunAllocator.builder().name("examples").build() : null;
     }
 
-    /** {@link #create(ServerMode, ServerCertificates, int, long)} with the default record memory budget. */
+    /** {@link #create(ServerMode, ServerCertificates, int, long, long)} with the defaults. */
     public static ConnectionSecurity create(ServerMode mode, ServerCertificates certificates, int offloadWorkers) {
-        return create(mode, certificates, offloadWorkers, 0);
+        return create(mode, certificates, offloadWorkers, 0, TimeUnit.SECONDS.toMillis(
+                ServerConnectionOptions.DEFAULT_HANDSHAKE_TIMEOUT_SECONDS));
     }
 
     /**
@@ -72,9 +77,10 @@ public final class ConnectionSecurity implements AutoCloseable {
      * @param offloadWorkers    worker threads of the offload group ({@link ServerMode#OFFLOAD} only)
      * @param recordMemoryBytes the budget of sealed, unwritten records all connections share (ktls-netty modes);
      *                          0 for a quarter of the JVM's direct memory limit
+     * @param handshakeTimeoutMillis a connection not handshaken by then is closed
      */
     public static ConnectionSecurity create(ServerMode mode, ServerCertificates certificates, int offloadWorkers,
-                                            long recordMemoryBytes) {
+                                            long recordMemoryBytes, long handshakeTimeoutMillis) {
         Objects.requireNonNull(mode, "mode");
         if (recordMemoryBytes < 0) {
             throw new IllegalArgumentException("recordMemoryBytes: " + recordMemoryBytes + " (expected: >= 0)");
@@ -86,7 +92,11 @@ public final class ConnectionSecurity implements AutoCloseable {
         if (offloadWorkers <= 0) {
             throw new IllegalArgumentException("offloadWorkers: " + offloadWorkers + " (expected: > 0)");
         }
-        return new ConnectionSecurity(mode, certificates, offloadWorkers, recordMemoryBytes);
+        if (handshakeTimeoutMillis <= 0) {
+            throw new IllegalArgumentException("handshakeTimeoutMillis: " + handshakeTimeoutMillis
+                    + " (expected: > 0)");
+        }
+        return new ConnectionSecurity(mode, certificates, offloadWorkers, recordMemoryBytes, handshakeTimeoutMillis);
     }
 
     /** The server's certificates (null in {@link ServerMode#PLAIN}). */
@@ -137,8 +147,12 @@ public final class ConnectionSecurity implements AutoCloseable {
                 return certificates.hasSeveral() ? new KtlsSniHandler(certificates.byName(), ktlsConfig)
                                                  : new KtlsHandler(certificates.defaultContext(), ktlsConfig);
             case SSLHANDLER:
-                return certificates.hasSeveral() ? new SniHandler(certificates.byName())
-                                                 : certificates.defaultContext().newHandler(alloc);
+                if (certificates.hasSeveral()) {
+                    return new SniHandler(certificates.byName(), handshakeTimeoutMillis);
+                }
+                SslHandler sslHandler = certificates.defaultContext().newHandler(alloc);
+                sslHandler.setHandshakeTimeoutMillis(handshakeTimeoutMillis);
+                return sslHandler;
             case PLAIN:
                 return null;
             default:

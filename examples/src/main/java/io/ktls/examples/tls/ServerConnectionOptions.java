@@ -10,12 +10,13 @@ import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 
 /**
  * The command-line options every example server reads the same way: where it listens ({@code --host},
  * {@code --port}), how it secures connections ({@code --mode}, {@code --workers}, {@code --cert}, {@code --key},
- * {@code --protocols}, {@code --ciphers}, {@code --record-memory}) and on which transport ({@code --transport}). A server's options class
+ * {@code --protocols}, {@code --ciphers}, {@code --record-memory}, {@code --handshake-timeout}) and on which transport ({@code --transport}). A server's options class
  * offers each option to {@link #parse} first and handles the rest itself. Filled and read by the thread running
  * {@code main}.
  */
@@ -29,11 +30,15 @@ public final class ServerConnectionOptions {
     private int workers = Runtime.getRuntime().availableProcessors();
     /** 0: a quarter of the JVM's direct memory limit, as the library's default budget. */
     private long recordMemoryBytes;
+    private int handshakeTimeoutSeconds = DEFAULT_HANDSHAKE_TIMEOUT_SECONDS;
     private Transport transport = Transport.AUTO;
     private List<String> protocols;
     private List<String> ciphers;
 
     /** @param defaultPort the port without {@code --port}; each server has its own so that they can run side by side */
+    /** Netty's own default ({@code SslHandler}); nginx waits 60 s ({@code client_header_timeout}). */
+    public static final int DEFAULT_HANDSHAKE_TIMEOUT_SECONDS = 10;
+
     public ServerConnectionOptions(int defaultPort) {
         this.port = defaultPort;
     }
@@ -48,6 +53,7 @@ public final class ServerConnectionOptions {
             case "--mode": mode = line.enumValue(ServerMode.class); return true;
             case "--workers": workers = line.intValue(1, 1024); return true;
             case "--record-memory": recordMemoryBytes = line.byteCount(); return true;
+            case "--handshake-timeout": handshakeTimeoutSeconds = line.intValue(1, 3600); return true;
             case "--transport": transport = line.enumValue(Transport.class); return true;
             case "--protocols": protocols = line.listValue(); return true;
             case "--ciphers": ciphers = line.listValue(); return true;
@@ -102,6 +108,11 @@ public final class ServerConnectionOptions {
      * The {@code --record-memory} budget: bytes of sealed records not yet written that all connections together
      * may hold beyond their guaranteed records; 0 when not given (then a quarter of the direct memory limit).
      */
+    /** The {@code --handshake-timeout}, in seconds: a connection not handshaken by then is closed. */
+    public int handshakeTimeoutSeconds() {
+        return handshakeTimeoutSeconds;
+    }
+
     public long recordMemoryBytes() {
         return recordMemoryBytes;
     }
@@ -134,7 +145,8 @@ public final class ServerConnectionOptions {
     public ConnectionSecurity newSecurity() throws SSLException, GeneralSecurityException {
         ServerCertificates certificates = mode.isTls() ? ServerCertificates.load(keyPairs(), protocols, ciphers)
                                                        : null;
-        return ConnectionSecurity.create(mode, certificates, workers, recordMemoryBytes);
+        return ConnectionSecurity.create(mode, certificates, workers, recordMemoryBytes,
+                                         TimeUnit.SECONDS.toMillis(handshakeTimeoutSeconds));
     }
 
     /**

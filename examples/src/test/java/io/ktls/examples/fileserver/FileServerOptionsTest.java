@@ -46,7 +46,7 @@ class FileServerOptionsTest {
         Path key = Files.writeString(dir.resolve("k.pem"), "x");
         FileServerOptions o = FileServerOptions.parse("--root", dir.toString(), "--host=::1", "--port", "0",
                 "--cert", cert.toString(), "--key=" + key, "--mode", "sslhandler", "--workers", "3",
-                "--transport", "io_uring", "--idle-timeout", "5", "--record-memory", "256m", "--protocols", "TLSv1.3,TLSv1.2",
+                "--transport", "io_uring", "--idle-timeout", "5", "--record-memory", "256m", "--handshake-timeout", "60", "--protocols", "TLSv1.3,TLSv1.2",
                 "--ciphers", "TLS_AES_128_GCM_SHA256, ECDHE-RSA-AES128-GCM-SHA256");
         assertEquals(dir, o.root);
         assertEquals("::1", o.connection.host());
@@ -58,6 +58,8 @@ class FileServerOptionsTest {
         assertEquals(Transport.IO_URING, o.connection.transport());
         assertEquals(5, o.idleTimeoutSeconds);
         assertEquals(256L << 20, o.connection.recordMemoryBytes());
+        assertEquals(60, o.connection.handshakeTimeoutSeconds());
+        assertEquals(10, FileServerOptions.parse().connection.handshakeTimeoutSeconds(), "Netty's default");
         assertEquals(65536, FileServerOptions.parse("--record-memory=64k").connection.recordMemoryBytes());
         assertEquals(0, FileServerOptions.parse("--idle-timeout=0").idleTimeoutSeconds);
         assertEquals(List.of("TLSv1.3", "TLSv1.2"), o.connection.protocols());
