@@ -7,8 +7,10 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Locale;
 
 /**
@@ -21,31 +23,36 @@ import java.util.Locale;
  *   <li>percent-decode as UTF-8 (malformed escapes or UTF-8: 400);</li>
  *   <li>refuse backslashes and any {@code ..} segment (whether sent literally or as {@code %2e%2e}): 403,
  *       even when the result would stay inside the root, so no normalisation is ever trusted;</li>
- *   <li>resolve the segments under the real root, then {@code toRealPath()} follows every symbolic link;
- *       the result must still start with the real root (otherwise 403); missing files: 404.</li>
+ *   <li>resolve the segments under the real root and look at each ({@code lstat}): a path with no symbolic
+ *       link in it is real as it stands; one with a link is resolved with {@code toRealPath()}, which follows
+ *       every link, and the result must still start with the real root (otherwise 403); missing files: 404;
+ *       files the server may not read: 403 (when opened).</li>
  * </ol>
- * Immutable and thread-safe; every lookup goes to the file system.
+ * Immutable and thread-safe; every lookup goes to the file system, and the attributes it read are the ones the
+ * response is built from.
  */
 final class DocumentRoot {
 
-    /** The outcome of {@link #resolve}: a status and, for 200, the real path. */
+    /** The outcome of {@link #resolve}: a status and, for 200, the real path and its attributes then. */
     static final class Resolution {
         final int status;
         final Path path;
+        final BasicFileAttributes attributes;
         final String reason;
 
-        private Resolution(int status, Path path, String reason) {
+        private Resolution(int status, Path path, BasicFileAttributes attributes, String reason) {
             this.status = status;
             this.path = path;
+            this.attributes = attributes;
             this.reason = reason;
         }
 
-        static Resolution found(Path path) {
-            return new Resolution(200, path, null);
+        static Resolution found(Path path, BasicFileAttributes attributes) {
+            return new Resolution(200, path, attributes, null);
         }
 
         static Resolution refused(int status, String reason) {
-            return new Resolution(status, null, reason);
+            return new Resolution(status, null, null, reason);
         }
 
         boolean isFound() {
@@ -103,9 +110,23 @@ final class DocumentRoot {
             }
             candidate = candidate.resolve(segment);
         }
-        Path real;
         try {
-            real = candidate.toRealPath();
+            // Most paths hold no link: one lstat per segment below the (real) root proves the path real, and the
+            // last one is the file's attributes. Only a path through a link pays for toRealPath and a stat.
+            BasicFileAttributes attributes = null;
+            Path walked = realRoot;
+            for (Path segment : realRoot.relativize(candidate)) {
+                if (segment.toString().isEmpty()) {
+                    break; // the root itself
+                }
+                walked = walked.resolve(segment);
+                attributes = Files.readAttributes(walked, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                if (attributes.isSymbolicLink()) {
+                    return resolveLinked(candidate);
+                }
+            }
+            return Resolution.found(candidate, attributes != null ? attributes
+                    : Files.readAttributes(candidate, BasicFileAttributes.class));
         } catch (NoSuchFileException e) {
             return Resolution.refused(404, "no such file");
         } catch (AccessDeniedException e) {
@@ -113,13 +134,15 @@ final class DocumentRoot {
         } catch (IOException | SecurityException e) {
             return Resolution.refused(404, "unreadable: " + e.getClass().getSimpleName());
         }
+    }
+
+    /** A path through a symbolic link: every link followed, and the result must still be under the root. */
+    private Resolution resolveLinked(Path candidate) throws IOException {
+        Path real = candidate.toRealPath();
         if (!real.startsWith(realRoot)) {
             return Resolution.refused(403, "outside the root");
         }
-        if (!Files.isReadable(real)) {
-            return Resolution.refused(403, "not readable");
-        }
-        return Resolution.found(real);
+        return Resolution.found(real, Files.readAttributes(real, BasicFileAttributes.class));
     }
 
     private static String rawPath(String target) {

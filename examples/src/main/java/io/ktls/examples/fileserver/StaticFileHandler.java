@@ -28,6 +28,7 @@ import io.netty.handler.stream.ChunkedNioFile;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -129,9 +130,12 @@ final class StaticFileHandler extends SimpleChannelInboundHandler<HttpObject> {
             return;
         }
         Path path = resolution.path;
+        BasicFileAttributes attributes = resolution.attributes;
         for (int attempt = 1; ; attempt++) {
             try {
-                BasicFileAttributes attributes = Files.readAttributes(path, BasicFileAttributes.class);
+                if (attempt > 1) {
+                    attributes = Files.readAttributes(path, BasicFileAttributes.class);
+                }
                 if (attributes.isDirectory()) {
                     sendDirectory(ctx, exchange, path, uri, decodedPath);
                 } else {
@@ -144,6 +148,9 @@ final class StaticFileHandler extends SimpleChannelInboundHandler<HttpObject> {
                     return;
                 }
                 // Replaced while it was being opened: answer from what the path names now.
+            } catch (AccessDeniedException e) {
+                sendStatus(ctx, exchange, HttpResponseStatus.FORBIDDEN);
+                return;
             } catch (IOException e) {
                 sendStatus(ctx, exchange, HttpResponseStatus.NOT_FOUND);
                 return;

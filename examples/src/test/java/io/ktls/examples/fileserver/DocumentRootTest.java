@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 class DocumentRootTest {
@@ -45,6 +46,18 @@ class DocumentRootTest {
         assertEquals(rootDir.resolve("é.txt").toRealPath(), root.resolve("/%C3%A9.txt").path);
         assertEquals(rootDir.resolve("a.txt").toRealPath(), root.resolve("/a.txt?download=1#x").path);
         assertEquals(rootDir.resolve("a.txt").toRealPath(), root.resolve("//./a.txt").path);
+    }
+
+    @Test
+    void aResolutionCarriesTheAttributesOfWhatItFoundLinkedOrNot() throws Exception {
+        DocumentRoot.Resolution direct = root.resolve("/sub/b%20c.txt");
+        assertEquals(Files.size(rootDir.resolve("sub/b c.txt")), direct.attributes.size());
+        assertTrue(direct.attributes.isRegularFile());
+        DocumentRoot.Resolution linked = root.resolve("/in-link");
+        assertEquals(rootDir.resolve("a.txt").toRealPath(), linked.path, "a link inside the root is followed");
+        assertTrue(linked.attributes.isRegularFile(), "the attributes are the target's, not the link's");
+        assertEquals(Files.size(rootDir.resolve("a.txt")), linked.attributes.size());
+        assertTrue(root.resolve("/sub/").attributes.isDirectory());
     }
 
     @Test
