@@ -43,9 +43,9 @@ import java.util.concurrent.locks.LockSupport;
  *       task, then wakes the worker only if it announced that it is about to park (a Dekker pair: the worker
  *       stores {@code parked} then re-reads the queue; the producer stores into the queue then reads
  *       {@code parked}; with volatile accesses at least one of them sees the other).</li>
- *   <li><b>Hand-back.</b> A task does not call {@code eventLoop.execute} itself: it gives the worker a
- *       hand-back ({@link Worker#handBackWhenIdle}), which the worker runs once its queue has run dry (or a few
- *       are held). Results of a burst then reach a sleeping event loop together, one wake-up for all of them
+ *   <li><b>Hand-back.</b> A sealing task does not call {@code eventLoop.execute} itself: it gives the worker a
+ *       hand-back ({@link Worker#handBackWhenIdle}), which the worker runs once its queue has run dry (or
+ *       {@link #MAX_DEFERRED_HAND_BACKS} are held). Results of a burst then reach a sleeping event loop together, one wake-up for all of them
  *       (Netty's {@code execute} writes the loop's eventfd only while it is asleep). Hand-backs are the worker
  *       thread's own list: no ordering to argue, and the worker runs them all before it parks.</li>
  *   <li><b>Failure.</b> A task that throws is logged and counted; the worker goes on with the next task. Tasks
@@ -59,7 +59,8 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <h2>Threads</h2>
  * Fields of a {@code Worker} are grouped by writer: {@code queue} and {@code submitting} are written by any
- * producer; {@code executed}, {@code failed}, {@code busyNanos} and {@code busy} only by the worker thread
+ * producer; {@code handBacks} only by the worker thread (its own tasks add, its loop runs them: no ordering
+ * needed); {@code executed}, {@code failed}, {@code busyNanos} and {@code busy} only by the worker thread
  * (release stores, read by metric readers); {@code state} of the group by whoever shuts it down (CAS).
  * Completions must go back to the channel's event loop with {@code channel.eventLoop().execute(...)}, never
  * inline from a worker.
