@@ -45,9 +45,10 @@ import java.util.concurrent.locks.LockSupport;
  *       {@code parked}; with volatile accesses at least one of them sees the other).</li>
  *   <li><b>Hand-back.</b> A sealing task does not call {@code eventLoop.execute} itself: it gives the worker a
  *       hand-back ({@link Worker#handBackWhenIdle}), which the worker runs once its queue has run dry (or
- *       {@link #MAX_DEFERRED_HAND_BACKS} are held). Results of a burst then reach a sleeping event loop together, one wake-up for all of them
- *       (Netty's {@code execute} writes the loop's eventfd only while it is asleep). Hand-backs are the worker
- *       thread's own list: no ordering to argue, and the worker runs them all before it parks.</li>
+ *       {@link #MAX_DEFERRED_HAND_BACKS} are held). Results of a burst then reach a sleeping event loop
+ *       together, one wake-up for all of them (Netty's {@code execute} writes the loop's eventfd only while it
+ *       is asleep). Hand-backs are the worker thread's own list: no ordering to argue, and the worker runs them
+ *       all before it parks.</li>
  *   <li><b>Failure.</b> A task that throws is logged and counted; the worker goes on with the next task. Tasks
  *       are expected to catch their own errors and route them to their channel (and release what they hold).</li>
  *   <li><b>Shutdown.</b> {@link #shutdownGracefully()} flips the group to shutting down: from then on every
@@ -74,8 +75,8 @@ public final class KtlsOffloadGroup implements AutoCloseable {
 
     /**
      * Hand-backs a worker holds at most before running them although its queue has not run dry: under many
-     * connections the queue may never empty, and a connection then waits for at most this many other tasks (a batch
-     * of records each) before its own completion leaves.
+     * connections the queue may never empty, and a connection then waits for at most this many other tasks
+     * (a batch of records each) before its own completion leaves.
      */
     static final int MAX_DEFERRED_HAND_BACKS = 8;
     private static final AtomicInteger nextGroupId = new AtomicInteger();
