@@ -5,6 +5,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.channel.local.LocalIoHandler;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -26,6 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * while producers race with them. One lost wake-up or one hand-back kept past the worker's park stalls a chain, and
  * the test fails on its deadline with the chains still short.
  */
+@Tag("stress")
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class OffloadHandBackStressTest {
 

@@ -10,6 +10,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.local.LocalChannel;
 import io.netty.channel.local.LocalIoHandler;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -31,6 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * connections at once. Every record must come back exactly once, sealed, in sequence order, on its event loop; a
  * stranded batch stalls its connection and the test fails on its deadline.
  */
+@Tag("stress")
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class OffloadRecordSealerStressTest {
 
