@@ -43,6 +43,12 @@ import java.util.concurrent.locks.LockSupport;
  *       task, then wakes the worker only if it announced that it is about to park (a Dekker pair: the worker
  *       stores {@code parked} then re-reads the queue; the producer stores into the queue then reads
  *       {@code parked}; with volatile accesses at least one of them sees the other).</li>
+ *   <li><b>Hand-back.</b> A sealing task does not call {@code eventLoop.execute} itself: it gives the worker a
+ *       hand-back ({@link Worker#handBackWhenIdle}), which the worker runs once its queue has run dry (or
+ *       {@link #MAX_DEFERRED_HAND_BACKS} are held). Results of a burst then reach a sleeping event loop
+ *       together, one wake-up for all of them (Netty's {@code execute} writes the loop's eventfd only while it
+ *       is asleep). Hand-backs are the worker thread's own list: no ordering to argue, and the worker runs them
+ *       all before it parks.</li>
  *   <li><b>Failure.</b> A task that throws is logged and counted; the worker goes on with the next task. Tasks
  *       are expected to catch their own errors and route them to their channel (and release what they hold).</li>
  *   <li><b>Shutdown.</b> {@link #shutdownGracefully()} flips the group to shutting down: from then on every
@@ -54,7 +60,8 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <h2>Threads</h2>
  * Fields of a {@code Worker} are grouped by writer: {@code queue} and {@code submitting} are written by any
- * producer; {@code executed}, {@code failed}, {@code busyNanos} and {@code busy} only by the worker thread
+ * producer; {@code handBacks} only by the worker thread (its own tasks add, its loop runs them: no ordering
+ * needed); {@code executed}, {@code failed}, {@code busyNanos} and {@code busy} only by the worker thread
  * (release stores, read by metric readers); {@code state} of the group by whoever shuts it down (CAS).
  * Completions must go back to the channel's event loop with {@code channel.eventLoop().execute(...)}, never
  * inline from a worker.
@@ -66,6 +73,12 @@ public final class KtlsOffloadGroup implements AutoCloseable {
     private static final int RUNNING = 0;
     private static final int SHUTTING_DOWN = 1;
 
+    /**
+     * Hand-backs a worker holds at most before running them although its queue has not run dry: under many
+     * connections the queue may never empty, and a connection then waits for at most this many other tasks
+     * (a batch of records each) before its own completion leaves.
+     */
+    static final int MAX_DEFERRED_HAND_BACKS = 8;
     private static final AtomicInteger nextGroupId = new AtomicInteger();
     private static final AtomicInteger nextThreadId = new AtomicInteger();
     /** Groups not terminated yet, for {@code KtlsMetric} and JMX; changes only when a group starts or ends. */
@@ -161,6 +174,11 @@ public final class KtlsOffloadGroup implements AutoCloseable {
      * {@link RejectedExecutionException} once the group is shutting down.
      */
     public Executor workerFor(Channel channel) {
+        return pinnedWorker(channel);
+    }
+
+    /** {@link #workerFor}, typed for {@link Worker#handBackWhenIdle}. */
+    Worker pinnedWorker(Channel channel) {
         ObjectUtil.checkNotNull(channel, "channel");
         return workers[indexFor(channel.id().hashCode(), workers.length)];
     }
@@ -253,9 +271,10 @@ public final class KtlsOffloadGroup implements AutoCloseable {
 
     /**
      * One worker thread and its queue. {@code execute} may be called from any thread; {@code run} is the
-     * worker thread's loop and the only consumer of {@code queue}.
+     * worker thread's loop and the only consumer of {@code queue}; {@code handBackWhenIdle} is called by the
+     * worker's own tasks.
      */
-    private final class Worker implements Executor {
+    final class Worker implements Executor {
 
         private static final VarHandle PARKED;
         private static final VarHandle SUBMITTING;
@@ -291,6 +310,10 @@ public final class KtlsOffloadGroup implements AutoCloseable {
         // Written by the worker thread (release), cleared by the producer that wakes it (CAS).
         /** 1 while the worker is parked or about to park; the producer that CASes it to 0 unparks it. */
         private volatile int parked;
+
+        // Worker thread only.
+        /** Hand-backs of the tasks run since the queue last ran dry; see {@link #handBackWhenIdle}. */
+        private final ArrayList<Runnable> handBacks = new ArrayList<>();
 
         // Written only by the worker thread, with release stores; read by metrics.
         private long executed;
@@ -386,7 +409,37 @@ public final class KtlsOffloadGroup implements AutoCloseable {
                             thread.getName(), task, t);
                 }
                 EXECUTED.setRelease(this, executed + 1);
+                if (!handBacks.isEmpty() && (queue.isEmpty() || handBacks.size() >= MAX_DEFERRED_HAND_BACKS)) {
+                    runHandBacks();
+                }
             }
+            // The last task found the queue empty and ran the hand-backs: none waits while the worker parks.
+            assert handBacks.isEmpty() : handBacks.size() + " hand-backs left on " + thread.getName();
+        }
+
+        /**
+         * Runs {@code handBack} (on this worker) once the queue has run dry, or once
+         * {@link #MAX_DEFERRED_HAND_BACKS} are held: a task hands its result back to an event loop this way, so
+         * that the results of a burst of tasks leave together and an event loop asleep is woken once for them,
+         * not once for each. Called only by a task running on this worker; {@code handBack} does its own
+         * {@code execute} and handles a rejection.
+         */
+        void handBackWhenIdle(Runnable handBack) {
+            assert Thread.currentThread() == thread : Thread.currentThread() + " is not " + thread;
+            handBacks.add(handBack);
+        }
+
+        private void runHandBacks() {
+            for (int i = 0; i < handBacks.size(); i++) {
+                Runnable handBack = handBacks.get(i);
+                try {
+                    handBack.run();
+                } catch (Throwable t) {
+                    logger.warn("A hand-back raised an exception on {}; the worker carries on. Hand-back: {}",
+                            thread.getName(), handBack, t);
+                }
+            }
+            handBacks.clear();
         }
 
         long queuedTasks() {

@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -21,10 +20,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <ol>
  *   <li>{@link #submit} collects the records framed by one framing pass; {@link #dispatch()} hands them to the
  *       worker as one task;</li>
- *   <li>the worker seals them in runs of {@value #SEAL_RUN_RECORDS} and adds each run to {@link #sealed} as it is
- *       done; only the run that finds no drain scheduled ({@link #drainScheduled} false to true) schedules one on
- *       the event loop;</li>
- *   <li>the drain clears {@link #drainScheduled} <em>before</em> taking records, so a record added after that is
+ *   <li>the worker seals the whole batch as one run (the files it copied from are checked once, after its last
+ *       copy), then adds it to {@link #sealed}; only the batch that finds no drain
+ *       scheduled ({@link #drainScheduled} false to true) schedules one on the event loop, through the worker's
+ *       {@linkplain KtlsOffloadGroup.Worker#handBackWhenIdle hand-back} so that the batches of other connections
+ *       sealed in the same burst wake their event loop once. Handing back per record would wake the event loop
+ *       once a record: it writes a record faster than the worker seals the next, so it is asleep again each
+ *       time;</li>
+ *   <li>the drain clears {@link #drainScheduled} <em>before</em> taking batches, so a batch added after that is
  *       either taken by this drain or schedules the next one (never stranded), and reports everything it took
  *       as one batch, written with one flush.</li>
  * </ol>
@@ -41,30 +44,25 @@ final class OffloadRecordSealer implements RecordSealer {
     private final RecordEncryptor encryptor;
     private final Completion completion;
     private final KtlsOffloadGroup group;
-    private final Executor worker;
+    private final KtlsOffloadGroup.Worker worker;
     private final EventLoop eventLoop;
     /** Event loop only: records submitted since the last dispatch. */
     private List<OutboundRecord> batch = new ArrayList<>();
-    /** Written by the worker, drained by the event loop. */
-    private final Queue<OutboundRecord> sealed = new ConcurrentLinkedQueue<>();
+    /** Sealed batches: added by the worker, drained by the event loop. */
+    private final Queue<List<OutboundRecord>> sealed = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
     private final Runnable drain = this::drain;
+    private final Runnable scheduleDrain = this::scheduleDrain;
     private final KtlsStats stats;
 
     OffloadRecordSealer(RecordEncryptor encryptor, Completion completion, KtlsOffloadGroup group, Channel channel) {
         this.encryptor = encryptor;
         this.completion = completion;
         this.group = group;
-        this.worker = group.workerFor(channel);
+        this.worker = group.pinnedWorker(channel);
         this.eventLoop = channel.eventLoop();
         this.stats = encryptor.stats();
     }
-
-    /**
-     * Records sealed together before they are published: the files they were copied from are checked once per
-     * run (a system call), and the event loop still gets the first records of a long batch early.
-     */
-    private static final int SEAL_RUN_RECORDS = 4;
 
     @Override
     public void submit(OutboundRecord record) {
@@ -91,31 +89,39 @@ final class OffloadRecordSealer implements RecordSealer {
     }
 
     private void sealAll(List<OutboundRecord> records) {
-        for (int from = 0, n = records.size(); from < n; from += SEAL_RUN_RECORDS) {
-            List<OutboundRecord> run = records.subList(from, Math.min(n, from + SEAL_RUN_RECORDS));
-            encryptor.seal(run);
-            sealed.addAll(run);
-            if (drainScheduled.compareAndSet(false, true)) {
-                try {
-                    eventLoop.execute(drain);
-                } catch (RejectedExecutionException e) {
-                    abandonSealed();
-                    drainScheduled.set(false);
-                }
-            }
+        encryptor.seal(records);
+        // One hand-back per batch, not per record: each record handed back alone would find the event loop
+        // asleep again (it writes one record in far less time than we seal the next) and wake it each time.
+        sealed.add(records);
+        if (drainScheduled.compareAndSet(false, true)) {
+            worker.handBackWhenIdle(scheduleDrain);
+        }
+    }
+
+    private void scheduleDrain() {
+        try {
+            eventLoop.execute(drain);
+        } catch (RejectedExecutionException e) {
+            abandonSealed();
+            drainScheduled.set(false);
         }
     }
 
     private void drain() {
         drainScheduled.set(false);
-        List<OutboundRecord> done = new ArrayList<>();
-        OutboundRecord record;
-        while ((record = sealed.poll()) != null) {
-            done.add(record);
+        List<OutboundRecord> done = sealed.poll();
+        if (done == null) {
+            return;
         }
-        if (!done.isEmpty()) {
-            completion.recordsSealed(done);
+        List<OutboundRecord> more = sealed.poll();
+        if (more != null) {
+            // Several batches sealed while this drain waited: reported as one, so written with one flush.
+            done = new ArrayList<>(done);
+            do {
+                done.addAll(more);
+            } while ((more = sealed.poll()) != null);
         }
+        completion.recordsSealed(done);
     }
 
     /**
@@ -124,14 +130,16 @@ final class OffloadRecordSealer implements RecordSealer {
      * dead event loop.
      */
     private void abandonSealed() {
-        OutboundRecord record;
-        while ((record = sealed.poll()) != null) {
-            record.releaseOutput();
-            for (PendingWrite write : record.completes) {
-                write.abandon();
+        List<OutboundRecord> records;
+        while ((records = sealed.poll()) != null) {
+            for (OutboundRecord record : records) {
+                record.releaseOutput();
+                for (PendingWrite write : record.completes) {
+                    write.abandon();
+                }
+                // The event loop would have counted the completion when writing the record; it never will.
+                stats.recordCompleted();
             }
-            // The event loop would have counted the completion when writing the record; it never will.
-            stats.recordCompleted();
         }
     }
 
