@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The file server with several certificates (chosen by the name curl sends) and with a certificate replaced on
  * disk while it runs (new connections get the new one, a bad file is refused and the last good one stays), told
- * by the subject of the certificate curl was shown.
+ * by the subject of the certificate curl was shown; SIGHUP reloads them all.
  */
 @Tag("interop")
 class FileServerCertificatesIT {
@@ -112,6 +112,17 @@ class FileServerCertificatesIT {
 
             certificate("site", "site.test", "third");
             assertEquals("CN=third", awaitSubject(server, "site.test", "CN=third"));
+
+            // SIGHUP reloads every pair, changed or not.
+            int reloadsBefore = count(server.stderr(), "certificate reloaded");
+            Process hup = new ProcessBuilder("kill", "-HUP", Long.toString(server.pid())).start();
+            assertEquals(0, hup.waitFor());
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (count(server.stderr(), "certificate reloaded") == reloadsBefore) {
+                assertTrue(System.nanoTime() < deadline, "no reload after SIGHUP; stderr:\n" + server.stderr());
+                Thread.sleep(100);
+            }
+            assertEquals("CN=third", fetchSubject(server, "site.test"));
             assertEquals(0, server.terminate(), server.stderr());
         }
     }
@@ -127,6 +138,14 @@ class FileServerCertificatesIT {
             Thread.sleep(250);
         } while (System.nanoTime() < deadline);
         throw new AssertionError("still " + subject + " after 20 s; stderr:\n" + server.stderr());
+    }
+
+    private static int count(String text, String part) {
+        int n = 0;
+        for (int at = text.indexOf(part); at >= 0; at = text.indexOf(part, at + 1)) {
+            n++;
+        }
+        return n;
     }
 
     private static void awaitLog(ServerProcess server, String text) throws Exception {
