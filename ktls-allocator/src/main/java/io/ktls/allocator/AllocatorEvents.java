@@ -23,27 +23,23 @@ final class AllocatorEvents {
 
     static void slabReserved(String allocator, int arena, long slabBytes, long reservedBytes) {
         if (JFR && SLAB_RESERVED.isEnabled()) {
-            SlabReservedEvent event = new SlabReservedEvent();
-            if (event.shouldCommit()) {
-                event.allocator = allocator;
-                event.arena = arena;
-                event.slabBytes = slabBytes;
-                event.reservedBytes = reservedBytes;
-                event.commit();
-            }
+            commit(new SlabReservedEvent(), allocator, arena, slabBytes, reservedBytes);
         }
     }
 
     static void slabReleased(String allocator, int arena, long slabBytes, long reservedBytes) {
         if (JFR && SLAB_RELEASED.isEnabled()) {
-            SlabReleasedEvent event = new SlabReleasedEvent();
-            if (event.shouldCommit()) {
-                event.allocator = allocator;
-                event.arena = arena;
-                event.slabBytes = slabBytes;
-                event.reservedBytes = reservedBytes;
-                event.commit();
-            }
+            commit(new SlabReleasedEvent(), allocator, arena, slabBytes, reservedBytes);
+        }
+    }
+
+    private static void commit(SlabEvent event, String allocator, int arena, long slabBytes, long reservedBytes) {
+        if (event.shouldCommit()) {
+            event.allocator = allocator;
+            event.arena = arena;
+            event.slabBytes = slabBytes;
+            event.reservedBytes = reservedBytes;
+            event.commit();
         }
     }
 
