@@ -191,7 +191,7 @@ public final class ReactorFileServer implements AutoCloseable {
                     .bindNow();
             return new ReactorFileServer(server, loops);
         } catch (RuntimeException e) {
-            loops.disposeLater().block(SHUTDOWN_TIMEOUT);
+            loops.disposeLater(Duration.ZERO, SHUTDOWN_TIMEOUT).block(SHUTDOWN_TIMEOUT.multipliedBy(2));
             throw e;
         }
     }
@@ -205,7 +205,7 @@ public final class ReactorFileServer implements AutoCloseable {
     @Override
     public void close() {
         server.disposeNow(SHUTDOWN_TIMEOUT);
-        loops.disposeLater().block(SHUTDOWN_TIMEOUT);
+        loops.disposeLater(Duration.ZERO, SHUTDOWN_TIMEOUT).block(SHUTDOWN_TIMEOUT.multipliedBy(2));
     }
 
     public static void main(String[] args) throws Exception {

@@ -139,7 +139,9 @@ class ReactorFileServerTest {
             server.disposeNow(TIMEOUT);
         }
         if (loops != null) {
-            loops.disposeLater().block(TIMEOUT);
+            // No quiet period: the server is closed, nothing more is coming, and a quiet period of 2 s (the default)
+            // that a late task keeps restarting only runs into the 15 s hard limit.
+            loops.disposeLater(Duration.ZERO, Duration.ofSeconds(10)).block(TIMEOUT);
         }
         if (offloadGroup != null) {
             offloadGroup.shutdownGracefully().awaitUninterruptibly(TIMEOUT.toMillis());
