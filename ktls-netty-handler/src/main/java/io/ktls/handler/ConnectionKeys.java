@@ -4,7 +4,10 @@ import io.ktls.handler.crypto.AeadProvider;
 import io.ktls.handler.crypto.TlsCipherSuite;
 import io.ktls.handler.internal.crypto.RecordCipher;
 import io.ktls.handler.internal.crypto.Tls12KeyBlock;
+import io.ktls.handler.internal.crypto.LinuxTlsCryptoInfo;
 import io.ktls.handler.internal.crypto.TrafficKeys;
+
+import java.nio.ByteBuffer;
 
 /**
  * The record-layer keys of one connection, both directions, from the takeover to the end of the connection:
@@ -63,19 +66,17 @@ final class ConnectionKeys implements AutoCloseable {
     /** TLS 1.2: both directions' keys from the master secret's key block; no later generation exists. */
     static ConnectionKeys tls12(TlsCipherSuite suite, boolean server, byte[] masterSecret, byte[] clientRandom,
                                 byte[] serverRandom, AeadProvider provider) {
+        Direction client = null;
         try (Tls12KeyBlock block = Tls12KeyBlock.derive(suite, masterSecret, clientRandom, serverRandom)) {
-            RecordCipher clientCipher = RecordCipher.create(suite, block.clientWrite(), provider);
-            RecordCipher serverCipher;
-            try {
-                serverCipher = RecordCipher.create(suite, block.serverWrite(), provider);
-            } catch (RuntimeException e) {
-                clientCipher.close();
-                throw e;
-            }
-            Direction client = new Direction(clientCipher);
-            Direction serverDirection = new Direction(serverCipher);
+            client = new Direction(suite, block.clientWrite().copy(), provider);
+            Direction serverDirection = new Direction(suite, block.serverWrite().copy(), provider);
             return server ? new ConnectionKeys(suite, serverDirection, client)
                     : new ConnectionKeys(suite, client, serverDirection);
+        } catch (RuntimeException e) {
+            if (client != null) {
+                client.close();
+            }
+            throw e;
         }
     }
 
@@ -91,28 +92,29 @@ final class ConnectionKeys implements AutoCloseable {
         return "ConnectionKeys(" + suite + ')';
     }
 
-    /** One direction's keys: its current cipher until taken, and the TLS 1.3 secret of its generation. */
+    /**
+     * One direction's keys: its current cipher until taken, and the keys of its current generation (kept for a
+     * TLS 1.3 KeyUpdate, and for a hand-off to kernel TLS in both versions).
+     */
     static final class Direction implements AutoCloseable {
         private final TlsCipherSuite suite;
         private final AeadProvider provider;
         /** The first cipher, until {@link #takeCipher()}. */
         private RecordCipher cipher;
-        /** TLS 1.3: the current generation's keys, kept to derive the next; null for TLS 1.2, or once closed. */
+        /** The current generation's keys; null once closed. */
         private TrafficKeys generation;
 
-        /** TLS 1.3: takes ownership of {@code generation}. */
+        /** Takes ownership of {@code generation}; closes it if the cipher cannot be made. */
         private Direction(TlsCipherSuite suite, TrafficKeys generation, AeadProvider provider) {
             this.suite = suite;
             this.provider = provider;
-            this.cipher = RecordCipher.create(suite, generation, provider);
+            try {
+                this.cipher = RecordCipher.create(suite, generation, provider);
+            } catch (RuntimeException e) {
+                generation.close();
+                throw e;
+            }
             this.generation = generation;
-        }
-
-        /** TLS 1.2: the direction's one cipher. */
-        private Direction(RecordCipher cipher) {
-            this.suite = cipher.suite();
-            this.provider = null;
-            this.cipher = cipher;
         }
 
         /** The first generation's cipher; the caller owns (and closes) it from now on. */
@@ -127,7 +129,7 @@ final class ConnectionKeys implements AutoCloseable {
 
         /** True for TLS 1.3 while open: a KeyUpdate can move this direction to its next generation. */
         boolean canUpdate() {
-            return generation != null;
+            return generation != null && suite.isTls13();
         }
 
         /**
@@ -136,7 +138,7 @@ final class ConnectionKeys implements AutoCloseable {
          * the connection, since no record may follow on a key that is due for replacement.
          */
         RecordCipher nextCipher() {
-            if (generation == null) {
+            if (!canUpdate()) {
                 throw new IllegalStateException("no next generation: " + suite + (suite.isTls13() ? " keys closed"
                         : " (TLS 1.2 cannot rekey)"));
             }
@@ -151,6 +153,18 @@ final class ConnectionKeys implements AutoCloseable {
             generation.close();
             generation = next;
             return nextCipher;
+        }
+
+        /**
+         * The current generation's keys as Linux kernel TLS takes them, for a first record numbered
+         * {@code nextSequence}: a direct buffer the caller hands to the socket and then zeroes
+         * ({@link LinuxTlsCryptoInfo#zero}).
+         */
+        ByteBuffer kernelCryptoInfo(long nextSequence) {
+            if (generation == null) {
+                throw new IllegalStateException("keys closed");
+            }
+            return LinuxTlsCryptoInfo.encode(generation, nextSequence);
         }
 
         @Override

@@ -26,7 +26,7 @@ final class HandshakeWrites {
     }
 
     /** Into the record layer, flushed if a flush was asked for. */
-    void replayTo(OutboundRecordLayer outbound) {
+    void replayTo(OutboundPath outbound) {
         while (!messages.isEmpty()) {
             outbound.write(messages.poll(), promises.poll());
         }

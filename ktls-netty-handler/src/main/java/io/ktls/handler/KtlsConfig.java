@@ -63,6 +63,11 @@ import java.util.Set;
  *       for its whole life, counted in {@link KtlsMetric#fallbacks()}, and still accepts files (copied through
  *       {@code ChunkedWriteHandler}). Narrow it where a Java AEAD costs more CPU than BoringSSL's: ChaCha20-Poly1305
  *       before JDK 20, which has no intrinsic for it (figures in docs/crypto.md)</td></tr>
+ *   <tr><td>{@link Builder#kernelTls(KernelTls)}</td><td>{@link KernelTls}</td><td>{@link KernelTls#OFF}</td>
+ *       <td>{@code AUTO} hands the write keys of each connection on an epoll channel to Linux kernel TLS, so that
+ *       file regions go out with {@code sendfile(2)}, sealed in the kernel; a connection the kernel refuses stays
+ *       in user space (counted by cause). Off by default because the kernel path changes how a connection ends
+ *       before JDK 22 (no close_notify) and cannot answer a KeyUpdate request (docs/kernel-tls.md)</td></tr>
  * </table>
  *
  * <p>Outside the builder, read once per JVM:
@@ -98,6 +103,7 @@ public final class KtlsConfig {
     private final Set<TlsCipherSuite> takeoverSuites;
     private final long handshakeTimeoutMillis;
     private final long closeNotifyFlushTimeoutMillis;
+    private final KernelTls kernelTls;
     /** Null: {@link RecordMemoryBudget#jvmDefault()}, made on first use rather than when this class loads. */
     private final RecordMemoryBudget recordMemoryBudget;
     private final KtlsStats stats;
@@ -113,6 +119,7 @@ public final class KtlsConfig {
         this.sealerFactory = builder.sealerFactory;
         this.handshakeTimeoutMillis = builder.handshakeTimeoutMillis;
         this.closeNotifyFlushTimeoutMillis = builder.closeNotifyFlushTimeoutMillis;
+        this.kernelTls = builder.kernelTls;
         this.takeoverSuites = Collections.unmodifiableSet(EnumSet.copyOf(builder.takeoverSuites));
         this.aeadProvider = builder.aeadProvider;
         this.maxRecordPayloadBytes = builder.maxRecordPayloadBytes;
@@ -184,6 +191,11 @@ public final class KtlsConfig {
         return stats;
     }
 
+    /** Whether the kernel seals the records of each connection ({@link KernelTls}). */
+    public KernelTls kernelTls() {
+        return kernelTls;
+    }
+
     /** Records sealed with one TLS 1.3 write key before a KeyUpdate replaces it. */
     long keyUpdateAfterRecords() {
         return keyUpdateAfterRecords;
@@ -212,6 +224,7 @@ public final class KtlsConfig {
                 + ", keyLogFile: " + (keyLogFile == null ? "off" : keyLogFile)
                 + ", handshakeTimeoutMillis: " + handshakeTimeoutMillis
                 + ", closeNotifyFlushTimeoutMillis: " + closeNotifyFlushTimeoutMillis
+                + ", kernelTls: " + kernelTls
                 + ", takeoverSuites: " + (takeoverSuites.size() == TlsCipherSuite.values().length ? "all"
                         : takeoverSuites.toString()) + ')';
     }
@@ -227,6 +240,7 @@ public final class KtlsConfig {
         // SslHandler's own defaults, so that swapping it for KtlsHandler changes no timing.
         private long handshakeTimeoutMillis = 10_000;
         private long closeNotifyFlushTimeoutMillis = 3_000;
+        private KernelTls kernelTls = KernelTls.OFF;
         private KtlsStats stats = KtlsStats.GLOBAL;
         private RecordMemoryBudget recordMemoryBudget;
         private long keyUpdateAfterRecords = OutboundRecordLayer.DEFAULT_KEY_UPDATE_AFTER_RECORDS;
@@ -346,6 +360,16 @@ public final class KtlsConfig {
             return this;
         }
 
+        /**
+         * Whether Linux kernel TLS seals each connection's records; default {@link KernelTls#OFF}. With
+         * {@link KernelTls#AUTO} a connection the kernel refuses stays in user space, inline or on the offload
+         * group as configured.
+         */
+        public Builder kernelTls(KernelTls kernelTls) {
+            this.kernelTls = Objects.requireNonNull(kernelTls, "kernelTls");
+            return this;
+        }
+
         /** Varargs form of {@link #takeoverSuites(Collection)}. */
         public Builder takeoverSuites(TlsCipherSuite... takeoverSuites) {
             return takeoverSuites(Arrays.asList(takeoverSuites));
@@ -367,6 +391,7 @@ public final class KtlsConfig {
                 && Objects.equals(keyLogFile, that.keyLogFile) && takeoverSuites.equals(that.takeoverSuites)
                 && handshakeTimeoutMillis == that.handshakeTimeoutMillis
                 && closeNotifyFlushTimeoutMillis == that.closeNotifyFlushTimeoutMillis && stats == that.stats
+                && kernelTls == that.kernelTls
                 && recordMemoryBudget() == that.recordMemoryBudget()
                 && keyUpdateAfterRecords == that.keyUpdateAfterRecords && sealerFactory == that.sealerFactory;
     }
@@ -375,7 +400,7 @@ public final class KtlsConfig {
     public int hashCode() {
         return Objects.hash(maxRecordPayloadBytes, maxRecordsInFlight, System.identityHashCode(offloadGroup),
                 System.identityHashCode(aeadProvider), keyLogFile, takeoverSuites, handshakeTimeoutMillis,
-                closeNotifyFlushTimeoutMillis, System.identityHashCode(stats),
+                closeNotifyFlushTimeoutMillis, kernelTls, System.identityHashCode(stats),
                 System.identityHashCode(recordMemoryBudget()), keyUpdateAfterRecords);
     }
 }

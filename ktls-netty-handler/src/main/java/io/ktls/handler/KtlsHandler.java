@@ -111,7 +111,11 @@ public final class KtlsHandler extends ChannelDuplexHandler {
     private volatile SSLSession session;
     private volatile String applicationProtocol;
     private boolean offloaded;
-    private OutboundRecordLayer outbound;
+    /** The kernel seals our records ({@link KernelTls}); decided at the takeover. */
+    private boolean kernel;
+    /** The sequence number of our first record after the handshake, from the handoff. */
+    private long firstWriteSequence;
+    private OutboundPath outbound;
     private InboundRecordLayer inbound;
     private boolean takingOver;
     private boolean processingInbound;
@@ -363,8 +367,9 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             state = State.CLOSED;
             return;
         }
-        leaveSslHandler(ctx);
-        announceHandshake(ctx);
+        if (leaveSslHandler(ctx)) {
+            announceHandshake(ctx);
+        }
     }
 
     /** Derives the keys and starts both layers; on failure whatever was made is released by the caller. */
@@ -375,20 +380,66 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         applicationProtocol = h.applicationProtocol;
         inbound = new InboundRecordLayer(keys, h.server, h.readSequence, ctx.alloc(), config.stats(),
                 new InboundEvents());
-        outbound = new OutboundRecordLayer(ctx, keys, h.writeSequence, config, new OutboundEvents());
-        offloaded = outbound.isOffloaded();
+        firstWriteSequence = h.writeSequence;
     }
 
-    /** The record layer is live: SslHandler leaves, and the writes queued during the handshake go out. */
-    private void leaveSslHandler(ChannelHandlerContext ctx) {
+    /**
+     * The record layer is live: SslHandler leaves, our write side opens (in the kernel or here), and the writes
+     * queued during the handshake go out. False when the connection failed instead (kernel TLS required and
+     * refused, or a write side that could not be made): it is closed and the handshake failed.
+     */
+    private boolean leaveSslHandler(ChannelHandlerContext ctx) {
+        handshake.removeSslHandler();
+        try {
+            outbound = openOutbound(ctx);
+        } catch (SSLException | RuntimeException e) {
+            releaseAll(e);
+            handshakePromise.tryFailure(e);
+            handshakeWrites.fail(e);
+            ctx.fireExceptionCaught(e);
+            ctx.close();
+            state = State.CLOSED;
+            return false;
+        }
+        offloaded = outbound.isOffloaded();
         state = State.ACTIVE;
         takingOver = true;
-        config.stats().sessionStarted(suite, offloaded);
+        if (kernel) {
+            config.stats().kernelSessionStarted(suite);
+        } else {
+            config.stats().sessionStarted(suite, offloaded);
+        }
         sessionCounted = true;
-        RecordLayerEvents.takeover(ctx.channel(), suite, offloaded);
-        handshake.removeSslHandler();
+        RecordLayerEvents.takeover(ctx.channel(), suite, kernel ? "kernel" : offloaded ? "offload" : "inline");
         handshakeWrites.replayTo(outbound);
         ctx.flush();
+        return true;
+    }
+
+    /**
+     * Our write side: the kernel's when {@link KtlsConfig#kernelTls()} asks for it and the socket takes the keys,
+     * else the user-space record layer. The handshake's last records (a TLS 1.2 Finished, TLS 1.3 tickets) are
+     * flushed to the socket first: the kernel would seal anything still queued a second time.
+     */
+    private OutboundPath openOutbound(ChannelHandlerContext ctx) throws SSLException {
+        KernelTls mode = config.kernelTls();
+        if (mode != KernelTls.OFF) {
+            ctx.flush();
+            try {
+                OutboundPath path = KernelOutbound.install(ctx, keys, firstWriteSequence, config,
+                        new OutboundEvents());
+                kernel = true;
+                return path;
+            } catch (KernelOutbound.KernelTlsRefused refused) {
+                config.stats().kernelRefused(refused.refusal);
+                String reason = "kernel TLS refused (" + refused.refusal + "): " + refused.getMessage();
+                RecordLayerEvents.fallback(ctx.channel(), reason);
+                if (mode == KernelTls.REQUIRED) {
+                    throw new SSLException(reason + ", and KtlsConfig requires it");
+                }
+            }
+        }
+        return new OutboundRecordLayer(ctx, keys, firstWriteSequence, config, new OutboundEvents());
     }
 
     /**
@@ -648,7 +699,11 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         }
         if (sessionCounted) {
             sessionCounted = false;
-            config.stats().sessionEnded(suite, offloaded);
+            if (kernel) {
+                config.stats().kernelSessionEnded(suite);
+            } else {
+                config.stats().sessionEnded(suite, offloaded);
+            }
         }
         if (inbound != null) {
             inbound.close();

@@ -69,6 +69,29 @@ public interface KtlsMetric {
     /** Connections that stayed on Netty's {@code SslHandler} because the engine or suite is not supported here. */
     long fallbacks();
 
+    // Kernel TLS (KtlsConfig.Builder#kernelTls): sessions whose records Linux seals.
+
+    /**
+     * Active sessions whose records the kernel seals ({@link KernelTls}); a subset of {@link #activeSessions()},
+     * apart from the inline and offload ones.
+     */
+    long activeKernelSessions();
+
+    /** Of {@link #sessionsTotal()}, those whose keys the kernel took ({@code kern.ipc.tls.stats.ifnet}'s peer). */
+    long kernelSessionsTotal();
+
+    /** Connections that asked for kernel TLS and stayed in user space for {@code cause}. */
+    long kernelRefusals(KernelTlsRefusal cause);
+
+    /** Plaintext bytes handed to the kernel to seal (file regions at their length). */
+    long kernelBytesWritten();
+
+    /**
+     * Kernel sessions that closed without close_notify because this JDK cannot send a control record (before
+     * JDK 22; see {@link KernelTls}).
+     */
+    long kernelCloseNotifyUnsent();
+
     // Records.
 
     /** TLS records sealed (encrypted), all suites ({@code kern.ipc.tls.stats.*_encrypt}). */

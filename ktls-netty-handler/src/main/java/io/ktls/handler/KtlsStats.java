@@ -32,6 +32,11 @@ public final class KtlsStats implements KtlsMetric {
     private final LongAdder sessionsTotal = new LongAdder();
     private final LongAdder offloadSessionsTotal = new LongAdder();
     private final LongAdder fallbacks = new LongAdder();
+    private final LongAdder activeKernel = new LongAdder();
+    private final LongAdder kernelSessionsTotal = new LongAdder();
+    private final LongAdder kernelBytesWritten = new LongAdder();
+    private final LongAdder kernelCloseNotifyUnsent = new LongAdder();
+    private final LongAdder[] kernelRefusals = newAdders(KernelTlsRefusal.values().length);
     private final LongAdder sealedInPlace = new LongAdder();
     private final LongAdder sealedSeparate = new LongAdder();
     private final LongAdder recordsQueued = new LongAdder();
@@ -56,7 +61,11 @@ public final class KtlsStats implements KtlsMetric {
     }
 
     private static LongAdder[] newAdders() {
-        LongAdder[] adders = new LongAdder[SUITES.length];
+        return newAdders(SUITES.length);
+    }
+
+    private static LongAdder[] newAdders(int length) {
+        LongAdder[] adders = new LongAdder[length];
         for (int i = 0; i < adders.length; i++) {
             adders[i] = new LongAdder();
         }
@@ -79,6 +88,35 @@ public final class KtlsStats implements KtlsMetric {
     void sessionEnded(TlsCipherSuite suite, boolean offloaded) {
         activeBySuite[suite.ordinal()].decrement();
         (offloaded ? activeOffload : activeInline).decrement();
+    }
+
+    /** A connection's keys went to the kernel, which seals its records from now on. */
+    void kernelSessionStarted(TlsCipherSuite suite) {
+        activeBySuite[suite.ordinal()].increment();
+        activeKernel.increment();
+        sessionsTotal.increment();
+        kernelSessionsTotal.increment();
+    }
+
+    /** A session started with {@link #kernelSessionStarted} ended; exactly once per started session. */
+    void kernelSessionEnded(TlsCipherSuite suite) {
+        activeBySuite[suite.ordinal()].decrement();
+        activeKernel.decrement();
+    }
+
+    /** A connection that asked for kernel TLS stays in user space. */
+    void kernelRefused(KernelTlsRefusal cause) {
+        kernelRefusals[cause.ordinal()].increment();
+    }
+
+    /** Bytes handed to the kernel to seal. */
+    void kernelBytesWritten(long bytes) {
+        kernelBytesWritten.add(bytes);
+    }
+
+    /** A kernel session closed without close_notify (no way to send a control record on this JDK). */
+    void kernelClosedWithoutNotify() {
+        kernelCloseNotifyUnsent.increment();
     }
 
     /** A connection stayed on {@code SslHandler}: unsupported engine, protocol or suite. */
@@ -157,7 +195,32 @@ public final class KtlsStats implements KtlsMetric {
 
     @Override
     public long activeSessions() {
-        return activeInline.sum() + activeOffload.sum();
+        return activeInline.sum() + activeOffload.sum() + activeKernel.sum();
+    }
+
+    @Override
+    public long activeKernelSessions() {
+        return activeKernel.sum();
+    }
+
+    @Override
+    public long kernelSessionsTotal() {
+        return kernelSessionsTotal.sum();
+    }
+
+    @Override
+    public long kernelRefusals(KernelTlsRefusal cause) {
+        return kernelRefusals[ObjectUtil.checkNotNull(cause, "cause").ordinal()].sum();
+    }
+
+    @Override
+    public long kernelBytesWritten() {
+        return kernelBytesWritten.sum();
+    }
+
+    @Override
+    public long kernelCloseNotifyUnsent() {
+        return kernelCloseNotifyUnsent.sum();
     }
 
     @Override
@@ -307,6 +370,17 @@ public final class KtlsStats implements KtlsMetric {
         sessions.put("total", sessionsTotal());
         sessions.put("offloadTotal", offloadSessionsTotal());
         sessions.put("fallbacks", fallbacks());
+        sessions.put("activeKernel", activeKernelSessions());
+        sessions.put("kernelTotal", kernelSessionsTotal());
+
+        Map<String, Object> kernel = new LinkedHashMap<>();
+        kernel.put("bytesWritten", kernelBytesWritten());
+        kernel.put("closeNotifyUnsent", kernelCloseNotifyUnsent());
+        Map<String, Object> refusals = new LinkedHashMap<>();
+        for (KernelTlsRefusal cause : KernelTlsRefusal.values()) {
+            refusals.put(cause.name(), kernelRefusals(cause));
+        }
+        kernel.put("refusals", refusals);
 
         Map<String, Object> records = new LinkedHashMap<>();
         records.put("sealed", recordsSealed());
@@ -373,6 +447,7 @@ public final class KtlsStats implements KtlsMetric {
         Map<String, Object> map = new LinkedHashMap<>();
         map.put("sessions", sessions);
         map.put("records", records);
+        map.put("kernel", kernel);
         map.put("suites", suites);
         map.put("offloadGroups", groups);
         map.put("recordMemoryBudgets", budgets);

@@ -67,7 +67,7 @@ import java.util.List;
  *
  * <p>Event loop only; the sealer hands completions back through the event loop.
  */
-final class OutboundRecordLayer implements RecordSealer.Completion, InFlightRecords.Events {
+final class OutboundRecordLayer implements OutboundPath, RecordSealer.Completion, InFlightRecords.Events {
 
     /**
      * AES-GCM: RFC 8446 section 5.5 allows 2^24.5 full records per key; rekeying at 2^24 keeps a margin.
@@ -164,20 +164,24 @@ final class OutboundRecordLayer implements RecordSealer.Completion, InFlightReco
     }
 
     /** True when records are sealed off the event loop. */
-    boolean isOffloaded() {
+    @Override
+    public boolean isOffloaded() {
         return sealer != null && sealer.isOffloaded();
     }
 
-    long nextSequence() {
+    @Override
+    public long nextSequence() {
         return nextSequence;
     }
 
-    int unacknowledgedRecords() {
+    @Override
+    public int unacknowledgedRecords() {
         return inFlight.unacknowledged();
     }
 
     /** Takes ownership of {@code msg}: queued, or released with {@code promise} failed. */
-    void write(Object msg, ChannelPromise promise) {
+    @Override
+    public void write(Object msg, ChannelPromise promise) {
         PendingWrite write = PendingWrite.of(msg, promise);
         if (write == null) {
             ReferenceCountUtil.release(msg);
@@ -194,7 +198,8 @@ final class OutboundRecordLayer implements RecordSealer.Completion, InFlightReco
         writability.update(inFlight.unacknowledged(), queuedBytes, budget.isWaiting());
     }
 
-    void flush() {
+    @Override
+    public void flush() {
         flushed.addAll(unflushed);
         unflushed.clear();
         frameAvailable();
@@ -204,7 +209,8 @@ final class OutboundRecordLayer implements RecordSealer.Completion, InFlightReco
      * Sends close_notify after everything written so far (flushing it), completing {@code promise} when the
      * alert is written. Later writes fail.
      */
-    void closeOutbound(ChannelPromise promise) {
+    @Override
+    public void closeOutbound(ChannelPromise promise) {
         if (lifecycle != Lifecycle.OPEN) {
             ChannelPromise previous = closeNotifyPromise;
             if (previous != null) {
@@ -223,7 +229,8 @@ final class OutboundRecordLayer implements RecordSealer.Completion, InFlightReco
      * TLS 1.3: answers the peer's KeyUpdate(update_requested) with a KeyUpdate of our write keys, ahead of queued
      * data once a slot under the cap is free; covered by an answer still owed or unwritten.
      */
-    void keyUpdate(boolean requestPeerUpdate) {
+    @Override
+    public void keyUpdate(boolean requestPeerUpdate) {
         assert !requestPeerUpdate : "only answers are sent: update_not_requested";
         if (!keys.canUpdate() || !canAnswer()) {
             return;
@@ -239,7 +246,8 @@ final class OutboundRecordLayer implements RecordSealer.Completion, InFlightReco
      * A warning alert in sequence with the data: the no_renegotiation answering a HelloRequest, framed like a
      * {@link #keyUpdate} answer (owed, under the cap, one at a time).
      */
-    void warningAlert(byte description) {
+    @Override
+    public void warningAlert(byte description) {
         assert description == TlsRecords.NO_RENEGOTIATION : "warning " + description;
         if (!canAnswer()) {
             return;
@@ -261,7 +269,8 @@ final class OutboundRecordLayer implements RecordSealer.Completion, InFlightReco
      * framed. {@code promise} completes when the alert is written; after close_notify (no alert may follow it),
      * when close_notify is written.
      */
-    void fatalAlert(byte description, Throwable cause, ChannelPromise promise) {
+    @Override
+    public void fatalAlert(byte description, Throwable cause, ChannelPromise promise) {
         if (lifecycle == Lifecycle.FAILED) {
             promise.trySuccess();
             return;
@@ -302,7 +311,8 @@ final class OutboundRecordLayer implements RecordSealer.Completion, InFlightReco
      * Fails everything: queued writes, and records not yet written (their writes fail; records still with the
      * sealer are released when they come back). Idempotent.
      */
-    void fail(Throwable cause) {
+    @Override
+    public void fail(Throwable cause) {
         if (lifecycle == Lifecycle.FAILED) {
             return;
         }
@@ -324,7 +334,8 @@ final class OutboundRecordLayer implements RecordSealer.Completion, InFlightReco
     }
 
     /** Ends the layer (after {@link #fail}): the sealer drops its keys once its queued records are done. */
-    void close() {
+    @Override
+    public void close() {
         if (lifecycle != Lifecycle.FAILED) {
             fail(new SSLException("record layer closed"));
         }

@@ -21,13 +21,13 @@ final class RecordLayerEvents {
     private RecordLayerEvents() {
     }
 
-    static void takeover(Channel channel, TlsCipherSuite suite, boolean offloaded) {
+    static void takeover(Channel channel, TlsCipherSuite suite, String mode) {
         if (JFR && TAKEOVER.isEnabled()) {
             TakeoverEvent event = new TakeoverEvent();
             if (event.shouldCommit()) {
                 event.channel = channel.toString();
                 event.suite = suite.name();
-                event.mode = offloaded ? "offload" : "inline";
+                event.mode = mode;
                 event.commit();
             }
         }

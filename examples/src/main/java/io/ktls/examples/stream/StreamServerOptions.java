@@ -24,7 +24,7 @@ final class StreamServerOptions {
             "  --port N             port to listen on (default: 8444; 0 picks a free port)",
             "  --cert FILE --key FILE  PEM certificate chain and PKCS#8 key (default: generated; repeat",
             "                       the pair for more names, chosen by SNI; reloaded when changed)",
-            "  --mode MODE          offload|inline|sslhandler|plain (default: offload)",
+            "  --mode MODE          offload|inline|kernel|auto|sslhandler|plain (default: offload)",
             "  --workers N          offload workers (default: number of cores)",
             "  --record-memory SIZE  bytes of sealed records not yet sent that all connections share,",
             "                       e.g. 256m (default: a quarter of the JVM's direct memory limit)",

@@ -5,6 +5,7 @@ import io.ktls.allocator.PageRunAllocatorMetric;
 import io.ktls.examples.stats.AllocatorStats;
 import io.ktls.examples.stats.JsonWriter;
 import io.ktls.examples.stats.MetricJson;
+import io.ktls.handler.KernelTls;
 import io.ktls.handler.KtlsConfig;
 import io.ktls.handler.KtlsHandler;
 import io.ktls.handler.KtlsMetric;
@@ -55,12 +56,15 @@ public final class ConnectionSecurity implements AutoCloseable {
         this.handshakeTimeoutMillis = handshakeTimeoutMillis;
         this.certificates = certificates;
         this.watcher = certificates != null ? CertificateWatcher.start(certificates) : null;
-        this.offloadGroup = mode == ServerMode.OFFLOAD ? new KtlsOffloadGroup(offloadWorkers) : null;
+        this.offloadGroup = mode == ServerMode.OFFLOAD || mode == ServerMode.AUTO
+                ? new KtlsOffloadGroup(offloadWorkers) : null;
         this.recordMemoryBudget = mode.isKtls() ? new RecordMemoryBudget("server",
                 recordMemoryBytes > 0 ? recordMemoryBytes : PlatformDependent.maxDirectMemory() / 4,
                 RecordMemoryBudget.DEFAULT_GUARANTEED_RECORDS_PER_CONNECTION) : null;
         this.ktlsConfig = mode.isKtls() ? KtlsConfig.builder().offloadGroup(offloadGroup)
                 .handshakeTimeoutMillis(handshakeTimeoutMillis)
+                .kernelTls(mode == ServerMode.KERNEL ? KernelTls.REQUIRED
+                        : mode == ServerMode.AUTO ? KernelTls.AUTO : KernelTls.OFF)
                 .recordMemoryBudget(recordMemoryBudget).build() : null;
         this.pageRunAllocator = mode.isKtls() ? PageRunAllocator.builder().name("examples").build() : null;
     }
@@ -144,6 +148,8 @@ public final class ConnectionSecurity implements AutoCloseable {
         switch (mode) {
             case OFFLOAD:
             case INLINE:
+            case KERNEL:
+            case AUTO:
                 return certificates.hasSeveral() ? new KtlsSniHandler(certificates.byName(), ktlsConfig)
                                                  : new KtlsHandler(certificates.defaultContext(), ktlsConfig);
             case SSLHANDLER:

@@ -150,6 +150,12 @@ public final class TrafficKeys implements AutoCloseable {
                                              suite.hashLength());
     }
 
+    /** A copy of these keys that the caller owns and closes (a TLS 1.2 direction keeps one past its key block). */
+    public TrafficKeys copy() {
+        return new TrafficKeys(suite, checkOpen(key).clone(), iv.clone(),
+                trafficSecret == null ? null : trafficSecret.clone());
+    }
+
     public TlsCipherSuite suite() {
         return suite;
     }
