@@ -1,5 +1,6 @@
 package io.ktls.micrometer;
 
+import io.ktls.handler.KernelTlsRefusal;
 import io.ktls.handler.KtlsConfig;
 import io.ktls.handler.KtlsMetric;
 import io.ktls.handler.crypto.TlsCipherSuite;
@@ -65,12 +66,27 @@ public final class KtlsRecordMetrics implements MeterBinder, AutoCloseable {
     @Override
     public void bindTo(MeterRegistry registry) {
         String activeByMode = "Sessions whose record layer runs now, by where records are sealed (mode: inline,"
-                + " on the event loop; offload, on an offload group's worker)";
+                + " on the event loop; offload, on an offload group's worker; kernel, by Linux kernel TLS)";
         gauge(registry, "active.sessions", SESSIONS, activeByMode, Tags.of("mode", "inline"),
                 KtlsMetric::activeInlineSessions);
         gauge(registry, "active.sessions", SESSIONS, activeByMode, Tags.of("mode", "offload"),
                 KtlsMetric::activeOffloadSessions);
-        counter(registry, "started.sessions", SESSIONS, "Sessions whose record layer started, inline and offload",
+        gauge(registry, "active.sessions", SESSIONS, activeByMode, Tags.of("mode", "kernel"),
+                KtlsMetric::activeKernelSessions);
+        counter(registry, "started.kernel.sessions", SESSIONS, "Sessions whose write keys went to Linux kernel TLS"
+                + " (a subset of ktls.started.sessions)", Tags.empty(), KtlsMetric::kernelSessionsTotal);
+        for (KernelTlsRefusal cause : KernelTlsRefusal.values()) {
+            counter(registry, "kernel.refusals", "connections", "Connections that asked for kernel TLS and stayed"
+                    + " on the user-space record layer, by cause", Tags.of("cause",
+                    cause.name().toLowerCase(Locale.ROOT).replace('_', '-')), m -> m.kernelRefusals(cause));
+        }
+        counter(registry, "kernel.written", BaseUnits.BYTES, "Plaintext bytes handed to Linux kernel TLS to seal",
+                Tags.empty(), KtlsMetric::kernelBytesWritten);
+        counter(registry, "kernel.close.notify.unsent", SESSIONS, "Kernel TLS sessions closed without close_notify"
+                + " (no way to send a control record before JDK 22)", Tags.empty(),
+                KtlsMetric::kernelCloseNotifyUnsent);
+        counter(registry, "started.sessions", SESSIONS, "Sessions whose record layer started, inline, offload and"
+                + " kernel",
                 Tags.empty(), KtlsMetric::sessionsTotal);
         counter(registry, "started.offload.sessions", SESSIONS, "Sessions whose record layer started in offload"
                 + " mode (a subset of ktls.started.sessions)", Tags.empty(), KtlsMetric::offloadSessionsTotal);

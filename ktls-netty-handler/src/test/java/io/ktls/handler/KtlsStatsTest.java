@@ -158,7 +158,7 @@ class KtlsStatsTest {
         stats.recordsSealed(AES128, 10);
         stats.sessionStarted(CHACHA, false);
         Map<String, Object> map = stats.toMap();
-        assertEquals(List.of("sessions", "records", "suites", "offloadGroups", "recordMemoryBudgets"),
+        assertEquals(List.of("sessions", "records", "kernel", "suites", "offloadGroups", "recordMemoryBudgets"),
                 new ArrayList<>(map.keySet()));
         @SuppressWarnings("unchecked")
         Map<String, Object> records = (Map<String, Object>) map.get("records");
@@ -173,6 +173,38 @@ class KtlsStatsTest {
         Map<String, Object> sessions = (Map<String, Object>) map.get("sessions");
         assertEquals(1L, sessions.get("activeInline"));
         assertTrue(map.get("offloadGroups") instanceof List);
+    }
+
+    @Test
+    void kernelSessionsCountApartFromInlineAndOffloadAndRefusalsByCause() {
+        KtlsStats stats = new KtlsStats();
+        stats.kernelSessionStarted(AES128);
+        stats.sessionStarted(CHACHA, true);
+        stats.kernelRefused(KernelTlsRefusal.NO_TLS_MODULE);
+        stats.kernelRefused(KernelTlsRefusal.NO_TLS_MODULE);
+        stats.kernelRefused(KernelTlsRefusal.TRANSPORT);
+        stats.kernelBytesWritten(1000);
+        stats.kernelClosedWithoutNotify();
+        assertEquals(2, stats.activeSessions());
+        assertEquals(1, stats.activeKernelSessions());
+        assertEquals(0, stats.activeInlineSessions());
+        assertEquals(1, stats.activeOffloadSessions());
+        assertEquals(1, stats.activeSessions(AES128));
+        assertEquals(2, stats.sessionsTotal());
+        assertEquals(1, stats.kernelSessionsTotal());
+        assertEquals(2, stats.kernelRefusals(KernelTlsRefusal.NO_TLS_MODULE));
+        assertEquals(1, stats.kernelRefusals(KernelTlsRefusal.TRANSPORT));
+        assertEquals(0, stats.kernelRefusals(KernelTlsRefusal.SUITE));
+        assertEquals(1000, stats.kernelBytesWritten());
+        assertEquals(1, stats.kernelCloseNotifyUnsent());
+        stats.kernelSessionEnded(AES128);
+        assertEquals(0, stats.activeKernelSessions());
+        assertEquals(0, stats.activeSessions(AES128));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> kernel = (Map<String, Object>) stats.toMap().get("kernel");
+        assertEquals(Map.of("TRANSPORT", 1L, "NO_TLS_MODULE", 2L, "SUITE", 0L, "PENDING_WRITES", 0L, "ERROR", 0L),
+                kernel.get("refusals"));
+        assertEquals(1000L, kernel.get("bytesWritten"));
     }
 
     @Test

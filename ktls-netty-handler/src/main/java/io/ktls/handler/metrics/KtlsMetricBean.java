@@ -1,23 +1,24 @@
 package io.ktls.handler.metrics;
 
+import io.ktls.handler.KernelTlsRefusal;
 import io.ktls.handler.KtlsMetric;
 import io.ktls.handler.KtlsOffloadGroupMetric;
 import io.ktls.handler.RecordMemoryBudgetMetric;
 import io.ktls.handler.crypto.TlsCipherSuite;
 import io.netty.util.internal.ObjectUtil;
 
-import java.lang.management.ManagementFactory;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.function.ToLongFunction;
 import javax.management.InstanceAlreadyExistsException;
 import javax.management.InstanceNotFoundException;
 import javax.management.JMException;
 import javax.management.MBeanServer;
 import javax.management.MalformedObjectNameException;
 import javax.management.ObjectName;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.ToLongFunction;
 
 /**
  * Publishes a {@link KtlsMetric} as the MXBean {@value KtlsMetric#OBJECT_NAME}; use
@@ -88,6 +89,35 @@ public final class KtlsMetricBean implements KtlsMetricMXBean {
     @Override
     public long getSessionsTotal() {
         return metric.sessionsTotal();
+    }
+
+    @Override
+    public long getActiveKernelSessions() {
+        return metric.activeKernelSessions();
+    }
+
+    @Override
+    public long getKernelSessionsTotal() {
+        return metric.kernelSessionsTotal();
+    }
+
+    @Override
+    public Map<String, Long> getKernelRefusals() {
+        Map<String, Long> refusals = new LinkedHashMap<>();
+        for (KernelTlsRefusal cause : KernelTlsRefusal.values()) {
+            refusals.put(cause.name(), metric.kernelRefusals(cause));
+        }
+        return refusals;
+    }
+
+    @Override
+    public long getKernelBytesWritten() {
+        return metric.kernelBytesWritten();
+    }
+
+    @Override
+    public long getKernelCloseNotifyUnsent() {
+        return metric.kernelCloseNotifyUnsent();
     }
 
     @Override

@@ -20,6 +20,21 @@ public interface KtlsMetricMXBean {
 
     long getOffloadSessionsTotal();
 
+    /** Sessions whose records Linux kernel TLS seals now. */
+    long getActiveKernelSessions();
+
+    /** Sessions whose write keys went to the kernel, since the JVM started. */
+    long getKernelSessionsTotal();
+
+    /** Connections that asked for kernel TLS and stayed in user space, by cause ({@code KernelTlsRefusal}). */
+    Map<String, Long> getKernelRefusals();
+
+    /** Plaintext bytes handed to the kernel to seal. */
+    long getKernelBytesWritten();
+
+    /** Kernel sessions closed without close_notify (JDK before 22). */
+    long getKernelCloseNotifyUnsent();
+
     long getFallbacks();
 
     long getRecordsSealed();
