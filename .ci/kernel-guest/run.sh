@@ -27,6 +27,10 @@ log() { echo "kernel-guest/run: $*" >&2; }
 [ $# -ge 1 ] || { echo "usage: $0 <guest-script> [<out-dir>] [<arg>...]" >&2; exit 2; }
 script="$(realpath "$1")"
 [ -f "$script" ] || { log "no guest script $1"; exit 2; }
+case "$script" in
+  /tmp/*|/run/*|/var/tmp/*|/dev/*|/proc/*|/sys/*)
+    log "the guest has its own /tmp, /run, /var/tmp, /dev, /proc and /sys, hiding the host's: put $script elsewhere"; exit 2 ;;
+esac
 shift
 if [ $# -ge 1 ]; then
   mkdir -p "$1"
@@ -77,7 +81,10 @@ qemu=(qemu-system-x86_64
 stop_qemu() {
   local pid
   pid="$(cat "$state/qemu.pid" 2>/dev/null || true)"
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  # Only while that pid is still our qemu: the pid file outlives it.
+  if [ -n "$pid" ] && grep -q '^qemu-system' "/proc/$pid/comm" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+  fi
 }
 trap 'stop_qemu; exit 130' INT TERM
 log "booting $(basename "$vmlinuz") for $script (out: $out, timeout ${timeout_seconds}s)"
