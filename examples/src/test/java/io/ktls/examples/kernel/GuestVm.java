@@ -95,12 +95,17 @@ public final class GuestVm {
         if (kernelVersion != null) {
             return;
         }
+        // Output to a file, not a pipe: a hung apt-get must not block us past the timeout.
+        Path log = Files.createTempFile("ktls-guest-prepare", ".log");
         Process process = new ProcessBuilder(repositoryRoot().resolve(".ci/kernel-guest/prepare.sh").toString())
-                .redirectErrorStream(true).start();
-        // prepare.sh writes little; reading it all before waiting cannot fill the pipe.
-        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!process.waitFor(PREPARE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-            process.destroyForcibly();
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        boolean finished = process.waitFor(PREPARE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        if (!finished) {
+            process.destroyForcibly().waitFor();
+        }
+        String output = Files.readString(log, StandardCharsets.UTF_8);
+        Files.delete(log);
+        if (!finished) {
             throw new AssertionError("prepare.sh did not finish within " + PREPARE_TIMEOUT + ":\n" + output);
         }
         if (process.exitValue() != 0) {
