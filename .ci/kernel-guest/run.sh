@@ -74,7 +74,7 @@ qemu=(qemu-system-x86_64
   -append "console=ttyS0 quiet loglevel=4 panic=-1 ktls_9p_cache=${KTLS_GUEST_9P_CACHE:-loose}"
   -fsdev local,id=host,path=/,security_model=none,readonly=on,multidevs=remap
   -device virtio-9p-pci,fsdev=host,mount_tag=host
-  -fsdev local,id=out,path="$out",security_model=none
+  -fsdev local,id=out,path="${out//,/,,}",security_model=none
   -device virtio-9p-pci,fsdev=out,mount_tag=out
   -pidfile "$state/qemu.pid")
 
