@@ -19,6 +19,8 @@
 #   KTLS_GUEST_CPUS      guest CPUs (default 2)
 #   KTLS_GUEST_9P_CACHE  9p cache mode for the read-only host tree: loose (default), mmap or none
 #   KTLS_GUEST_PASS      names of environment variables to pass to the guest script, space separated
+#   KTLS_GUEST_DEFER_MODULES  modules not loaded at boot, comma separated (e.g. tls): the script loads them
+#                        itself with /run/ktls-modules/busybox insmod /run/ktls-modules/<name>.ko
 #   JAVA_HOME            passed on; default /usr/lib/jvm/java-17-openjdk-amd64
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -71,7 +73,7 @@ qemu=(qemu-system-x86_64
   -nodefaults -no-user-config -display none -no-reboot
   -chardev stdio,id=console,signal=off -serial chardev:console
   -kernel "$vmlinuz" -initrd "$initramfs"
-  -append "console=ttyS0 quiet loglevel=4 panic=-1 ktls_9p_cache=${KTLS_GUEST_9P_CACHE:-loose}"
+  -append "console=ttyS0 quiet loglevel=4 panic=-1 ktls_9p_cache=${KTLS_GUEST_9P_CACHE:-loose} ktls_defer_modules=${KTLS_GUEST_DEFER_MODULES:-}"
   -fsdev local,id=host,path=/,security_model=none,readonly=on,multidevs=remap
   -device virtio-9p-pci,fsdev=host,mount_tag=host
   -fsdev local,id=out,path="${out//,/,,}",security_model=none

@@ -432,10 +432,10 @@ public final class KtlsHandler extends ChannelDuplexHandler {
                 return path;
             } catch (KernelOutbound.KernelTlsRefused refused) {
                 config.stats().kernelRefused(refused.refusal);
-                String reason = "kernel TLS refused (" + refused.refusal + "): " + refused.getMessage();
-                RecordLayerEvents.fallback(ctx.channel(), reason);
+                RecordLayerEvents.kernelTlsRefused(ctx.channel(), refused.refusal, refused.getMessage());
                 if (mode == KernelTls.REQUIRED) {
-                    throw new SSLException(reason + ", and KtlsConfig requires it");
+                    throw new SSLException("kernel TLS refused (" + refused.refusal + "): " + refused.getMessage()
+                            + ", and KtlsConfig requires it");
                 }
             }
         }

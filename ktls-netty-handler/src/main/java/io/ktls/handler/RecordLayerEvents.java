@@ -16,6 +16,7 @@ final class RecordLayerEvents {
     private static final boolean JFR = PlatformDependent.isJfrEnabled();
     private static final TakeoverEvent TAKEOVER = JFR ? new TakeoverEvent() : null;
     private static final FallbackEvent FALLBACK = JFR ? new FallbackEvent() : null;
+    private static final KernelTlsRefusedEvent KERNEL_REFUSED = JFR ? new KernelTlsRefusedEvent() : null;
     private static final ConnectionFailedEvent CONNECTION_FAILED = JFR ? new ConnectionFailedEvent() : null;
 
     private RecordLayerEvents() {
@@ -28,6 +29,18 @@ final class RecordLayerEvents {
                 event.channel = channel.toString();
                 event.suite = suite.name();
                 event.mode = mode;
+                event.commit();
+            }
+        }
+    }
+
+    static void kernelTlsRefused(Channel channel, KernelTlsRefusal cause, String detail) {
+        if (JFR && KERNEL_REFUSED.isEnabled()) {
+            KernelTlsRefusedEvent event = new KernelTlsRefusedEvent();
+            if (event.shouldCommit()) {
+                event.channel = channel.toString();
+                event.cause = cause.name();
+                event.detail = detail;
                 event.commit();
             }
         }

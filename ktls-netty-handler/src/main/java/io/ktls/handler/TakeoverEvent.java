@@ -14,6 +14,6 @@ final class TakeoverEvent extends RecordLayerEvent {
     public String suite;
 
     @Label("Mode")
-    @Description("inline (sealing on the event loop) or offload (on an offload worker)")
+    @Description("inline (sealing on the event loop), offload (on an offload worker) or kernel (Linux kernel TLS)")
     public String mode;
 }

@@ -77,6 +77,30 @@ class FlightRecorderEventsTest {
     }
 
     @Test
+    void aKernelTlsRefusalIsRecordedWithItsCauseAndTheTakeoverInUserSpace() throws Exception {
+        List<RecordedEvent> events = record(() -> {
+            KtlsConfig config = KtlsConfig.builder().kernelTls(KernelTls.AUTO).stats(new KtlsStats()).build();
+            SslContext serverContext = TestTls.get().server(SUITE);
+            SslContext clientContext = TestTls.get().client(SslProvider.JDK, SUITE);
+            CompletableFuture<KtlsHandler> handshaken = new CompletableFuture<>();
+            try (Loopback loopback = new Loopback()) {
+                loopback.serve(ch -> {
+                    KtlsHandler handler = new KtlsHandler(serverContext, config);
+                    ch.pipeline().addLast(handler, new OnHandshakeSuccess(ctx -> handshaken.complete(handler)));
+                });
+                Channel client = loopback.connectTls(clientContext);
+                assertTrue(handshaken.get(10, TimeUnit.SECONDS).isRecordLayerActive());
+                client.close().sync();
+            }
+        });
+        RecordedEvent refused = only(events, KernelTlsRefusedEvent.NAME);
+        assertEquals(KernelTlsRefusal.TRANSPORT.name(), refused.getString("cause"));
+        assertTrue(refused.getString("detail").contains("NioSocketChannel"), refused.getString("detail"));
+        assertEquals("inline", only(events, TakeoverEvent.NAME).getString("mode"));
+        assertEquals(0, count(events, FallbackEvent.NAME));
+    }
+
+    @Test
     void aCleanCloseIsNoFailure() throws Exception {
         List<RecordedEvent> events = record(() -> {
             try (TlsTestPeer peer = TlsTestPeer.handshake(SUITE)) {
@@ -96,6 +120,7 @@ class FlightRecorderEventsTest {
             recording.enable(TakeoverEvent.NAME);
             recording.enable(FallbackEvent.NAME);
             recording.enable(ConnectionFailedEvent.NAME);
+            recording.enable(KernelTlsRefusedEvent.NAME);
             recording.start();
             scenario.run();
             recording.stop();

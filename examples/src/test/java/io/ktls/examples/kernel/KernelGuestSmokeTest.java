@@ -20,10 +20,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * write (OpenSSL's {@code s_server -sendfile} with its KTLS option) makes the kernel's TLS TX counter move.
  * The checks themselves are in {@code src/test/kernel-guest/smoke.sh}; here we read what it wrote.
  *
- * <p>Tagged {@code kernel}, excluded from the default run: {@code mvn -pl examples -am test
- * -Dtest.groups=kernel -Dtest.excludedGroups=} runs it alone (docs/kernel-guest.md).
+ * <p>Tagged {@code kernel-smoke}, excluded from the default run (the kernel TLS test, {@code KernelTlsGuestIT},
+ * needs what it checks, and says so when it fails): {@code mvn -pl examples -am test -Dtest.groups=kernel-smoke
+ * -Dtest.excludedGroups=} runs it alone, when the guest itself is in doubt (docs/kernel-guest.md).
  */
-@Tag("kernel")
+@Tag("kernel-smoke")
 class KernelGuestSmokeTest {
 
     private static final List<String> CHECKS = List.of("kernel-tls-module", "kernel", "peers", "java-17",
