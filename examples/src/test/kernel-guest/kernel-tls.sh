@@ -140,12 +140,18 @@ close_notify_seen() {
 # update_requested). Kernel TLS cannot send our own, so the server ends the connection rather than leave the
 # request unanswered: s_client must see the end long before its input does.
 keyupdate_ends_connection() {
-  local start=$SECONDS took
-  timeout 120 openssl s_client -connect "127.0.0.1:$1" -tls1_3 < <(echo K; sleep 100) > /tmp/keyupdate.log 2>&1
+  local start=$SECONDS took rc feeder
+  rm -f /tmp/keyupdate.in && mkfifo /tmp/keyupdate.in || return 1
+  { echo K; sleep 100; } > /tmp/keyupdate.in &
+  feeder=$!
+  timeout 90 openssl s_client -connect "127.0.0.1:$1" -tls1_3 < /tmp/keyupdate.in > /tmp/keyupdate.log 2>&1
+  rc=$?
   took=$((SECONDS - start))
-  grep -a 'KEYUPDATE' /tmp/keyupdate.log
-  echo "s_client ended after ${took}s"
-  [ "$took" -lt 90 ]
+  kill "$feeder" 2>/dev/null
+  grep -a -v -E '^(    |-----|[A-Za-z0-9+/=]{40,}$)' /tmp/keyupdate.log | tail -n 6
+  echo "s_client ended after ${took}s (exit $rc)"
+  grep -a '^KEYUPDATE' /tmp/keyupdate.log && [ "$rc" -ne 124 ] && [ "$took" -lt 60 ] &&
+  grep 'asked for a KeyUpdate' "$out/server-$1.log"
 }
 
 expect() {

@@ -52,6 +52,9 @@ class KernelTlsGuestIT {
         assertEquals(36, kernel.lines().filter(l -> l.startsWith("jdk-download ok ")).count(), kernel);
         assertTrue(kernel.contains("10485767 of 10485767 bytes: TLSv1.2:TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
                 kernel);
+        // A KeyUpdate request ends the connection (kernel TLS cannot send ours) instead of going unanswered.
+        assertTrue(kernel.contains("KEYUPDATE") && kernel.contains("asked for a KeyUpdate, which kernel TLS cannot"),
+                kernel);
         assertTrue(result.read("fallback.log").contains("refusals (no tls module)"), result.read("fallback.log"));
         assertTrue(result.read("kernel-jdk25.log").contains("close_notify from the server (JDK 25, sendmsg)"),
                 result.read("kernel-jdk25.log"));
