@@ -13,7 +13,7 @@
 # Each check writes "ok <name>" or "fail <name>" to $KTLS_GUEST_OUT/results and its output to
 # $KTLS_GUEST_OUT/<name>.log; "<name> <seconds>" lines go to $KTLS_GUEST_OUT/timings. Exits 1 when a check failed.
 set -uo pipefail
-out="${KTLS_GUEST_OUT:?run this through .ci/kernel-guest/run.sh}"
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../.." && pwd)"
 jar="${KTLS_EXAMPLES_JAR:-$repo/examples/target/ktls-file-server.jar}"
 test_classes="$repo/examples/target/test-classes"
@@ -32,29 +32,9 @@ server_ciphers+=",TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"
 jdk_suites="TLSv1.3:TLS_AES_128_GCM_SHA256,TLSv1.3:TLS_AES_256_GCM_SHA384,TLSv1.3:TLS_CHACHA20_POLY1305_SHA256"
 jdk_suites+=",TLSv1.2:TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLSv1.2:TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"
 jdk_suites+=",TLSv1.2:TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"
-: > "$out/results"
-: > "$out/timings"
-failed=0
 server_pid=
 
-check() {
-  local name="$1" start rc
-  shift
-  start=$EPOCHREALTIME
-  "$@" > "$out/$name.log" 2>&1
-  rc=$?
-  awk -v name="$name" -v s="$start" -v e="$EPOCHREALTIME" 'BEGIN { printf "%s %.2f\n", name, e - s }' >> "$out/timings"
-  if [ $rc -eq 0 ]; then
-    echo "ok $name" >> "$out/results"
-  else
-    echo "fail $name" >> "$out/results"
-    echo "kernel-tls: $name failed (rc $rc):"
-    tail -n 40 "$out/$name.log" | sed 's/^/  | /'
-    failed=1
-  fi
-}
 
-tls_stat() { awk -v k="$1" '$1 == k { print $2 }' /proc/net/tls_stat 2>/dev/null || echo 0; }
 
 # A counter of the server's /_stats JSON, by its dotted path (e.g. ktls.kernel.refusals.NO_TLS_MODULE).
 server_stat() {

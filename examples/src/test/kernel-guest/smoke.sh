@@ -4,29 +4,7 @@
 # and its output to $KTLS_GUEST_OUT/<name>.log; "<name> <seconds>" lines go to $KTLS_GUEST_OUT/timings.
 # Exits 1 when a check failed. Optional: $KTLS_EXAMPLES_JAR, the packaged file server, timed with --help.
 set -uo pipefail
-out="${KTLS_GUEST_OUT:?run this through .ci/kernel-guest/run.sh}"
-: > "$out/results"
-: > "$out/timings"
-failed=0
-
-check() {
-  local name="$1" start rc
-  shift
-  start=$EPOCHREALTIME
-  "$@" > "$out/$name.log" 2>&1
-  rc=$?
-  awk -v name="$name" -v s="$start" -v e="$EPOCHREALTIME" 'BEGIN { printf "%s %.2f\n", name, e - s }' >> "$out/timings"
-  if [ $rc -eq 0 ]; then
-    echo "ok $name" >> "$out/results"
-  else
-    echo "fail $name" >> "$out/results"
-    echo "smoke: $name failed (rc $rc):"
-    sed 's/^/  | /' "$out/$name.log"
-    failed=1
-  fi
-}
-
-tls_stat() { awk -v k="$1" '$1 == k { print $2 }' /proc/net/tls_stat; }
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 kernel_tls_module() {
   grep -q '^tls ' /proc/modules && cat /proc/net/tls_stat

@@ -77,6 +77,18 @@ final class ClosingSequence {
         }
     }
 
+    /**
+     * A second close_notify asked for: {@code promise} completes with the first one's ({@code previous}), or at
+     * once when there was none (the layer failed or sent a fatal alert instead).
+     */
+    static void joinPrevious(ChannelPromise previous, ChannelPromise promise) {
+        if (previous != null) {
+            previous.addListener(f -> cascade(f, promise));
+        } else {
+            promise.trySuccess();
+        }
+    }
+
     /** Completes {@code to} as {@code from} completed (a close joining one already under way, say). */
     static void cascade(Future<?> from, ChannelPromise to) {
         if (from.isSuccess()) {

@@ -237,12 +237,7 @@ final class KernelOutbound implements OutboundPath {
     @Override
     public void closeOutbound(ChannelPromise promise) {
         if (lifecycle != Lifecycle.OPEN) {
-            ChannelPromise previous = finalRecord;
-            if (previous != null) {
-                previous.addListener(f -> ClosingSequence.cascade(f, promise));
-            } else {
-                promise.trySuccess();
-            }
+            ClosingSequence.joinPrevious(finalRecord, promise);
             return;
         }
         lifecycle = Lifecycle.CLOSING;

@@ -212,12 +212,7 @@ final class OutboundRecordLayer implements OutboundPath, RecordSealer.Completion
     @Override
     public void closeOutbound(ChannelPromise promise) {
         if (lifecycle != Lifecycle.OPEN) {
-            ChannelPromise previous = closeNotifyPromise;
-            if (previous != null) {
-                previous.addListener(f -> ClosingSequence.cascade(f, promise));
-            } else {
-                promise.trySuccess();
-            }
+            ClosingSequence.joinPrevious(closeNotifyPromise, promise);
             return;
         }
         lifecycle = Lifecycle.CLOSING;

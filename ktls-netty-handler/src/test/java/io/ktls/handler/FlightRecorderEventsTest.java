@@ -55,21 +55,8 @@ class FlightRecorderEventsTest {
 
     @Test
     void aSuiteLeftOutOfTakeoverIsRecordedAsAFallbackWithItsReason() throws Exception {
-        List<RecordedEvent> events = record(() -> {
-            KtlsConfig config = KtlsConfig.builder().takeoverSuites(EnumSet.complementOf(EnumSet.of(SUITE))).build();
-            SslContext serverContext = TestTls.get().server(SUITE);
-            SslContext clientContext = TestTls.get().client(SslProvider.JDK, SUITE);
-            CompletableFuture<KtlsHandler> handshaken = new CompletableFuture<>();
-            try (Loopback loopback = new Loopback()) {
-                loopback.serve(ch -> {
-                    KtlsHandler handler = new KtlsHandler(serverContext, config);
-                    ch.pipeline().addLast(handler, new OnHandshakeSuccess(ctx -> handshaken.complete(handler)));
-                });
-                Channel client = loopback.connectTls(clientContext);
-                assertFalse(handshaken.get(10, TimeUnit.SECONDS).isRecordLayerActive());
-                client.close().sync();
-            }
-        });
+        List<RecordedEvent> events = record(() -> assertFalse(handshakeOverNio(
+                KtlsConfig.builder().takeoverSuites(EnumSet.complementOf(EnumSet.of(SUITE))).build())));
         RecordedEvent fallback = only(events, FallbackEvent.NAME);
         assertTrue(fallback.getString("reason").contains(SUITE.javaName()), fallback.getString("reason"));
         assertEquals(0, count(events, TakeoverEvent.NAME));
@@ -78,21 +65,8 @@ class FlightRecorderEventsTest {
 
     @Test
     void aKernelTlsRefusalIsRecordedWithItsCauseAndTheTakeoverInUserSpace() throws Exception {
-        List<RecordedEvent> events = record(() -> {
-            KtlsConfig config = KtlsConfig.builder().kernelTls(KernelTls.AUTO).stats(new KtlsStats()).build();
-            SslContext serverContext = TestTls.get().server(SUITE);
-            SslContext clientContext = TestTls.get().client(SslProvider.JDK, SUITE);
-            CompletableFuture<KtlsHandler> handshaken = new CompletableFuture<>();
-            try (Loopback loopback = new Loopback()) {
-                loopback.serve(ch -> {
-                    KtlsHandler handler = new KtlsHandler(serverContext, config);
-                    ch.pipeline().addLast(handler, new OnHandshakeSuccess(ctx -> handshaken.complete(handler)));
-                });
-                Channel client = loopback.connectTls(clientContext);
-                assertTrue(handshaken.get(10, TimeUnit.SECONDS).isRecordLayerActive());
-                client.close().sync();
-            }
-        });
+        List<RecordedEvent> events = record(() -> assertTrue(handshakeOverNio(
+                KtlsConfig.builder().kernelTls(KernelTls.AUTO).stats(new KtlsStats()).build())));
         RecordedEvent refused = only(events, KernelTlsRefusedEvent.NAME);
         assertEquals(KernelTlsRefusal.TRANSPORT.name(), refused.getString("cause"));
         assertTrue(refused.getString("detail").contains("NioSocketChannel"), refused.getString("detail"));
@@ -109,6 +83,23 @@ class FlightRecorderEventsTest {
         });
         assertEquals(1, count(events, TakeoverEvent.NAME));
         assertEquals(0, count(events, ConnectionFailedEvent.NAME));
+    }
+
+    /** One handshake with a JDK client over NIO; whether the server's record layer took the connection over. */
+    private static boolean handshakeOverNio(KtlsConfig config) throws Exception {
+        SslContext serverContext = TestTls.get().server(SUITE);
+        SslContext clientContext = TestTls.get().client(SslProvider.JDK, SUITE);
+        CompletableFuture<KtlsHandler> handshaken = new CompletableFuture<>();
+        try (Loopback loopback = new Loopback()) {
+            loopback.serve(ch -> {
+                KtlsHandler handler = new KtlsHandler(serverContext, config);
+                ch.pipeline().addLast(handler, new OnHandshakeSuccess(ctx -> handshaken.complete(handler)));
+            });
+            Channel client = loopback.connectTls(clientContext);
+            boolean active = handshaken.get(10, TimeUnit.SECONDS).isRecordLayerActive();
+            client.close().sync();
+            return active;
+        }
     }
 
     interface Scenario {

@@ -64,7 +64,7 @@ class FileServerOptionsTest {
         assertEquals(0, FileServerOptions.parse("--idle-timeout=0").idleTimeoutSeconds);
         assertEquals(List.of("TLSv1.3", "TLSv1.2"), o.connection.protocols());
         assertEquals(List.of("TLS_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"), o.connection.ciphers());
-        for (String mode : new String[] {"offload", "inline", "sslhandler", "plain"}) {
+        for (String mode : new String[] {"offload", "inline", "kernel", "auto", "sslhandler", "plain"}) {
             assertEquals(mode, FileServerOptions.parse("--mode", mode).connection.mode().toString());
         }
         assertTrue(FileServerOptions.parse("--help").help);
@@ -76,7 +76,7 @@ class FileServerOptionsTest {
         assertMessage("--port: 65536 (expected: 0..65535)", "--port", "65536");
         assertMessage("--port: not a number: http", "--port", "http");
         assertMessage("--port needs a value", "--port");
-        assertMessage("--mode: fast (expected one of: offload, inline, sslhandler, plain)", "--mode", "fast");
+        assertMessage("--mode: fast (expected one of: offload, inline, kernel, auto, sslhandler, plain)", "--mode", "fast");
         assertMessage("--transport: kqueue (expected one of: auto, nio, epoll, io_uring)", "--transport", "kqueue");
         assertMessage("--workers: 0 (expected: 1..1024)", "--workers", "0");
         assertMessage("--record-memory: not a positive byte count: 0 (expected e.g. 4096, 64k, 16m, 1g)",

@@ -1,17 +1,15 @@
 package io.ktls.examples.kernel;
 
+import io.ktls.examples.testing.TrustingTlsContext;
+
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Arrays;
 
@@ -37,8 +35,7 @@ public final class GuestDownloads {
         }
         String base = args[0];
         Path root = Path.of(args[1]);
-        SSLContext trustAll = SSLContext.getInstance("TLS");
-        trustAll.init(null, new TrustManager[] {new AnyServer()}, new SecureRandom());
+        SSLContext trustAll = TrustingTlsContext.create();
         int failures = 0;
         for (String protocolAndSuite : args[2].split(",")) {
             String[] parts = protocolAndSuite.split(":");
@@ -64,21 +61,5 @@ public final class GuestDownloads {
             }
         }
         System.exit(failures == 0 ? 0 : 1);
-    }
-
-    /** Trusts the guest server's generated certificate, whatever it is. */
-    private static final class AnyServer implements X509TrustManager {
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) {
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) {
-        }
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-            return new X509Certificate[0];
-        }
     }
 }
