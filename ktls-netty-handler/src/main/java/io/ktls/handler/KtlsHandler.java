@@ -61,6 +61,13 @@ import java.nio.channels.ClosedChannelException;
  * engine's exact keys and sequence numbers, {@code SslHandler} leaves, the writes queued during the handshake
  * go out, and then {@link #handshakeFuture()} completes and the success event fires.
  *
+ * <h2>Kernel TLS</h2>
+ * With {@link KtlsConfig#kernelTls()} on, the takeover hands the write keys and next sequence number to Linux
+ * kernel TLS when the channel is an epoll socket and the kernel takes them ({@link KernelOutbound}); the kernel
+ * then seals every byte written and a {@code DefaultFileRegion} goes out with {@code sendfile(2)}. Reading stays
+ * here. A refusal leaves the connection on this record layer, counted by {@link KernelTlsRefusal}
+ * (docs/kernel-tls.md).
+ *
  * <h2>Writing</h2>
  * Writes are framed on flush into records of at most {@link KtlsConfig#maxRecordPayloadBytes()} (small writes
  * coalesce); a write's promise completes, and its message is released, when the record holding its last byte
