@@ -180,22 +180,26 @@ final class KernelOutbound implements OutboundPath {
             return;
         }
         if (lifecycle != Lifecycle.OPEN) {
-            discard(msg, promise, failure != null ? failure : new SSLException("SSLEngine closed already"));
+            PendingWrite.discard(msg, promise,
+                    failure != null ? failure : new SSLException("SSLEngine closed already"));
             return;
         }
         if (!withinRecordLimit(bytes)) {
             SSLException usedUp = new SSLException("record limit of the write key near (" + recordLimit
                     + " records), and kernel TLS cannot rekey: the connection ends");
-            discard(msg, promise, usedUp);
+            PendingWrite.discard(msg, promise, usedUp);
             failure = usedUp;
             ChannelPromise closed = ctx.newPromise();
             closed.addListener(f -> ctx.close());
             closeOutbound(closed);
             return;
         }
-        stats.kernelBytesWritten(bytes);
         if (msg instanceof ChunkedInput) {
             ensureChunkedWriter();
+            long length = ((ChunkedInput<?>) msg).length();
+            stats.kernelBytesWritten(Math.max(0, length));
+        } else {
+            stats.kernelBytesWritten(bytes);
         }
         ctx.write(msg, promise);
     }
@@ -332,11 +336,6 @@ final class KernelOutbound implements OutboundPath {
         if (promise != null) {
             promise.trySuccess();
         }
-    }
-
-    private static void discard(Object msg, ChannelPromise promise, Throwable cause) {
-        ReferenceCountUtil.release(msg);
-        promise.tryFailure(cause);
     }
 
     @Override
