@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -31,6 +32,12 @@ class RecordMemoryBudgetStressTest {
     /** Half the threads: at any time some wait while others hold. */
     private static final long CAPACITY_UNITS = THREADS / 2;
     private static final long WAIT_BOUND_SECONDS = 20;
+    /**
+     * Waits the run must have seen, across threads, before it stops after {@link #ROUNDS}: on a loaded machine the
+     * threads may otherwise take turns rather than overlap, and a run without contention proves nothing.
+     */
+    private static final long MIN_WAITS = 200;
+    private static final long CONTENTION_BOUND_SECONDS = 30;
 
     /**
      * One connection: holds up to two units, giving back the oldest before it asks for a third. While it waits it
@@ -42,12 +49,14 @@ class RecordMemoryBudgetStressTest {
         final RecordMemoryBudget budget;
         final BlockingQueue<Runnable> loop = new ArrayBlockingQueue<>(4);
         final AtomicLong maxSeen;
+        final AtomicLong allWaits;
         int held;
         long waits;
 
-        Connection(RecordMemoryBudget budget, AtomicLong maxSeen) {
+        Connection(RecordMemoryBudget budget, AtomicLong maxSeen, AtomicLong allWaits) {
             this.budget = budget;
             this.maxSeen = maxSeen;
+            this.allWaits = allWaits;
         }
 
         @Override
@@ -72,8 +81,10 @@ class RecordMemoryBudgetStressTest {
             held++;
         }
 
-        void runRounds() throws InterruptedException {
-            for (int round = 0; round < ROUNDS; round++) {
+        void runRounds(CountDownLatch start) throws InterruptedException {
+            start.await();
+            long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(CONTENTION_BOUND_SECONDS);
+            for (int round = 0; round < ROUNDS || allWaits.get() < MIN_WAITS && System.nanoTime() < giveUp; round++) {
                 if (held == 2) {
                     held--;
                     budget.release(UNIT);
@@ -82,6 +93,7 @@ class RecordMemoryBudgetStressTest {
                     held++;
                 } else {
                     waits++;
+                    allWaits.incrementAndGet();
                     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_BOUND_SECONDS);
                     Runnable resume;
                     while ((resume = loop.poll(1, TimeUnit.MILLISECONDS)) == null && System.nanoTime() < deadline) {
@@ -108,15 +120,17 @@ class RecordMemoryBudgetStressTest {
     void everyWaiterIsResumedAndEveryByteComesBackUnderContention() throws Exception {
         RecordMemoryBudget budget = new RecordMemoryBudget("stress", CAPACITY_UNITS * UNIT, 1);
         AtomicLong maxSeen = new AtomicLong();
+        AtomicLong allWaits = new AtomicLong();
+        CountDownLatch start = new CountDownLatch(1);
         AtomicReference<Throwable> failure = new AtomicReference<>();
         List<Thread> threads = new ArrayList<>();
         List<Connection> connections = new ArrayList<>();
         for (int i = 0; i < THREADS; i++) {
-            Connection connection = new Connection(budget, maxSeen);
+            Connection connection = new Connection(budget, maxSeen, allWaits);
             connections.add(connection);
             Thread thread = new Thread(() -> {
                 try {
-                    connection.runRounds();
+                    connection.runRounds(start);
                 } catch (Throwable t) {
                     failure.compareAndSet(null, t);
                 }
@@ -124,6 +138,7 @@ class RecordMemoryBudgetStressTest {
             threads.add(thread);
             thread.start();
         }
+        start.countDown();
         for (Thread thread : threads) {
             thread.join(TimeUnit.SECONDS.toMillis(120));
             assertTrue(!thread.isAlive(), thread.getName() + " did not finish");
@@ -134,6 +149,6 @@ class RecordMemoryBudgetStressTest {
         assertTrue(maxSeen.get() <= CAPACITY_UNITS * UNIT, "the pool never lends beyond its capacity: " + maxSeen.get());
         long waits = connections.stream().mapToLong(c -> c.waits).sum();
         assertEquals(waits, budget.waits());
-        assertTrue(waits > 0, "the budget was contended");
+        assertTrue(waits >= MIN_WAITS, "the budget was contended: " + waits + " waits");
     }
 }
