@@ -13,11 +13,12 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache_root="${KTLS_GUEST_CACHE:-$HOME/.cache/ktls-kernel-guest}"
 log() { echo "kernel-guest/prepare: $*" >&2; }
 
-# Modules the guest loads: tls, the 9p-over-virtio transport the host's filesystem comes through, and the
+# Modules the guest loads: tls, the 9p-over-virtio transport the host's filesystem comes through, overlay (a
+# writable layer over the host's /tmp), and the
 # crypto the kernel's TLS asks for. The kernel asks for missing crypto with request_module(), and the guest
 # has no modprobe, so the AEADs TLS 1.2/1.3 use (AES-GCM, AES-CCM, ChaCha20-Poly1305) are loaded up front.
 # Dependencies are added from each module's own depends= list.
-modules=(tls 9p 9pnet_virtio virtio_pci
+modules=(tls 9p 9pnet_virtio virtio_pci overlay
          aesni_intel ghash_clmulni_intel gcm ctr ghash_generic ccm seqiv
          chacha20poly1305 chacha_x86_64 chacha_generic poly1305_x86_64
          ${KTLS_GUEST_EXTRA_MODULES:-})
