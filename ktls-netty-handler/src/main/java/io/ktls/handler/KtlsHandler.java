@@ -326,7 +326,7 @@ public final class KtlsHandler extends ChannelDuplexHandler {
             return;
         }
         if (evt instanceof SslCloseCompletionEvent) {
-            if (state != State.FALLBACK && state != State.HANDSHAKING) {
+            if (takingOver || state != State.FALLBACK && state != State.HANDSHAKING) {
                 // From the SslHandler we removed (it reports "removed before SSLEngine was closed"): not the peer's.
                 return;
             }
@@ -396,6 +396,9 @@ public final class KtlsHandler extends ChannelDuplexHandler {
      * refused, or a write side that could not be made): it is closed and the handshake failed.
      */
     private boolean leaveSslHandler(ChannelHandlerContext ctx) {
+        // Until the handshake is announced: SslHandler's "removed before SSLEngine was closed" is not the peer's
+        // close, and records that arrive meanwhile wait for the record layer.
+        takingOver = true;
         handshake.removeSslHandler();
         try {
             outbound = openOutbound(ctx);
@@ -410,7 +413,6 @@ public final class KtlsHandler extends ChannelDuplexHandler {
         }
         offloaded = outbound.isOffloaded();
         state = State.ACTIVE;
-        takingOver = true;
         if (kernel) {
             config.stats().kernelSessionStarted(suite);
         } else {

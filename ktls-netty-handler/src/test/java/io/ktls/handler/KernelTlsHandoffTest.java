@@ -116,8 +116,20 @@ class KernelTlsHandoffTest {
         assertEquals(0, stats.activeSessions());
     }
 
+    @ParameterizedTest
+    @EnumSource(value = KernelTls.class, names = {"OFF", "AUTO"})
+    void theTakeoverReportsNoCloseOfItsOwn(KernelTls kernelTls) throws Exception {
+        Served served = serve(Epoll.isAvailable(), TlsCipherSuite.TLS_AES_128_GCM_SHA256, kernelTls,
+                new KtlsStats());
+        served.received.get(20, TimeUnit.SECONDS);
+        // SslHandler reports "removed before SSLEngine was closed" when it leaves: that is not the peer's close.
+        assertEquals("open", served.closeAtHandshake.get(20, TimeUnit.SECONDS));
+    }
+
     /** What one connection was sent and what its client read until the server closed. */
     private static final class Served {
+        /** The server's sslCloseFuture as the handshake completes: "open", or how it ended. */
+        final CompletableFuture<String> closeAtHandshake = new CompletableFuture<>();
         byte[] expected;
         final CompletableFuture<byte[]> received = new CompletableFuture<>();
         final CompletableFuture<Void> serverHandshake = new CompletableFuture<>();
@@ -166,6 +178,8 @@ class KernelTlsHandoffTest {
                                 public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
                                     if (evt instanceof SslHandshakeCompletionEvent
                                             && ((SslHandshakeCompletionEvent) evt).isSuccess()) {
+                                        served.closeAtHandshake.complete(!tls.sslCloseFuture().isDone() ? "open"
+                                                : String.valueOf(tls.sslCloseFuture().cause()));
                                         File source = path.toFile();
                                         ctx.write(Unpooled.wrappedBuffer(header));
                                         ctx.write(new DefaultFileRegion(source, 0, source.length()));
