@@ -1,25 +1,14 @@
 package io.ktls.handler;
 
 import io.ktls.handler.crypto.TlsCipherSuite;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.DefaultFileRegion;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslProvider;
@@ -31,7 +20,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 import javax.net.ssl.SSLException;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
@@ -155,84 +143,62 @@ class KernelTlsHandoffTest {
         SslContext serverContext = TestTls.get().server(suite);
         SslContext clientContext = TestTls.get().client(SslProvider.OPENSSL, suite);
         KtlsConfig config = KtlsConfig.builder().kernelTls(kernelTls).stats(stats).build();
-        EventLoopGroup serverGroup = new MultiThreadIoEventLoopGroup(1,
-                epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
-        EventLoopGroup clientGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        try {
-            Class<? extends ServerChannel> serverChannel = epoll ? EpollServerSocketChannel.class
-                    : NioServerSocketChannel.class;
-            Channel server = new ServerBootstrap().group(serverGroup).channel(serverChannel)
-                    .childHandler(new ChannelInitializer<SocketChannel>() {
-                        @Override
-                        protected void initChannel(SocketChannel ch) {
-                            KtlsHandler tls = new KtlsHandler(serverContext, config);
-                            tls.handshakeFuture().addListener(f -> {
-                                if (f.isSuccess()) {
-                                    served.serverHandshake.complete(null);
-                                } else {
-                                    served.serverHandshake.completeExceptionally(f.cause());
-                                }
-                            });
-                            ch.pipeline().addLast(tls, new ChannelInboundHandlerAdapter() {
-                                @Override
-                                public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-                                    if (evt instanceof SslHandshakeCompletionEvent
-                                            && ((SslHandshakeCompletionEvent) evt).isSuccess()) {
-                                        served.closeAtHandshake.complete(!tls.sslCloseFuture().isDone() ? "open"
-                                                : String.valueOf(tls.sslCloseFuture().cause()));
-                                        File source = path.toFile();
-                                        ctx.write(Unpooled.wrappedBuffer(header));
-                                        ctx.write(new DefaultFileRegion(source, 0, source.length()));
-                                        ctx.writeAndFlush(Unpooled.wrappedBuffer(trailer))
-                                                .addListener(w -> ctx.close());
-                                    }
-                                    ctx.fireUserEventTriggered(evt);
-                                }
-
-                                @Override
-                                public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                                    ctx.close();
-                                }
-                            });
+        try (Loopback loopback = epoll ? new Loopback(EpollIoHandler.newFactory(), EpollServerSocketChannel.class)
+                                       : new Loopback()) {
+            loopback.serve(ch -> {
+                KtlsHandler tls = new KtlsHandler(serverContext, config);
+                tls.handshakeFuture().addListener(f -> {
+                    if (f.isSuccess()) {
+                        served.serverHandshake.complete(null);
+                    } else {
+                        served.serverHandshake.completeExceptionally(f.cause());
+                    }
+                });
+                ch.pipeline().addLast(tls, new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                        if (evt instanceof SslHandshakeCompletionEvent
+                                && ((SslHandshakeCompletionEvent) evt).isSuccess()) {
+                            served.closeAtHandshake.complete(!tls.sslCloseFuture().isDone() ? "open"
+                                    : String.valueOf(tls.sslCloseFuture().cause()));
+                            File source = path.toFile();
+                            ctx.write(Unpooled.wrappedBuffer(header));
+                            ctx.write(new DefaultFileRegion(source, 0, source.length()));
+                            ctx.writeAndFlush(Unpooled.wrappedBuffer(trailer)).addListener(w -> ctx.close());
                         }
-                    })
-                    .bind("127.0.0.1", 0).sync().channel();
-            int port = ((InetSocketAddress) server.localAddress()).getPort();
-            new Bootstrap().group(clientGroup).channel(NioSocketChannel.class)
-                    .handler(new ChannelInitializer<SocketChannel>() {
+                        ctx.fireUserEventTriggered(evt);
+                    }
+
+                    @Override
+                    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                        ctx.close();
+                    }
+                });
+            });
+            loopback.connect(ch -> ch.pipeline().addLast(clientContext.newHandler(ch.alloc(), "localhost",
+                    loopback.port()), new ChannelInboundHandlerAdapter() {
+                        final ByteArrayOutputStream all = new ByteArrayOutputStream();
+
                         @Override
-                        protected void initChannel(SocketChannel ch) {
-                            ch.pipeline().addLast(clientContext.newHandler(ch.alloc(), "localhost", port),
-                                    new ChannelInboundHandlerAdapter() {
-                                        final ByteArrayOutputStream all = new ByteArrayOutputStream();
-
-                                        @Override
-                                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                                            ByteBuf buf = (ByteBuf) msg;
-                                            byte[] bytes = new byte[buf.readableBytes()];
-                                            buf.readBytes(bytes);
-                                            buf.release();
-                                            all.write(bytes, 0, bytes.length);
-                                        }
-
-                                        @Override
-                                        public void channelInactive(ChannelHandlerContext ctx) {
-                                            served.received.complete(all.toByteArray());
-                                        }
-
-                                        @Override
-                                        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                                            ctx.close();
-                                        }
-                                    });
+                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                            ByteBuf buf = (ByteBuf) msg;
+                            byte[] bytes = new byte[buf.readableBytes()];
+                            buf.readBytes(bytes);
+                            buf.release();
+                            all.write(bytes, 0, bytes.length);
                         }
-                    })
-                    .connect(server.localAddress()).sync();
+
+                        @Override
+                        public void channelInactive(ChannelHandlerContext ctx) {
+                            served.received.complete(all.toByteArray());
+                        }
+
+                        @Override
+                        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                            ctx.close();
+                        }
+                    }));
             served.received.get(20, TimeUnit.SECONDS);
-            server.close().sync();
-        } finally {
-            clientGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
-            serverGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
         }
         return served;
     }

@@ -34,7 +34,10 @@ public final class KernelTlsSocket {
     public static final int EBUSY = 16;
 
     /** The ULP name, without its NUL: the kernel copies at most {@code optlen} bytes and terminates it. */
-    private static final byte[] TLS_ULP = {'t', 'l', 's'};
+    private static final ByteBuffer TLS_ULP =
+            ByteBuffer.allocateDirect(3).put(new byte[] {'t', 'l', 's'}).flip().asReadOnlyBuffer();
+    private static final RawUnixChannelOption TCP_ULP_OPTION =
+            new RawUnixChannelOption("TCP_ULP", SOL_TCP, TCP_ULP, TLS_ULP.remaining());
     private static final String EPOLL_STREAM_CHANNEL = "io.netty.channel.epoll.AbstractEpollStreamChannel";
 
     private final Channel channel;
@@ -67,9 +70,8 @@ public final class KernelTlsSocket {
 
     /** {@code setsockopt(SOL_TCP, TCP_ULP, "tls")}; throws with the errno when the kernel refuses. */
     public void attachTlsProtocol() throws KernelTlsException {
-        ByteBuffer name = ByteBuffer.allocateDirect(TLS_ULP.length);
-        name.put(TLS_ULP).flip();
-        set(new RawUnixChannelOption("TCP_ULP", SOL_TCP, TCP_ULP, TLS_ULP.length), name, "TCP_ULP tls");
+        // One read-only direct copy for every connection: the kernel only reads it, and each call gets its own view.
+        set(TCP_ULP_OPTION, TLS_ULP.duplicate(), "TCP_ULP tls");
     }
 
     /**
