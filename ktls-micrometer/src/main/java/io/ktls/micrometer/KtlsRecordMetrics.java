@@ -138,6 +138,8 @@ public final class KtlsRecordMetrics implements MeterBinder, AutoCloseable {
                 KtlsMetric::warningAlertFloodsRefused);
         counter(registry, "coalesced.answers", "answers", "KeyUpdate or no_renegotiation answers not sent because"
                 + " the same answer was still waiting to be written", Tags.empty(), KtlsMetric::answersCoalesced);
+        counter(registry, "offload.inline.batches", "batches", "framing passes of offloading connections sealed on"
+                + " the event loop, too small to hand off", Tags.empty(), KtlsMetric::offloadBatchesKeptInline);
     }
 
     /** Removes the meters this binder registered, from every registry it was bound to. */

@@ -28,6 +28,13 @@ import java.util.Set;
  *   <tr><td>{@link Builder#offloadGroup(KtlsOffloadGroup)}</td><td>-</td><td>{@code null}</td>
  *       <td>{@code null} reads files and seals on the channel's event loop; a group moves both to its workers,
  *       so the event loop keeps serving sockets while records are sealed</td></tr>
+ *   <tr><td>{@link Builder#offloadMinBatchBytes(int)}</td><td>bytes of plaintext per framing pass (0 or
+ *       more)</td><td>{@value #DEFAULT_OFFLOAD_MIN_BATCH_BYTES}</td>
+ *       <td>with an offload group: a pass that frames less than this, while the connection has nothing at its
+ *       worker, is sealed on the event loop. Handing a batch off costs a queue operation and a wake-up on each
+ *       side, more than sealing a small response (a 16 KiB file and its headers) where it is; the default keeps
+ *       such responses, handshake answers and alerts inline and sends every window of a large body to the
+ *       worker. 0 offloads every pass</td></tr>
  *   <tr><td>{@link Builder#maxRecordsInFlight(int)}</td><td>records per connection (1 or more)</td><td>32</td>
  *       <td>records framed but not yet written to the socket; reaching it (or as many bytes waiting to be
  *       framed) makes the channel unwritable, writable again below half. 32 x 16 KiB = 512 KiB of ciphertext
@@ -92,12 +99,15 @@ public final class KtlsConfig {
 
     /** The largest plaintext of a TLS record (RFC 8446 section 5.1, RFC 5246 section 6.2.1). */
     public static final int MAX_RECORD_PAYLOAD_BYTES = 16384;
+    /** Default of {@link Builder#offloadMinBatchBytes(int)}: two full records. */
+    public static final int DEFAULT_OFFLOAD_MIN_BATCH_BYTES = 2 * MAX_RECORD_PAYLOAD_BYTES;
 
     private static final KtlsConfig DEFAULTS = builder().build();
 
     private final int maxRecordPayloadBytes;
     private final KtlsOffloadGroup offloadGroup;
     private final int maxRecordsInFlight;
+    private final int offloadMinBatchBytes;
     private final Path keyLogFile;
     private final AeadProvider aeadProvider;
     private final Set<TlsCipherSuite> takeoverSuites;
@@ -124,6 +134,7 @@ public final class KtlsConfig {
         this.aeadProvider = builder.aeadProvider;
         this.maxRecordPayloadBytes = builder.maxRecordPayloadBytes;
         this.offloadGroup = builder.offloadGroup;
+        this.offloadMinBatchBytes = builder.offloadMinBatchBytes;
         this.maxRecordsInFlight = builder.maxRecordsInFlight;
         this.keyLogFile = builder.keyLogFile;
     }
@@ -145,6 +156,11 @@ public final class KtlsConfig {
     /** Workers that seal records, or {@code null} to seal on the event loop. */
     public KtlsOffloadGroup offloadGroup() {
         return offloadGroup;
+    }
+
+    /** Bytes of plaintext below which an offloading connection seals a framing pass on its event loop. */
+    public int offloadMinBatchBytes() {
+        return offloadMinBatchBytes;
     }
 
     /** Records of one connection framed but not yet written to the socket before the channel turns unwritable. */
@@ -210,13 +226,16 @@ public final class KtlsConfig {
         if (group == null) {
             return (encryptor, completion, channel) -> new InlineRecordSealer(encryptor, completion);
         }
-        return (encryptor, completion, channel) -> new OffloadRecordSealer(encryptor, completion, group, channel);
+        int minBatchBytes = offloadMinBatchBytes;
+        return (encryptor, completion, channel) -> new OffloadRecordSealer(encryptor, completion, group, channel,
+                minBatchBytes);
     }
 
     @Override
     public String toString() {
         return "KtlsConfig(maxRecordPayloadBytes: " + maxRecordPayloadBytes
                 + ", offloadGroup: " + (offloadGroup == null ? "none (inline)" : offloadGroup.workers() + " workers")
+                + ", offloadMinBatchBytes: " + offloadMinBatchBytes
                 + ", maxRecordsInFlight: " + maxRecordsInFlight
                 + ", recordMemoryBudget: " + recordMemoryBudget().name() + " (" + recordMemoryBudget().capacityBytes()
                 + " bytes, " + recordMemoryBudget().guaranteedRecordsPerConnection() + " records guaranteed)"
@@ -234,6 +253,7 @@ public final class KtlsConfig {
         private int maxRecordPayloadBytes = MAX_RECORD_PAYLOAD_BYTES;
         private KtlsOffloadGroup offloadGroup;
         private int maxRecordsInFlight = 32;
+        private int offloadMinBatchBytes = DEFAULT_OFFLOAD_MIN_BATCH_BYTES;
         private Path keyLogFile;
         private AeadProvider aeadProvider;
         private EnumSet<TlsCipherSuite> takeoverSuites = EnumSet.allOf(TlsCipherSuite.class);
@@ -304,6 +324,20 @@ public final class KtlsConfig {
         /** Seal on this group's workers; {@code null} (the default) seals on the channel's event loop. */
         public Builder offloadGroup(KtlsOffloadGroup offloadGroup) {
             this.offloadGroup = offloadGroup;
+            return this;
+        }
+
+        /**
+         * With an offload group, a framing pass of fewer plaintext bytes than this is sealed on the event loop
+         * when the connection has nothing at its worker; 0 offloads every pass. Default
+         * {@value #DEFAULT_OFFLOAD_MIN_BATCH_BYTES}.
+         */
+        public Builder offloadMinBatchBytes(int offloadMinBatchBytes) {
+            if (offloadMinBatchBytes < 0) {
+                throw new IllegalArgumentException("offloadMinBatchBytes: " + offloadMinBatchBytes
+                        + " (expected: >= 0)");
+            }
+            this.offloadMinBatchBytes = offloadMinBatchBytes;
             return this;
         }
 
@@ -387,6 +421,7 @@ public final class KtlsConfig {
         }
         KtlsConfig that = (KtlsConfig) o;
         return maxRecordPayloadBytes == that.maxRecordPayloadBytes && maxRecordsInFlight == that.maxRecordsInFlight
+                && offloadMinBatchBytes == that.offloadMinBatchBytes
                 && offloadGroup == that.offloadGroup && aeadProvider == that.aeadProvider
                 && Objects.equals(keyLogFile, that.keyLogFile) && takeoverSuites.equals(that.takeoverSuites)
                 && handshakeTimeoutMillis == that.handshakeTimeoutMillis
@@ -398,7 +433,7 @@ public final class KtlsConfig {
 
     @Override
     public int hashCode() {
-        return Objects.hash(maxRecordPayloadBytes, maxRecordsInFlight, System.identityHashCode(offloadGroup),
+        return Objects.hash(maxRecordPayloadBytes, maxRecordsInFlight, offloadMinBatchBytes, System.identityHashCode(offloadGroup),
                 System.identityHashCode(aeadProvider), keyLogFile, takeoverSuites, handshakeTimeoutMillis,
                 closeNotifyFlushTimeoutMillis, kernelTls, System.identityHashCode(stats),
                 System.identityHashCode(recordMemoryBudget()), keyUpdateAfterRecords);

@@ -175,6 +175,12 @@ public interface KtlsMetric {
      */
     long answersCoalesced();
 
+    /**
+     * Framing passes of offloading connections sealed on the event loop rather than handed to a worker: below
+     * {@link KtlsConfig#offloadMinBatchBytes()} with nothing of the connection at its worker.
+     */
+    long offloadBatchesKeptInline();
+
     // Offload groups.
 
     /** Metrics of every {@link KtlsOffloadGroup} of the JVM that has not terminated yet, oldest first. */

@@ -49,6 +49,7 @@ public final class KtlsStats implements KtlsMetric {
     private final LongAdder emptyRecordFloodsRefused = new LongAdder();
     private final LongAdder warningAlertFloodsRefused = new LongAdder();
     private final LongAdder answersCoalesced = new LongAdder();
+    private final LongAdder offloadBatchesKeptInline = new LongAdder();
 
     private final LongAdder[] activeBySuite = newAdders();
     private final LongAdder[] recordsSealedBySuite = newAdders();
@@ -189,6 +190,11 @@ public final class KtlsStats implements KtlsMetric {
     /** A KeyUpdate or no_renegotiation answer not sent because the same answer was still waiting to be written. */
     void answerCoalesced() {
         answersCoalesced.increment();
+    }
+
+    /** An offloading connection sealed a small framing pass on its event loop. */
+    void offloadBatchKeptInline() {
+        offloadBatchesKeptInline.increment();
     }
 
     // Getters.
@@ -352,6 +358,11 @@ public final class KtlsStats implements KtlsMetric {
     }
 
     @Override
+    public long offloadBatchesKeptInline() {
+        return offloadBatchesKeptInline.sum();
+    }
+
+    @Override
     public List<KtlsOffloadGroupMetric> offloadGroups() {
         return KtlsOffloadGroup.liveGroups();
     }
@@ -398,6 +409,7 @@ public final class KtlsStats implements KtlsMetric {
         records.put("emptyRecordFloodsRefused", emptyRecordFloodsRefused());
         records.put("warningAlertFloodsRefused", warningAlertFloodsRefused());
         records.put("answersCoalesced", answersCoalesced());
+        records.put("offloadBatchesKeptInline", offloadBatchesKeptInline());
 
         Map<String, Object> suites = new LinkedHashMap<>();
         for (TlsCipherSuite suite : SUITES) {

@@ -32,10 +32,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       as one batch, written with one flush.</li>
  * </ol>
  *
+ * <h2>Small batches stay</h2>
+ * A pass that frames fewer than {@code minBatchBytes} of plaintext (a small response, an alert) costs more to hand
+ * off and back than to seal: the event loop seals it itself, as {@link InlineRecordSealer} does, but only while
+ * no batch of this connection is at the worker ({@link #batchesAtWorker} zero). The encryptor is then not in the
+ * worker's hands: every batch it sealed has come back through {@link #sealed}, whose hand-over orders its use of
+ * the encryptor before ours, and the next batch to go reaches it through the worker's queue, after ours.
+ *
  * <p>Threads: {@link #submit}, {@link #dispatch} and {@link #close} run on the event loop; the
- * {@link RecordEncryptor} (and so the write cipher) is used only by tasks on the pinned worker, which runs one
+ * {@link RecordEncryptor} (and so the write cipher) is used by tasks on the pinned worker, which runs one
  * channel's tasks one at a time and in submission order: the worker's queue is the happens-before edge for the
- * records and the cipher, {@link #sealed} and the event loop's queue the edge back. When the group refuses work
+ * records and the cipher, {@link #sealed} and the event loop's queue the edge back (and by the event loop
+ * itself between two such round trips, above). When the group refuses work
  * (shut down) the batch fails on the event loop; when the event loop refuses the drain (shut down) the worker
  * releases the records itself.
  */
@@ -46,8 +54,13 @@ final class OffloadRecordSealer implements RecordSealer {
     private final KtlsOffloadGroup group;
     private final KtlsOffloadGroup.Worker worker;
     private final EventLoop eventLoop;
+    private final int minBatchBytes;
     /** Event loop only: records submitted since the last dispatch. */
     private List<OutboundRecord> batch = new ArrayList<>();
+    /** Event loop only: plaintext bytes of {@link #batch}. */
+    private long batchBytes;
+    /** Event loop only: batches handed to the worker and not yet taken back by a drain. */
+    private int batchesAtWorker;
     /** Sealed batches: added by the worker, drained by the event loop. */
     private final Queue<List<OutboundRecord>> sealed = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
@@ -55,8 +68,10 @@ final class OffloadRecordSealer implements RecordSealer {
     private final Runnable scheduleDrain = this::scheduleDrain;
     private final KtlsStats stats;
 
-    OffloadRecordSealer(RecordEncryptor encryptor, Completion completion, KtlsOffloadGroup group, Channel channel) {
+    OffloadRecordSealer(RecordEncryptor encryptor, Completion completion, KtlsOffloadGroup group, Channel channel,
+                        int minBatchBytes) {
         this.encryptor = encryptor;
+        this.minBatchBytes = minBatchBytes;
         this.completion = completion;
         this.group = group;
         this.worker = group.pinnedWorker(channel);
@@ -68,6 +83,7 @@ final class OffloadRecordSealer implements RecordSealer {
     public void submit(OutboundRecord record) {
         assert eventLoop.inEventLoop();
         batch.add(record);
+        batchBytes += record.payloadLength;
     }
 
     @Override
@@ -76,11 +92,22 @@ final class OffloadRecordSealer implements RecordSealer {
         if (batch.isEmpty()) {
             return;
         }
+        // Swapped before sealing here: the completion may frame, submit and dispatch a new pass meanwhile.
         List<OutboundRecord> records = batch;
+        long bytes = batchBytes;
         batch = new ArrayList<>();
+        batchBytes = 0;
+        if (batchesAtWorker == 0 && bytes < minBatchBytes) {
+            encryptor.seal(records);
+            stats.offloadBatchKeptInline();
+            completion.recordsSealed(records);
+            return;
+        }
+        batchesAtWorker++;
         try {
             worker.execute(() -> sealAll(records));
         } catch (RejectedExecutionException e) {
+            batchesAtWorker--;
             for (OutboundRecord record : records) {
                 record.sealFailed(e);
             }
@@ -113,11 +140,13 @@ final class OffloadRecordSealer implements RecordSealer {
         if (done == null) {
             return;
         }
+        batchesAtWorker--;
         List<OutboundRecord> more = sealed.poll();
         if (more != null) {
             // Several batches sealed while this drain waited: reported as one, so written with one flush.
             done = new ArrayList<>(done);
             do {
+                batchesAtWorker--;
                 done.addAll(more);
             } while ((more = sealed.poll()) != null);
         }

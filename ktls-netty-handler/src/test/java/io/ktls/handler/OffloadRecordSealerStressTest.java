@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -22,6 +23,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -30,7 +32,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * their pinned workers while earlier batches are still being sealed and drained, so batches are added to the
  * sealed queue while a drain is scheduled, running, or just done, and workers hold hand-backs for several
  * connections at once. Every record must come back exactly once, sealed, in sequence order, on its event loop; a
- * stranded batch stalls its connection and the test fails on its deadline.
+ * stranded batch stalls its connection and the test fails on its deadline. With a minimum batch, small passes are
+ * sealed on the event loop between batches sealed on the worker: each record must still decrypt with its own
+ * sequence number, which a cipher used by both threads at once, or in the wrong order, would break.
  */
 @Tag("stress")
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -41,9 +45,20 @@ class OffloadRecordSealerStressTest {
     private static final int RECORDS = 4_000;
     /** As the record layer: a cap of records in flight, and new passes only once a few slots are free. */
     private static final int MAX_IN_FLIGHT = 16;
+    private static final int PAYLOAD_BYTES = 16;
 
     @Test
     void everyRecordComesBackOnceSealedAndInOrder() throws Exception {
+        run(0);
+    }
+
+    @Test
+    void smallPassesSealedOnTheEventLoopInterleaveWithWorkerBatchesInOrder() throws Exception {
+        // Passes of 1 to 3 records stay on the event loop when nothing of theirs is at the worker; 4 to 8 go.
+        run(4 * PAYLOAD_BYTES);
+    }
+
+    private void run(int minBatchBytes) throws Exception {
         MultiThreadIoEventLoopGroup loops = new MultiThreadIoEventLoopGroup(2, LocalIoHandler.newFactory());
         List<Connection> connections = new ArrayList<>();
         try (KtlsOffloadGroup group = new KtlsOffloadGroup(2)) {
@@ -54,10 +69,12 @@ class OffloadRecordSealerStressTest {
                 loops.next().register(channel).sync();
                 byte[] secret = new byte[32];
                 Arrays.fill(secret, (byte) i);
+                KtlsStats stats = new KtlsStats();
                 RecordEncryptor encryptor = new RecordEncryptor(RecordCipher.create(TrafficKeys.tls13(SUITE, secret)),
-                        UnpooledByteBufAllocator.DEFAULT, new KtlsStats());
-                Connection connection = new Connection(channel, finished, failure);
-                connection.sealer = new OffloadRecordSealer(encryptor, connection, group, channel);
+                        UnpooledByteBufAllocator.DEFAULT, stats);
+                Connection connection = new Connection(channel, finished, failure,
+                        RecordCipher.create(TrafficKeys.tls13(SUITE, secret)), stats);
+                connection.sealer = new OffloadRecordSealer(encryptor, connection, group, channel, minBatchBytes);
                 connections.add(connection);
                 channel.eventLoop().execute(connection::pass);
             }
@@ -68,6 +85,15 @@ class OffloadRecordSealerStressTest {
                 progress.append(connection.reported).append(' ');
             }
             assertTrue(done, "connections stalled (a stranded batch), records back: " + progress);
+            for (Connection connection : connections) {
+                long inline = connection.stats.offloadBatchesKeptInline();
+                if (minBatchBytes == 0) {
+                    assertEquals(0, inline, "nothing stays on the event loop without a minimum batch");
+                } else {
+                    assertTrue(inline > 0 && inline < connection.passes,
+                            "both ways taken: " + inline + " of " + connection.passes + " passes inline");
+                }
+            }
         } finally {
             for (Connection connection : connections) {
                 connection.channel.close().syncUninterruptibly();
@@ -81,25 +107,34 @@ class OffloadRecordSealerStressTest {
         final Channel channel;
         final CountDownLatch finished;
         final AtomicReference<Throwable> failure;
+        /** The peer's read cipher for our records: each must open with its own sequence number. */
+        final RecordCipher reader;
+        final KtlsStats stats;
+        final ByteBuffer plaintext = ByteBuffer.allocate(64);
         OffloadRecordSealer sealer;
         long framed;
+        long passes;
         long reported;
         int inFlight;
 
-        Connection(Channel channel, CountDownLatch finished, AtomicReference<Throwable> failure) {
+        Connection(Channel channel, CountDownLatch finished, AtomicReference<Throwable> failure, RecordCipher reader,
+                   KtlsStats stats) {
             this.channel = channel;
             this.finished = finished;
             this.failure = failure;
+            this.reader = reader;
+            this.stats = stats;
         }
 
         /** A framing pass of 1 to 8 records, within the cap. */
         void pass() {
             int records = 1 + ThreadLocalRandom.current().nextInt(8);
             for (int i = 0; i < records && inFlight < MAX_IN_FLIGHT && framed < RECORDS; i++) {
-                ByteBuf payload = Unpooled.buffer(16).writeLong(framed).writeLong(~framed);
+                ByteBuf payload = Unpooled.buffer(PAYLOAD_BYTES).writeLong(framed).writeLong(~framed);
                 sealer.submit(OutboundRecord.control(framed++, TlsRecords.APPLICATION_DATA, payload, null));
                 inFlight++;
             }
+            passes++;
             sealer.dispatch();
         }
 
@@ -109,8 +144,14 @@ class OffloadRecordSealerStressTest {
                 assertTrue(channel.eventLoop().inEventLoop(), "completion off the event loop");
                 for (OutboundRecord record : records) {
                     if (record.sequence != reported || record.state != OutboundRecord.State.SEALED
-                            || record.output.readableBytes() != 5 + 16 + 17) {
+                            || record.output.readableBytes() != 5 + PAYLOAD_BYTES + 17) {
                         throw new AssertionError("expected record " + reported + " sealed, got " + record);
+                    }
+                    plaintext.clear();
+                    reader.open(reported, record.output.nioBuffer(), plaintext);
+                    plaintext.flip();
+                    if (plaintext.getLong() != reported || plaintext.getLong() != ~reported) {
+                        throw new AssertionError("record " + reported + " carries another record's payload");
                     }
                     record.releaseOutput();
                     reported++;
@@ -122,6 +163,7 @@ class OffloadRecordSealerStressTest {
             }
             if (reported == RECORDS) {
                 sealer.close();
+                reader.close();
                 finished.countDown();
             } else {
                 // As the record layer: framing resumes on a later event (a socket write completing), not inside

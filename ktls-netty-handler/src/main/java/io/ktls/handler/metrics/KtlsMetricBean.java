@@ -206,6 +206,11 @@ public final class KtlsMetricBean implements KtlsMetricMXBean {
     }
 
     @Override
+    public long getOffloadBatchesKeptInline() {
+        return metric.offloadBatchesKeptInline();
+    }
+
+    @Override
     public Map<String, Long> getActiveSessionsBySuite() {
         return bySuite(metric::activeSessions);
     }

@@ -67,6 +67,8 @@ public interface KtlsMetricMXBean {
 
     long getAnswersCoalesced();
 
+    long getOffloadBatchesKeptInline();
+
     Map<String, Long> getActiveSessionsBySuite();
 
     Map<String, Long> getRecordsSealedBySuite();
