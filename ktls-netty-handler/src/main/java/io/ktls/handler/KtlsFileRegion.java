@@ -34,6 +34,12 @@ import java.util.Objects;
  * <p>On a file system without file keys the identity cannot be checked: the region is then read with
  * {@code pread}, as a region made from a {@code FileChannel} is.
  *
+ * <p>A server that sends the same files again and again can keep them open: it opens each file once as a region
+ * of the whole file, keeps that region, and writes a {@linkplain #retainedSlice(long, long) retained slice} of it
+ * per response. Slices share the parent's channel and identity (so the mapping too) and hold a reference to the
+ * parent; the file is closed when the parent and every slice have been released. Every read is positional, so
+ * slices may be written by several connections on several threads at once.
+ *
  * <p>Threads: immutable after construction, apart from the reference count it inherits.
  */
 public final class KtlsFileRegion extends DefaultFileRegion {
@@ -43,14 +49,17 @@ public final class KtlsFileRegion extends DefaultFileRegion {
     private final Object fileKey;
     private final long fileSize;
     private final long lastModifiedMillis;
+    /** The region a slice was cut from, released with the slice; {@code null} for a region that owns its file. */
+    private final KtlsFileRegion parent;
 
     private KtlsFileRegion(FileChannel channel, Object fileKey, long fileSize, long lastModifiedMillis,
-                           long position, long count) {
+                           long position, long count, KtlsFileRegion parent) {
         super(channel, position, count);
         this.channel = channel;
         this.fileKey = fileKey;
         this.fileSize = fileSize;
         this.lastModifiedMillis = lastModifiedMillis;
+        this.parent = parent;
     }
 
     /**
@@ -83,10 +92,40 @@ public final class KtlsFileRegion extends DefaultFileRegion {
                 throw new FileChangedException(path);
             }
             return new KtlsFileRegion(channel, expected.fileKey(), expected.size(),
-                                      expected.lastModifiedTime().toMillis(), position, count);
+                                      expected.lastModifiedTime().toMillis(), position, count, null);
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;
+        }
+    }
+
+    /**
+     * A region of {@code count} bytes from {@code position} of the same open file (positions relative to the file,
+     * not to this region), holding a reference to this region until it is released itself; the file stays open
+     * until then. For a file kept open across responses: each response writes a slice of the kept region.
+     *
+     * @throws IllegalArgumentException the slice does not lie within this region
+     * @throws io.netty.util.IllegalReferenceCountException this region was released already
+     */
+    public KtlsFileRegion retainedSlice(long position, long count) {
+        ObjectUtil.checkPositiveOrZero(position, "position");
+        ObjectUtil.checkPositiveOrZero(count, "count");
+        long end = position() + count();
+        if (position < position() || position + count > end || position + count < 0) {
+            throw new IllegalArgumentException("slice [" + position + ", " + position + " + " + count
+                    + ") beyond the region [" + position() + ", " + end + ')');
+        }
+        retain();
+        return new KtlsFileRegion(channel, fileKey, fileSize, lastModifiedMillis, position, count, this);
+    }
+
+    /** A slice gives its reference back to the region it was cut from, which closes the file with its last. */
+    @Override
+    protected void deallocate() {
+        if (parent != null) {
+            parent.release();
+        } else {
+            super.deallocate();
         }
     }
 

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
@@ -149,6 +150,71 @@ class KtlsFileRegionTest {
         } finally {
             region.release();
         }
+    }
+
+    @Test
+    void slicesKeepTheFileOpenUntilTheParentAndEverySliceAreReleased() throws IOException {
+        Path file = write("a.bin", FILE_BYTES, 8);
+        KtlsFileRegion whole = KtlsFileRegion.open(file, attributes(file), 0, FILE_BYTES);
+        KtlsFileRegion first = whole.retainedSlice(10, 100);
+        KtlsFileRegion second = whole.retainedSlice(0, FILE_BYTES);
+        assertEquals(3, whole.refCnt());
+        assertEquals(10, first.position());
+        assertEquals(100, first.count());
+        assertEquals(whole.fileKey(), first.fileKey());
+        assertSame(whole.channel(), first.channel());
+
+        whole.release();
+        first.release();
+        assertTrue(whole.channel().isOpen(), "a slice still refers to the file");
+        second.release();
+        assertEquals(0, whole.refCnt());
+        assertFalse(whole.channel().isOpen(), "the last release closes the file");
+    }
+
+    @Test
+    void sliceMustLieWithinItsRegion() throws IOException {
+        Path file = write("a.bin", 1000, 9);
+        KtlsFileRegion region = KtlsFileRegion.open(file, attributes(file), 100, 800);
+        try {
+            assertThrows(IllegalArgumentException.class, () -> region.retainedSlice(99, 1));
+            assertThrows(IllegalArgumentException.class, () -> region.retainedSlice(100, 801));
+            assertThrows(IllegalArgumentException.class, () -> region.retainedSlice(Long.MAX_VALUE, 2));
+            assertThrows(IllegalArgumentException.class, () -> region.retainedSlice(-1, 1));
+            assertEquals(1, region.refCnt(), "a refused slice takes no reference");
+            region.retainedSlice(900, 0).release();
+        } finally {
+            region.release();
+        }
+        assertThrows(io.netty.util.IllegalReferenceCountException.class, () -> region.retainedSlice(100, 1));
+    }
+
+    @ParameterizedTest(name = "offload={0}, small={1}")
+    @CsvSource({"false, false", "true, false", "false, true", "true, true"})
+    void handlerSendsSlicesOfOneOpenFileOnTwoConnections(boolean offload, boolean small) throws Exception {
+        int length = small ? 16 * 1024 + 5 : FILE_BYTES; // below or above the mapping threshold
+        Path file = write("a.bin", length, 10);
+        byte[] content = Files.readAllBytes(file);
+        KtlsFileRegion whole = KtlsFileRegion.open(file, attributes(file), 0, length);
+        TlsCipherSuite suite = TlsCipherSuite.TLS_AES_128_GCM_SHA256;
+        SslContext serverContext = TestTls.get().server(suite);
+        SslContext clientContext = TestTls.get().client(SslProvider.OPENSSL, suite);
+        KtlsConfig config = KtlsConfig.builder().offloadGroup(offload ? OFFLOAD_GROUP.get() : null).build();
+        try (Loopback loopback = new Loopback()) {
+            loopback.serve(ch -> ch.pipeline().addLast(new KtlsHandler(serverContext, config),
+                    new OnHandshakeSuccess(ctx -> ctx.writeAndFlush(whole.retainedSlice(7, length - 7)))));
+            for (int i = 0; i < 2; i++) {
+                ByteCollector collector = new ByteCollector(length - 7);
+                Channel client = loopback.connectTls(clientContext, collector);
+                assertArrayEquals(Arrays.copyOfRange(content, 7, length),
+                        collector.received().get(30, TimeUnit.SECONDS));
+                client.close().sync();
+            }
+        }
+        assertTrue(whole.channel().isOpen(), "the kept region still holds the file");
+        whole.release();
+        assertEquals(0, whole.refCnt(), "every slice was released by the handler");
+        assertFalse(whole.channel().isOpen());
     }
 
     @ParameterizedTest(name = "offload={0}")
