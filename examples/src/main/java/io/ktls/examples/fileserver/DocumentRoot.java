@@ -145,7 +145,8 @@ final class DocumentRoot {
         return Resolution.found(real, Files.readAttributes(real, BasicFileAttributes.class));
     }
 
-    private static String rawPath(String target) {
+    /** The target without its query and fragment, as sent (not decoded); null for a null target. */
+    static String rawPath(String target) {
         if (target == null) {
             return null;
         }

@@ -75,9 +75,13 @@ public final class FileServer {
         System.err.println("serving " + root.realRoot() + (options.connection.mode().isTls() ? " with "
                 + options.connection.tls() : "") + ", idle timeout " + (options.idleTimeoutSeconds == 0 ? "off"
                 : options.idleTimeoutSeconds + " s") + ", access log " + (!options.accessLogOn ? "off"
-                : options.accessLogFile == null ? "on stderr" : "to " + options.accessLogFile));
+                : options.accessLogFile == null ? "on stderr" : "to " + options.accessLogFile)
+                + ", open files " + (options.openFiles == 0 || !options.connection.mode().writesFileRegions() ? "off"
+                : options.openFiles + " per event loop, checked " + (options.openFilesValidMillis == 0
+                        ? "every request" : "every " + options.openFilesValidMillis + " ms")));
 
         ServerCounters counters = new ServerCounters();
+        OpenFileCache.PerLoop openFiles = new OpenFileCache.PerLoop(options.openFiles, options.openFilesValidMillis);
         Transport resolved = transport;
         ConnectionSecurity layer = security;
         long idleTimeoutNanos = TimeUnit.SECONDS.toNanos(options.idleTimeoutSeconds);
@@ -94,22 +98,24 @@ public final class FileServer {
                     p.addLast("chunked", new ChunkedWriteHandler());
                 }
                 p.addLast("files", new StaticFileHandler(root, layer.mode(), counters, accessLog,
-                        () -> statsJson(layer, resolved, counters, accessLog)));
+                        () -> statsJson(layer, resolved, counters, accessLog, openFiles), openFiles));
             }
         };
-        try (accessLog) { // closed after the event loops have stopped: no line is logged after it
+        // Both closed after the event loops have stopped: no line is logged, no file kept, after that.
+        try (accessLog; openFiles) {
             return options.connection.newLauncher(security, initializer).run(System.out);
         }
     }
 
     static String statsJson(ConnectionSecurity security, Transport transport, ServerCounters counters,
-                            AccessLog accessLog) {
+                            AccessLog accessLog, OpenFileCache.PerLoop openFiles) {
         JsonWriter json = new JsonWriter().beginObject();
         json.name("server").beginObject()
                 .field("mode", security.mode().toString())
                 .field("transport", transport.toString());
         counters.write(json);
         json.field("accessLogLinesDropped", accessLog.linesDropped());
+        json.field("openFileHits", openFiles.hits()).field("openFileMisses", openFiles.misses());
         json.endObject();
         security.writeStats(json);
         return json.endObject().toString();

@@ -42,6 +42,12 @@ final class FileServerOptions {
             "                       (default: 60; 0: never)",
             "  --protocols LIST     e.g. TLSv1.3,TLSv1.2 (default: the provider's)",
             "  --ciphers LIST       cipher suites, IANA or OpenSSL names (default: the provider's)",
+            "  --open-files N       files each event loop keeps open between requests, least recently",
+            "                       used closed first (default: 256; 0: open and close per request).",
+            "                       Not in sslhandler mode",
+            "  --open-files-valid MS  how long a kept file is served without looking at its path again",
+            "                       (default: 0: every request looks, so a replaced or changed file is",
+            "                       never served from the cache)",
             "  --access-log WHERE   on   one line per request on stderr (default)",
             "                       off  no access log",
             "                       FILE appended to FILE (created if need be)",
@@ -52,6 +58,9 @@ final class FileServerOptions {
 
     /** A day: longer is a typo, or a wish for no timeout, which is 0. */
     static final int MAX_IDLE_TIMEOUT_SECONDS = 86_400;
+    static final int DEFAULT_OPEN_FILES = 256;
+    /** A file descriptor each: beyond this, a typo. */
+    static final int MAX_OPEN_FILES = 1_000_000;
 
     Path root = Path.of("");
     /** --host, --port, --cert, --key, --mode, --workers, --record-memory, --handshake-timeout, --transport, --protocols, --ciphers. */
@@ -63,6 +72,10 @@ final class FileServerOptions {
     /** --access-log FILE; null: stderr. */
     Path accessLogFile;
     boolean help;
+    /** --open-files: per event loop; 0 keeps none. */
+    int openFiles = DEFAULT_OPEN_FILES;
+    /** --open-files-valid, milliseconds. */
+    long openFilesValidMillis;
 
     static FileServerOptions parse(String... args) throws UsageException {
         FileServerOptions o = new FileServerOptions();
@@ -72,6 +85,8 @@ final class FileServerOptions {
                 case "--root": o.root = line.existingDirectory(); break;
                 case "--idle-timeout": o.idleTimeoutSeconds = line.intValue(0, MAX_IDLE_TIMEOUT_SECONDS); break;
                 case "--access-log": o.parseAccessLog(line.value()); break;
+                case "--open-files": o.openFiles = line.intValue(0, MAX_OPEN_FILES); break;
+                case "--open-files-valid": o.openFilesValidMillis = line.intValue(0, MAX_IDLE_TIMEOUT_SECONDS * 1000); break;
                 case "--help": line.flag(); o.help = true; break;
                 default:
                     if (!o.connection.parse(line)) {

@@ -46,7 +46,9 @@ import java.util.function.Supplier;
  * every connection sending that file), or as
  * {@code HttpChunkedInput(ChunkedNioFile)} read on the event loop by {@code ChunkedWriteHandler} in
  * {@code sslhandler} mode. Either way the file channel belongs to the message once written: the region
- * or the chunked input closes it when the write completes or fails.
+ * or the chunked input closes it when the write completes or fails. In the modes that write file regions, files
+ * served again and again stay open in the event loop's {@link OpenFileCache}, and each response writes a slice of
+ * the region kept there.
  */
 final class StaticFileHandler extends SimpleChannelInboundHandler<HttpObject> {
 
@@ -61,11 +63,13 @@ final class StaticFileHandler extends SimpleChannelInboundHandler<HttpObject> {
     private final ServerCounters counters;
     private final AccessLog accessLog;
     private final Supplier<String> statsJson;
+    private final OpenFileCache.PerLoop openFiles;
 
     StaticFileHandler(DocumentRoot root, ServerMode mode, ServerCounters counters, AccessLog accessLog,
-                      Supplier<String> statsJson) {
+                      Supplier<String> statsJson, OpenFileCache.PerLoop openFiles) {
         this.root = root;
         this.mode = mode;
+        this.openFiles = openFiles;
         this.counters = counters;
         this.accessLog = accessLog;
         this.statsJson = statsJson;
@@ -124,8 +128,23 @@ final class StaticFileHandler extends SimpleChannelInboundHandler<HttpObject> {
             sendText(ctx, exchange, HttpResponseStatus.OK, statsJson.get() + '\n', "application/json");
             return;
         }
+        OpenFileCache cache = openFiles.isEnabled() && mode.writesFileRegions() ? openFiles.get() : null;
+        String cacheKey = cache != null ? DocumentRoot.rawPath(uri) : null;
+        long now = cache != null ? System.nanoTime() : 0;
+        OpenFileCache.Entry kept = cache != null ? cache.fresh(cacheKey, now) : null;
+        if (kept != null) {
+            try {
+                sendFile(ctx, exchange, request, kept.path, kept.attributes, kept.region);
+            } catch (IOException e) {
+                sendStatus(ctx, exchange, HttpResponseStatus.NOT_FOUND); // not thrown with a kept file
+            }
+            return;
+        }
         DocumentRoot.Resolution resolution = root.resolve(uri);
         if (!resolution.isFound()) {
+            if (cache != null) {
+                cache.forget(cacheKey);
+            }
             sendStatus(ctx, exchange, HttpResponseStatus.valueOf(resolution.status));
             return;
         }
@@ -137,9 +156,15 @@ final class StaticFileHandler extends SimpleChannelInboundHandler<HttpObject> {
                     attributes = Files.readAttributes(path, BasicFileAttributes.class);
                 }
                 if (attributes.isDirectory()) {
+                    if (cache != null) {
+                        cache.forget(cacheKey);
+                    }
                     sendDirectory(ctx, exchange, path, uri, decodedPath);
+                } else if (cache != null) {
+                    OpenFileCache.Entry entry = cache.open(cacheKey, path, attributes, now);
+                    sendFile(ctx, exchange, request, entry.path, entry.attributes, entry.region);
                 } else {
-                    sendFile(ctx, exchange, request, path, attributes);
+                    sendFile(ctx, exchange, request, path, attributes, null);
                 }
                 return;
             } catch (KtlsFileRegion.FileChangedException e) {
@@ -173,8 +198,9 @@ final class StaticFileHandler extends SimpleChannelInboundHandler<HttpObject> {
                 "text/html; charset=utf-8");
     }
 
+    /** {@code kept}: the whole file as the open-file cache keeps it (the body is a slice of it), or null. */
     private void sendFile(ChannelHandlerContext ctx, Exchange exchange, HttpRequest request, Path path,
-                          BasicFileAttributes attributes) throws IOException {
+                          BasicFileAttributes attributes, KtlsFileRegion kept) throws IOException {
         long fileLength = attributes.size();
         long modifiedMillis = attributes.lastModifiedTime().toMillis();
         String etag = '"' + Long.toHexString(fileLength) + '-' + Long.toHexString(modifiedMillis) + '"';
@@ -209,7 +235,8 @@ final class StaticFileHandler extends SimpleChannelInboundHandler<HttpObject> {
         // answered by a status of its own, never by headers that disagree with the body.
         Object body = null;
         if (!exchange.head && count > 0) {
-            body = mode.writesFileRegions() ? KtlsFileRegion.open(path, attributes, offset, count)
+            body = kept != null ? kept.retainedSlice(offset, count)
+                    : mode.writesFileRegions() ? KtlsFileRegion.open(path, attributes, offset, count)
                                             : new HttpChunkedInput(new ChunkedNioFile(
                                                     FileChannel.open(path, StandardOpenOption.READ), offset, count,
                                                     CHUNK_BYTES));

@@ -12,9 +12,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -218,6 +221,66 @@ class FileServerHttpIT {
             String answer = RawHttp.exchange(scheme, server.port(), request);
             assertTrue(answer.startsWith("HTTP/1.1 400 Bad Request\r\n"), answer);
         }
+    }
+
+    /**
+     * The open-file cache (on by default, looking at the path on every request) never answers with a file the
+     * path no longer names: a file replaced, rewritten to another length or deleted between two requests on one
+     * keep-alive connection is answered as it now is, while an unchanged file is served from the kept one.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"offload", "inline", "plain"})
+    void keptFilesFollowTheirPathWhenReplacedChangedOrDeleted(String mode) throws Exception {
+        String name = "changing-" + mode + ".txt";
+        Path file = root.resolve(name);
+        Files.writeString(file, "first\n");
+        long hitsBefore = openFileHits(mode);
+        try (Socket socket = RawHttp.open(mode.equals("plain") ? "http" : "https", server(mode).port())) {
+            socket.setSoTimeout(30_000);
+            assertEquals("200 first\n", fetch(socket, name));
+            assertEquals("200 first\n", fetch(socket, name));
+
+            // Same length and modification time, another file: only the file key tells them apart.
+            Path replacement = Files.writeString(scratch.resolve("replacement-" + mode), "again\n");
+            Files.setLastModifiedTime(replacement, Files.getLastModifiedTime(file));
+            Files.move(replacement, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            assertEquals("200 again\n", fetch(socket, name));
+
+            Files.writeString(file, "third, longer\n"); // rewritten in place, to another length
+            assertEquals("200 third, longer\n", fetch(socket, name));
+
+            Files.delete(file);
+            assertEquals("404 404 Not Found\n", fetch(socket, name));
+        }
+        assertTrue(openFileHits(mode) > hitsBefore, "the unchanged file came from the kept one");
+    }
+
+    /** One keep-alive GET on {@code socket}: the status code and the body. */
+    private static String fetch(Socket socket, String name) throws IOException {
+        socket.getOutputStream().write(("GET /" + name + " HTTP/1.1\r\nHost: x\r\n\r\n")
+                .getBytes(StandardCharsets.ISO_8859_1));
+        socket.getOutputStream().flush();
+        InputStream in = socket.getInputStream();
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int b = in.read();
+            assertTrue(b >= 0, "closed after " + head);
+            head.append((char) b);
+        }
+        int length = -1;
+        for (String line : head.toString().split("\r\n")) {
+            if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+                length = Integer.parseInt(line.substring(line.indexOf(':') + 1).trim());
+            }
+        }
+        assertTrue(length >= 0, "no content-length: " + head);
+        byte[] body = in.readNBytes(length);
+        return head.substring("HTTP/1.1 ".length(), "HTTP/1.1 ".length() + 3) + ' '
+                + new String(body, StandardCharsets.UTF_8);
+    }
+
+    private static long openFileHits(String mode) throws Exception {
+        return (Long) Json.path(Json.parse(get(mode, "/_stats").bodyText()), "server", "openFileHits");
     }
 
     @ParameterizedTest
