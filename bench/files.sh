@@ -41,6 +41,11 @@
 # non-2xx requests, curl's exit status, a short body) or a TLS session other than TLS 1.3 AES-128-GCM
 # stops the run with an error rather than a figure.
 #
+# Open-file caches: on in both by default (OPEN_FILES=1), alike: nginx open_file_cache max=256 inactive=60s
+# with open_file_cache_valid 0s, the file server's default --open-files 256 (per event loop, as nginx's is per
+# worker), which also looks at the path on every request. Each then stats the path per request and keeps
+# the descriptor while the file stays the same. OPEN_FILES=0 turns both off (open, fstat, close per request).
+#
 # Access logs: off in every server by default (ACCESS_LOG=0: nginx access_log off, the file server
 # --access-log off), as a benchmark of serving files would run them. ACCESS_LOG=1 turns them on in every
 # server, each to its own file, written in batches as both do it: nginx access_log ... buffer=32k
@@ -64,6 +69,9 @@
 #   FILES_CONNS_LEVELS="1000 10000" FILES_CONNS_REQUESTS=150000   connection counts, requests per level
 #   FILES_DIR=/dev/shm/ktls-bench-files   the document root (made and filled here, kept between runs)
 #   ACCESS_LOG=0               1: access logs on in every server (NGINX_ACCESS_LOG is its old name)
+#   OPEN_FILES=1               0: no open-file cache in any server (nginx without open_file_cache, the
+#                              file server with --open-files 0)
+#   FILES_SMALL_WARMUP=1       discarded runs of the small-file test per server before its rounds
 #   INSTALL=1                  0: do not apt-get install a missing nginx or h2load (fail instead)
 #   JAVA=java JAVA_OPTS=""     the JVM of the file server, and its options
 #   BUILD=1                    0: use examples/target/ktls-file-server.jar as it is
@@ -85,6 +93,8 @@ CONNS_LEVELS=${FILES_CONNS_LEVELS:-"1000 10000"}
 CONNS_REQUESTS=${FILES_CONNS_REQUESTS:-150000}
 DIR=${FILES_DIR:-/dev/shm/ktls-bench-files}
 ACCESS_LOG=${ACCESS_LOG:-${NGINX_ACCESS_LOG:-0}}
+OPEN_FILES=${OPEN_FILES:-1}
+SMALL_WARMUP=${FILES_SMALL_WARMUP:-1}
 INSTALL=${INSTALL:-1}
 JAVA=${JAVA:-java}
 JAVA_OPTS=${JAVA_OPTS:-}
@@ -97,6 +107,7 @@ mkdir -p "$RESULTS" docs/images
 
 fail() { echo "files.sh: $*" >&2; exit 1; }
 case $ACCESS_LOG in 0|1) ;; *) fail "ACCESS_LOG: $ACCESS_LOG (expected: 0 or 1)" ;; esac
+case $OPEN_FILES in 0|1) ;; *) fail "OPEN_FILES: $OPEN_FILES (expected: 0 or 1)" ;; esac
 for test in $TESTS; do
   case $test in c8|curl|c256|small|mixed|conns) ;; *) fail "unknown test: $test (FILES_TESTS)" ;; esac
 done
@@ -205,6 +216,8 @@ write_nginx_conf() { # port
     : >"$(access_log_file nginx)"
     log="access_log $(access_log_file nginx) combined buffer=32k flush=1s;"
   fi
+  local cache=""
+  [ "$OPEN_FILES" = 1 ] && cache="open_file_cache max=256 inactive=60s; open_file_cache_valid 0s;"
   local user=""
   [ "$(id -u)" = 0 ] && user="user root;"   # the workers must read $WORK/key.pem and the document root
   cat >"$WORK/nginx.conf" <<EOF
@@ -221,6 +234,7 @@ error_log stderr warn;
 events { worker_connections $NGINX_CONNECTIONS; }
 http {
     $log
+    $cache
     sendfile on;
     tcp_nopush on;
     keepalive_timeout 60s;
@@ -279,6 +293,7 @@ start_server() { # server
       # cores queues handshakes for longer than Netty's 10 s default, and both servers must wait alike.
       local tls=(--cert "$WORK/cert.pem" --key "$WORK/key.pem" --protocols TLSv1.3 --handshake-timeout 60)
       local log=(--access-log off)
+      [ "$OPEN_FILES" = 1 ] || log+=(--open-files 0)
       if [ "$ACCESS_LOG" = 1 ]; then : >"$(access_log_file "$s")"; log=(--access-log "$(access_log_file "$s")"); fi
       SCHEME[$s]=https
       if [ "$s" = plain ]; then tls=(); SCHEME[$s]=http; fi
@@ -498,7 +513,8 @@ run_mixed() { # server round
 
 # --- the run ----------------------------------------------------------------------------------------------
 ACCESS_LOG_WORD=$([ "$ACCESS_LOG" = 1 ] && echo on || echo off)
-echo "== access logs: $ACCESS_LOG_WORD in every server (ACCESS_LOG=$ACCESS_LOG); descriptors: ulimit -n $NOFILE" >&2
+OPEN_FILES_WORD=$([ "$OPEN_FILES" = 1 ] && echo on || echo off)
+echo "== access logs: $ACCESS_LOG_WORD in every server (ACCESS_LOG=$ACCESS_LOG); open-file caches: $OPEN_FILES_WORD (OPEN_FILES=$OPEN_FILES); descriptors: ulimit -n $NOFILE" >&2
 for s in $SERVERS; do
   echo "== start $s" >&2
   start_server "$s"
@@ -508,6 +524,15 @@ done
 small_uris=() conns_uris=()
 for i in $(seq 1 $SMALL_FILES); do small_uris+=("16k-$i.bin"); conns_uris+=("64k-$i.bin"); done
 for test in $TESTS; do
+  if [ "$test" = small ]; then # the JVMs compile the small-request path (handshakes, headers) first
+    for w in $(seq 1 "$SMALL_WARMUP"); do
+      for s in $SERVERS; do
+        echo "== small warm-up $w (discarded): $s" >&2
+        run_h2load "$s" small "warmup$w" 1000 "$SMALL_REQUESTS" "$SMALL_BYTES" "${small_uris[@]}"
+        sed -i '$d' "$ROWS"
+      done
+    done
+  fi
   for round in $(seq 1 "$ROUNDS"); do
     levels=-
     [ "$test" = conns ] && levels=$CONNS_LEVELS   # a level goes through every server before the next
@@ -553,7 +578,7 @@ python3 bench/files_summary.py "$ROWS" "$RESULTS" \
         nginx="$nginx_version ($ssl_lib)" h2load="$(h2load --version 2>&1 | head -1)" \
         curl="$(curl --version | head -1 | cut -d' ' -f1-2,5)" fileBytes="$BIG_BYTES" rounds="$ROUNDS" \
         warmupDownloads="$WARMUP" c8Requests="$C8_REQUESTS" c256Requests="$C256_REQUESTS" \
-        smallRequests="$SMALL_REQUESTS" accessLog="$ACCESS_LOG_WORD" mixedDownloads="$MIXED_DOWNLOADS" \
+        smallRequests="$SMALL_REQUESTS" smallWarmup="$SMALL_WARMUP" accessLog="$ACCESS_LOG_WORD" openFiles="$OPEN_FILES_WORD" mixedDownloads="$MIXED_DOWNLOADS" \
         mixedProbes="$MIXED_PROBES" mixedSeconds="$MIXED_SECONDS" connsRequests="$CONNS_REQUESTS" \
         connsFileBytes="$CONNS_BYTES" nofile="$NOFILE" somaxconn="$SOMAXCONN" javaOpts="$JAVA_OPTS" \
     --rss "${rss_args[@]}"

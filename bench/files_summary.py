@@ -137,7 +137,8 @@ def markdown(summary, servers, meta, rss):
             f"on tmpfs, TLS 1.3 AES-128-GCM, " + ("one round" if meta.get("rounds") == "1" else
                                                   f"median of {meta.get('rounds', '?')} rounds") + " after "
             f"{meta.get('warmupDownloads', '?')} discarded downloads per server; access logs "
-            f"{meta.get('accessLog', '?')} in every server; load average at the end {meta.get('loadAverageAtEnd', '?')}.")
+            f"{meta.get('accessLog', '?')} in every server; open-file caches {meta.get('openFiles', 'off')} in every "
+            f"server; small-file test after {meta.get('smallWarmup', '0')} discarded run per server; load average at the end {meta.get('loadAverageAtEnd', '?')}.")
     lines += [head, ""]
     if any((s, t) in summary for s in servers for t in ("c8", "curl")):
         lines += [f"One big file, `h2load --h1 -c 8 -n {meta.get('c8Requests', '8')}` and curl (one download):", "",
@@ -264,7 +265,7 @@ def main():
             w.writerow(row)
     meta_out = dict(meta)
     for k in ("cpus", "fileBytes", "rounds", "warmupDownloads", "c8Requests", "c256Requests", "smallRequests",
-              "mixedDownloads", "mixedProbes", "mixedSeconds", "connsRequests", "connsFileBytes", "nofile",
+              "smallWarmup", "mixedDownloads", "mixedProbes", "mixedSeconds", "connsRequests", "connsFileBytes", "nofile",
               "somaxconn"):
         if k in meta_out and meta_out[k].isdigit():
             meta_out[k] = int(meta_out[k])
