@@ -1,7 +1,10 @@
 package io.ktls.handler;
 
 import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.DefaultPromise;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.FastThreadLocalThread;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -170,17 +173,49 @@ public final class KtlsOffloadGroup implements AutoCloseable {
 
     /**
      * The worker that runs every offloaded task of {@code channel}: always the same one for the same channel,
-     * and channels spread evenly over the workers. The returned executor throws
+     * and channels spread evenly over the workers (following their event loops where the counts allow). Ask
+     * once the channel is registered: its event loop may decide the worker. The returned executor throws
      * {@link RejectedExecutionException} once the group is shutting down.
      */
     public Executor workerFor(Channel channel) {
         return pinnedWorker(channel);
     }
 
-    /** {@link #workerFor}, typed for {@link Worker#handBackWhenIdle}. */
+    /**
+     * {@link #workerFor}, typed for {@link Worker#handBackWhenIdle}.
+     *
+     * <p>Workers follow event loops where the counts allow: with as many event loops as workers (the default of
+     * both: one per core), or a multiple, every channel of a loop is pinned to the same worker, so the workers
+     * share the load as the loops do (Netty deals channels to its loops in turn), where hashing channel ids
+     * often gave one worker most of a handful of busy connections. With a multiple of the loops' count in workers,
+     * a loop's channels spread over its share of them. Otherwise (and for a loop outside a group, such as an
+     * {@code EmbeddedChannel}'s) channels spread over all workers by the hash of their id.
+     */
     Worker pinnedWorker(Channel channel) {
         ObjectUtil.checkNotNull(channel, "channel");
-        return workers[indexFor(channel.id().hashCode(), workers.length)];
+        int n = workers.length;
+        int hash = channel.id().hashCode();
+        EventLoop loop = channel.isRegistered() ? channel.eventLoop() : null;
+        EventLoopGroup group = loop != null ? loop.parent() : null;
+        if (group != null) {
+            int loopIndex = -1;
+            int loops = 0;
+            for (EventExecutor executor : group) {
+                if (executor == loop) {
+                    loopIndex = loops;
+                }
+                loops++;
+            }
+            if (loopIndex >= 0) {
+                if (loops % n == 0) {
+                    return workers[loopIndex % n];
+                }
+                if (n % loops == 0) {
+                    return workers[loopIndex + loops * indexFor(hash, n / loops)];
+                }
+            }
+        }
+        return workers[indexFor(hash, n)];
     }
 
     /**

@@ -6,6 +6,10 @@ import io.ktls.handler.KtlsOffloadGroupMetric;
 import io.ktls.handler.KtlsOffloadWorkerMetric;
 import io.netty.channel.Channel;
 import io.netty.channel.DefaultChannelId;
+import io.netty.channel.EventLoop;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.local.LocalChannel;
+import io.netty.channel.local.LocalIoHandler;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
@@ -78,6 +82,49 @@ class KtlsOffloadGroupTest {
                 closeAll(channels);
             }
         }
+    }
+
+    @Test
+    void channelsOfOneEventLoopShareAWorkerWhenLoopsAreAMultipleOfWorkers() {
+        // Netty's default: twice as many loops as cores; each worker then serves two loops, all of their channels.
+        Map<EventLoop, Set<Executor>> workersByLoop = pinChannelsOfLoops(4, 2, 64);
+        assertEquals(4, workersByLoop.size());
+        Set<Executor> used = new HashSet<>();
+        for (Set<Executor> workers : workersByLoop.values()) {
+            assertEquals(1, workers.size(), "one loop's channels went to several workers: " + workersByLoop);
+            used.addAll(workers);
+        }
+        assertEquals(2, used.size(), "both workers serve loops: " + workersByLoop);
+    }
+
+    @Test
+    void aLoopsChannelsSpreadOverItsShareOfWorkersWhenWorkersAreAMultipleOfLoops() {
+        Map<EventLoop, Set<Executor>> workersByLoop = pinChannelsOfLoops(2, 4, 64);
+        Set<Executor> used = new HashSet<>();
+        for (Set<Executor> workers : workersByLoop.values()) {
+            assertEquals(2, workers.size(), "a loop's share is two workers: " + workersByLoop);
+            used.addAll(workers);
+        }
+        assertEquals(4, used.size(), "the loops' shares do not overlap and cover every worker");
+    }
+
+    /** Registers {@code channels} local channels on a group of {@code loops}; which workers each loop's got. */
+    private static Map<EventLoop, Set<Executor>> pinChannelsOfLoops(int loops, int workers, int channels) {
+        MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(loops, LocalIoHandler.newFactory());
+        Map<EventLoop, Set<Executor>> workersByLoop = new HashMap<>();
+        try (KtlsOffloadGroup offload = new KtlsOffloadGroup(workers)) {
+            for (int i = 0; i < channels; i++) {
+                Channel channel = new LocalChannel();
+                group.register(channel).syncUninterruptibly();
+                Executor worker = offload.workerFor(channel);
+                assertSame(worker, offload.workerFor(channel));
+                workersByLoop.computeIfAbsent(channel.eventLoop(), l -> new HashSet<>()).add(worker);
+                channel.close().syncUninterruptibly();
+            }
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+        return workersByLoop;
     }
 
     @Test
