@@ -129,7 +129,12 @@ public final class KtlsFileRegion extends DefaultFileRegion {
         }
     }
 
-    private static boolean sameFile(BasicFileAttributes a, BasicFileAttributes b) {
+    /**
+     * Whether two readings of a path's attributes describe the same regular file, unchanged: same file key,
+     * size and modification time, the check {@link #open} makes. For a server that keeps files open: a kept
+     * file may answer for its path as long as this holds against the path's attributes read now.
+     */
+    public static boolean sameFile(BasicFileAttributes a, BasicFileAttributes b) {
         return a.isRegularFile() && b.isRegularFile()
                && Objects.equals(a.fileKey(), b.fileKey())
                && a.size() == b.size()

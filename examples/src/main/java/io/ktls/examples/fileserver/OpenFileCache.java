@@ -11,7 +11,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -159,7 +158,7 @@ final class OpenFileCache {
     Entry open(String requestPath, Path path, BasicFileAttributes attributes, long nowNanos) throws IOException {
         Entry entry = entries.get(requestPath);
         if (entry != null) {
-            if (entry.path.equals(path) && sameFile(entry.attributes, attributes)) {
+            if (entry.path.equals(path) && KtlsFileRegion.sameFile(entry.attributes, attributes)) {
                 entry.checkedNanos = nowNanos;
                 entry.usedNanos = nowNanos;
                 hits.increment();
@@ -211,12 +210,5 @@ final class OpenFileCache {
             entry.region.release();
         }
         entries.clear();
-    }
-
-    private static boolean sameFile(BasicFileAttributes a, BasicFileAttributes b) {
-        return a.isRegularFile() && b.isRegularFile()
-                && Objects.equals(a.fileKey(), b.fileKey())
-                && a.size() == b.size()
-                && a.lastModifiedTime().toMillis() == b.lastModifiedTime().toMillis();
     }
 }
