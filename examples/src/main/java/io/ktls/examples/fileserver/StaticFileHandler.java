@@ -160,7 +160,8 @@ final class StaticFileHandler extends SimpleChannelInboundHandler<HttpObject> {
                         cache.forget(cacheKey);
                     }
                     sendDirectory(ctx, exchange, path, uri, decodedPath);
-                } else if (cache != null) {
+                } else if (cache != null && attributes.isRegularFile()) {
+                    // Only regular files are kept: opening anything else (a FIFO) may block the event loop.
                     OpenFileCache.Entry entry = cache.open(cacheKey, path, attributes, now);
                     sendFile(ctx, exchange, request, entry.path, entry.attributes, entry.region);
                 } else {

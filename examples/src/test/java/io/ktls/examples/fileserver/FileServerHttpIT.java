@@ -255,6 +255,25 @@ class FileServerHttpIT {
         assertTrue(openFileHits(mode) > hitsBefore, "the unchanged file came from the kept one");
     }
 
+    /**
+     * A named pipe under the root is answered at once, as an empty file, and never opened: opening it would wait
+     * for a writer and hold the event loop (the open-file cache keeps regular files only).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"offload", "inline", "plain"})
+    void aNamedPipeIsNotOpened(String mode) throws Exception {
+        String name = "pipe-" + mode;
+        Process mkfifo = new ProcessBuilder("mkfifo", root.resolve(name).toString()).inheritIO().start();
+        assertTrue(mkfifo.waitFor(10, TimeUnit.SECONDS) && mkfifo.exitValue() == 0, "mkfifo");
+        try (Socket socket = RawHttp.open(mode.equals("plain") ? "http" : "https", server(mode).port())) {
+            socket.setSoTimeout(10_000);
+            assertEquals("200 ", fetch(socket, name));
+            assertEquals("200 hello\n", fetch(socket, "small.txt"), "the connection and its loop go on");
+        } finally {
+            Files.delete(root.resolve(name));
+        }
+    }
+
     /** One keep-alive GET on {@code socket}: the status code and the body. */
     private static String fetch(Socket socket, String name) throws IOException {
         socket.getOutputStream().write(("GET /" + name + " HTTP/1.1\r\nHost: x\r\n\r\n")
