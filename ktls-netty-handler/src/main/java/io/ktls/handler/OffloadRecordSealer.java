@@ -37,7 +37,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * off and back than to seal: the event loop seals it itself, as {@link InlineRecordSealer} does, but only while
  * no batch of this connection is at the worker ({@link #batchesAtWorker} zero). The encryptor is then not in the
  * worker's hands: every batch it sealed has come back through {@link #sealed}, whose hand-over orders its use of
- * the encryptor before ours, and the next batch to go reaches it through the worker's queue, after ours.
+ * the encryptor before ours, and the next batch to go reaches it through the worker's queue, after ours. For the
+ * same reason {@link #close} releases the keys on the event loop when no batch is out.
  *
  * <p>Threads: {@link #submit}, {@link #dispatch} and {@link #close} run on the event loop; the
  * {@link RecordEncryptor} (and so the write cipher) is used by tasks on the pinned worker, which runs one
@@ -180,6 +181,12 @@ final class OffloadRecordSealer implements RecordSealer {
     @Override
     public void close() {
         dispatch();
+        if (batchesAtWorker == 0) {
+            // Nothing of ours at the worker: the event loop holds the encryptor (see "Small batches stay"), and
+            // closing it here spares a short connection a task and a wake-up on the worker.
+            encryptor.close();
+            return;
+        }
         try {
             worker.execute(encryptor::close);
         } catch (RejectedExecutionException e) {

@@ -341,6 +341,12 @@ class KtlsOffloadGroupTest {
                 threads.add(producer);
             }
             awaitUninterruptibly(start);
+            // The race needs producers under way: on a loaded machine they may not have run at all within a
+            // fixed sleep, and the round would prove nothing (and fail on accepted > 0).
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (accepted.get() == 0 && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
             Thread.sleep(2);
             assertTrue(group.shutdownGracefully().await(10, TimeUnit.SECONDS));
             for (Thread thread : threads) {
