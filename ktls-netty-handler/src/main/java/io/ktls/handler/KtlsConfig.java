@@ -433,7 +433,8 @@ public final class KtlsConfig {
 
     @Override
     public int hashCode() {
-        return Objects.hash(maxRecordPayloadBytes, maxRecordsInFlight, offloadMinBatchBytes, System.identityHashCode(offloadGroup),
+        return Objects.hash(maxRecordPayloadBytes, maxRecordsInFlight, offloadMinBatchBytes,
+                System.identityHashCode(offloadGroup),
                 System.identityHashCode(aeadProvider), keyLogFile, takeoverSuites, handshakeTimeoutMillis,
                 closeNotifyFlushTimeoutMillis, kernelTls, System.identityHashCode(stats),
                 System.identityHashCode(recordMemoryBudget()), keyUpdateAfterRecords);

@@ -70,6 +70,7 @@ public final class KtlsFileRegion extends DefaultFileRegion {
      * @throws FileChangedException the file changed (was replaced, resized or touched) since {@code expected}
      *                              was read: read its attributes again and start over
      * @throws IllegalArgumentException the region does not lie within the file
+     * @throws FileSystemException {@code expected} is not a regular file (nothing is opened)
      */
     public static KtlsFileRegion open(Path path, BasicFileAttributes expected, long position, long count)
             throws IOException {
@@ -80,6 +81,11 @@ public final class KtlsFileRegion extends DefaultFileRegion {
         if (position + count > expected.size() || position + count < 0) {
             throw new IllegalArgumentException("region [" + position + ", " + position + " + " + count
                     + ") beyond the file's " + expected.size() + " bytes: " + path);
+        }
+        if (!expected.isRegularFile()) {
+            // Refused before the open: opening a FIFO waits for a writer, and would hold the caller's thread (an
+            // event loop) for as long.
+            throw new FileSystemException(path.toString(), null, "not a regular file");
         }
         FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
         try {

@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -32,6 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class KtlsFileRegionTest {
@@ -98,6 +100,19 @@ class KtlsFileRegionTest {
         assertThrows(IllegalArgumentException.class,
                      () -> KtlsFileRegion.open(file, attributes, Long.MAX_VALUE, 2));
         assertThrows(IllegalArgumentException.class, () -> KtlsFileRegion.open(file, attributes, -1, 1));
+    }
+
+    @Test
+    void openRefusesANamedPipeWithoutOpeningIt() throws Exception {
+        Path pipe = dir.resolve("pipe");
+        Process mkfifo = new ProcessBuilder("mkfifo", pipe.toString()).inheritIO().start();
+        assertTrue(mkfifo.waitFor(10, TimeUnit.SECONDS) && mkfifo.exitValue() == 0, "mkfifo");
+        BasicFileAttributes attributes = attributes(pipe);
+        // Opening a FIFO for reading waits for a writer: a refusal after the open would never come.
+        java.nio.file.FileSystemException refused = assertTimeoutPreemptively(Duration.ofSeconds(10),
+                () -> assertThrows(java.nio.file.FileSystemException.class,
+                        () -> KtlsFileRegion.open(pipe, attributes, 0, 0)));
+        assertTrue(refused.getMessage().contains("not a regular file"), refused.getMessage());
     }
 
     @Test

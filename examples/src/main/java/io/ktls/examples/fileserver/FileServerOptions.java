@@ -86,7 +86,9 @@ final class FileServerOptions {
                 case "--idle-timeout": o.idleTimeoutSeconds = line.intValue(0, MAX_IDLE_TIMEOUT_SECONDS); break;
                 case "--access-log": o.parseAccessLog(line.value()); break;
                 case "--open-files": o.openFiles = line.intValue(0, MAX_OPEN_FILES); break;
-                case "--open-files-valid": o.openFilesValidMillis = line.intValue(0, MAX_IDLE_TIMEOUT_SECONDS * 1000); break;
+                case "--open-files-valid":
+                    o.openFilesValidMillis = line.intValue(0, MAX_IDLE_TIMEOUT_SECONDS * 1000);
+                    break;
                 case "--help": line.flag(); o.help = true; break;
                 default:
                     if (!o.connection.parse(line)) {

@@ -153,13 +153,10 @@ final class OpenFileCache {
 
     /**
      * The kept file of {@code requestPath} if the path, just resolved to {@code path} with {@code attributes},
-     * still names it unchanged; else the file opened now and kept. For regular files only: opening a FIFO would
-     * wait for a writer. Throws as {@link KtlsFileRegion#open}.
+     * still names it unchanged; else the file opened now and kept. Throws as {@link KtlsFileRegion#open}, which
+     * refuses anything but a regular file before opening it.
      */
     Entry open(String requestPath, Path path, BasicFileAttributes attributes, long nowNanos) throws IOException {
-        if (!attributes.isRegularFile()) {
-            throw new IllegalArgumentException("not a regular file: " + path);
-        }
         Entry entry = entries.get(requestPath);
         if (entry != null) {
             if (entry.path.equals(path) && KtlsFileRegion.sameFile(entry.attributes, attributes)) {

@@ -130,7 +130,7 @@ final class StaticFileHandler extends SimpleChannelInboundHandler<HttpObject> {
         }
         OpenFileCache cache = openFiles.isEnabled() && mode.writesFileRegions() ? openFiles.get() : null;
         String cacheKey = cache != null ? DocumentRoot.rawPath(uri) : null;
-        long now = cache != null ? System.nanoTime() : 0;
+        long now = exchange.startNanos;
         OpenFileCache.Entry kept = cache != null ? cache.fresh(cacheKey, now) : null;
         if (kept != null) {
             try {
@@ -161,7 +161,8 @@ final class StaticFileHandler extends SimpleChannelInboundHandler<HttpObject> {
                     }
                     sendDirectory(ctx, exchange, path, uri, decodedPath);
                 } else if (cache != null && attributes.isRegularFile()) {
-                    // Only regular files are kept: opening anything else (a FIFO) may block the event loop.
+                    // Only regular files are kept (KtlsFileRegion.open refuses the rest); anything else is
+                    // answered from its attributes as before, a FIFO with its size 0 and never opened.
                     OpenFileCache.Entry entry = cache.open(cacheKey, path, attributes, now);
                     sendFile(ctx, exchange, request, entry.path, entry.attributes, entry.region);
                 } else {
