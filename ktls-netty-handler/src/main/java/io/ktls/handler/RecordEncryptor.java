@@ -1,5 +1,6 @@
 package io.ktls.handler;
 
+import io.ktls.allocator.PageRunAllocator;
 import io.ktls.handler.crypto.TlsCipherSuite;
 import io.ktls.handler.internal.crypto.RecordCipher;
 import io.netty.buffer.ByteBuf;
@@ -16,7 +17,8 @@ import java.util.List;
  * buffers, with no copy between sealing and the socket.
  *
  * <p>Memory: the body is a buffer of exactly the payload's length from the channel's allocator (a 16 KiB payload
- * fills a 16 KiB run of a page-run allocator); header and trailer share one small buffer. A record whose payload
+ * fills a 16 KiB run of a page-run allocator); header and trailer share one small buffer. Neither is sampled by
+ * the leak detector below {@code PARANOID} with a page-run allocator (see {@link #outputBuffer}). A record whose payload
  * is one slice of a caller's buffer that we own outright ({@link OutboundRecord#inPlace}) is sealed in place and
  * that slice is the body. Any other lone piece is sealed from where it lies (a buffer's memory, a file's shared
  * mapping) into the body; file data read with {@code pread} and coalesced pieces are first gathered into the
@@ -38,6 +40,8 @@ import java.util.List;
 final class RecordEncryptor implements AutoCloseable {
 
     private final ByteBufAllocator alloc;
+    /** {@link #alloc} when it is a page-run allocator, whose internal buffers skip the sampled leak detector. */
+    private final PageRunAllocator pageRuns;
     private final KtlsStats stats;
     private final TlsCipherSuite suite;
     private final FileSource files = new FileSource();
@@ -49,6 +53,7 @@ final class RecordEncryptor implements AutoCloseable {
         this.cipher = cipher;
         this.suite = cipher.suite();
         this.alloc = alloc;
+        this.pageRuns = alloc instanceof PageRunAllocator ? (PageRunAllocator) alloc : null;
         this.stats = stats;
     }
 
@@ -96,7 +101,7 @@ final class RecordEncryptor implements AutoCloseable {
             int payloadLength = record.payloadLength;
             int headerLength = c.headerLength();
             int trailerLength = c.trailerLength(payloadLength);
-            frame = alloc.directBuffer(headerLength + trailerLength);
+            frame = outputBuffer(headerLength + trailerLength);
             ByteBuffer header = frame.nioBuffer(0, headerLength);
             ByteBuffer trailer = frame.nioBuffer(headerLength, trailerLength);
             if (record.inPlace) {
@@ -107,7 +112,7 @@ final class RecordEncryptor implements AutoCloseable {
                         body.nioBuffer(), trailer);
                 stats.sealedInPlace();
             } else {
-                body = alloc.directBuffer(payloadLength, payloadLength);
+                body = outputBuffer(payloadLength);
                 ByteBuffer payload = gather(record, body);
                 c.seal(record.sequence, record.contentType, payload, header, body.nioBuffer(0, payloadLength),
                         trailer);
@@ -137,6 +142,15 @@ final class RecordEncryptor implements AutoCloseable {
                 frame.release();
             }
         }
+    }
+
+    /**
+     * Output memory of exactly {@code length} bytes. A record's buffers never leave the handler and the transport:
+     * with a page-run allocator they are {@linkplain PageRunAllocator#internalDirectBuffer internal} buffers, which
+     * the leak detector tracks only at {@code PARANOID}, so no record pays for a sampled stack trace.
+     */
+    private ByteBuf outputBuffer(int length) {
+        return pageRuns != null ? pageRuns.internalDirectBuffer(length, length) : alloc.directBuffer(length, length);
     }
 
     /**
