@@ -13,13 +13,15 @@ import java.util.List;
 
 /**
  * Encrypts the records of one connection's write direction: gathers a record's plaintext, seals it with the write
- * {@link RecordCipher} and builds the output {@code header | body | trailer} as a read-only composite of three
- * buffers, with no copy between sealing and the socket.
+ * {@link RecordCipher} and builds the output {@code header | body | trailer}, with no copy between sealing and the
+ * socket.
  *
- * <p>Memory: the body is a buffer of exactly the payload's length from the channel's allocator (a 16 KiB payload
- * fills a 16 KiB run of a page-run allocator); header and trailer share one small buffer. Neither is sampled by
- * the leak detector below {@code PARANOID} with a page-run allocator (see {@link #outputBuffer}). A record whose payload
- * is one slice of a caller's buffer that we own outright ({@link OutboundRecord#inPlace}) is sealed in place and
+ * <p>Memory: a record that takes no more memory whole than its body would alone ({@link #fitsOneBuffer}: a full
+ * record of the default 16,362-byte payload is 16 KiB, one 4-page run) is one buffer from the channel's
+ * allocator. Otherwise the body is a buffer of exactly the payload's length (a 16 KiB payload fills a 16 KiB run
+ * of a page-run allocator), header and trailer share one small buffer, and a read-only composite of the three
+ * goes to the transport. With a page-run allocator none of them is sampled by the leak detector below
+ * {@code PARANOID} (see {@link #outputBuffer}). A record whose payload is one slice of a caller's buffer that we own outright ({@link OutboundRecord#inPlace}) is sealed in place and
  * that slice is the body. Any other lone piece is sealed from where it lies (a buffer's memory, a file's shared
  * mapping) into the body; file data read with {@code pread} and coalesced pieces are first gathered into the
  * body, then sealed in place there: file pages are never encrypted where they lie. File bytes come from the
@@ -38,6 +40,10 @@ import java.util.List;
  * offloaded sealing behave alike.
  */
 final class RecordEncryptor implements AutoCloseable {
+
+    private static final int PAGE_BYTES = 4096;
+    /** Up to here a page-run allocator serves one fragment, so a whole record costs less than header and body. */
+    private static final int SMALL_RECORD_BYTES = 2048;
 
     private final ByteBufAllocator alloc;
     /** {@link #alloc} when it is a page-run allocator, whose internal buffers skip the sampled leak detector. */
@@ -101,6 +107,22 @@ final class RecordEncryptor implements AutoCloseable {
             int payloadLength = record.payloadLength;
             int headerLength = c.headerLength();
             int trailerLength = c.trailerLength(payloadLength);
+            int recordLength = headerLength + payloadLength + trailerLength;
+            if (!record.inPlace && fitsOneBuffer(payloadLength, recordLength)) {
+                // header | body | trailer in one buffer no larger than the body alone would take: one buffer
+                // to allocate, hand to the transport and free, with no composite around it.
+                body = outputBuffer(recordLength);
+                ByteBuffer payload = gather(record, body, headerLength);
+                c.seal(record.sequence, record.contentType, payload, body.nioBuffer(0, headerLength),
+                        body.nioBuffer(headerLength, payloadLength),
+                        body.nioBuffer(headerLength + payloadLength, trailerLength));
+                body.writerIndex(recordLength);
+                record.output = body;
+                body = null;
+                stats.sealedSeparate();
+                finishSealed(record, c, payloadLength);
+                return;
+            }
             frame = outputBuffer(headerLength + trailerLength);
             ByteBuffer header = frame.nioBuffer(0, headerLength);
             ByteBuffer trailer = frame.nioBuffer(headerLength, trailerLength);
@@ -113,7 +135,7 @@ final class RecordEncryptor implements AutoCloseable {
                 stats.sealedInPlace();
             } else {
                 body = outputBuffer(payloadLength);
-                ByteBuffer payload = gather(record, body);
+                ByteBuffer payload = gather(record, body, 0);
                 c.seal(record.sequence, record.contentType, payload, header, body.nioBuffer(0, payloadLength),
                         trailer);
                 body.writerIndex(payloadLength);
@@ -125,12 +147,7 @@ final class RecordEncryptor implements AutoCloseable {
             record.output = Unpooled.wrappedUnmodifiableBuffer(frame.retainedSlice(0, headerLength), body,
                     frame.retainedSlice(headerLength, trailerLength));
             body = null;
-            stats.recordsSealed(suite, payloadLength);
-            if (record.nextCipher != null) {
-                c.close();
-                cipher = record.nextCipher;
-            }
-            record.state = OutboundRecord.State.SEALED;
+            finishSealed(record, c, payloadLength);
         } catch (Throwable cause) {
             if (body != null) {
                 body.release();
@@ -153,6 +170,28 @@ final class RecordEncryptor implements AutoCloseable {
         return pageRuns != null ? pageRuns.internalDirectBuffer(length, length) : alloc.directBuffer(length, length);
     }
 
+    private void finishSealed(OutboundRecord record, RecordCipher c, int payloadLength) {
+        stats.recordsSealed(suite, payloadLength);
+        if (record.nextCipher != null) {
+            c.close();
+            cipher = record.nextCipher;
+        }
+        record.state = OutboundRecord.State.SEALED;
+    }
+
+    /**
+     * Whether a whole record takes no more memory than its body alone: a page-run allocator hands out fragments of
+     * {@code 64 << k} bytes up to 2 KiB and runs of whole 4 KiB pages above. A full 16 KiB payload does not fit
+     * (its header and trailer would take a fifth page) and keeps the composite; a small record, or a payload
+     * short of a page boundary by the record's overhead, goes out as one buffer.
+     */
+    static boolean fitsOneBuffer(int payloadLength, int recordLength) {
+        if (recordLength <= SMALL_RECORD_BYTES) {
+            return true; // one fragment instead of two
+        }
+        return (recordLength + PAGE_BYTES - 1) / PAGE_BYTES == (payloadLength + PAGE_BYTES - 1) / PAGE_BYTES;
+    }
+
     /**
      * The record's sequence number may be spent (the cipher may have run), and a failed KeyUpdate would leave the
      * old key to seal records numbered for the new one, repeating that key's nonces: no record of this connection
@@ -171,7 +210,7 @@ final class RecordEncryptor implements AutoCloseable {
      * The payload to seal: a lone piece's bytes where they lie (sealed into {@code body}), or all pieces gathered
      * into {@code body} first (then sealed in place there).
      */
-    private ByteBuffer gather(OutboundRecord record, ByteBuf body) throws IOException {
+    private ByteBuffer gather(OutboundRecord record, ByteBuf body, int offset) throws IOException {
         List<RecordPiece> pieces = record.pieces;
         if (pieces.size() == 1) {
             ByteBuffer view = pieces.get(0).view(files);
@@ -179,7 +218,7 @@ final class RecordEncryptor implements AutoCloseable {
                 return view;
             }
         }
-        ByteBuffer target = body.nioBuffer(0, record.payloadLength);
+        ByteBuffer target = body.nioBuffer(offset, record.payloadLength);
         for (RecordPiece piece : pieces) {
             piece.copyTo(target, files);
         }

@@ -27,17 +27,44 @@ class KtlsHandlerFramingTest {
             "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"})
     void largeWriteIsCutIntoFullRecordsWithConsecutiveSequenceNumbers(TlsCipherSuite suite) throws Exception {
         try (TlsTestPeer peer = TlsTestPeer.handshake(suite)) {
+            int full = KtlsConfig.DEFAULT_MAX_RECORD_PAYLOAD_BYTES;
             byte[] data = random(40000);
             long firstSequence = peer.serverSequence;
             ChannelFuture written = peer.server.writeAndFlush(Unpooled.wrappedBuffer(data));
             List<TlsTestPeer.Record> records = peer.receive();
             assertEquals(3, records.size());
-            assertEquals(16384, records.get(0).payload.length);
-            assertEquals(16384, records.get(1).payload.length);
-            assertEquals(40000 - 2 * 16384, records.get(2).payload.length);
+            assertEquals(full, records.get(0).payload.length);
+            assertEquals(full, records.get(1).payload.length);
+            assertEquals(40000 - 2 * full, records.get(2).payload.length);
             assertEquals(firstSequence + 3, peer.serverSequence, "each record opened at the next sequence");
             assertArrayEquals(data, concat(records));
             assertTrue(written.isSuccess());
+        }
+    }
+
+    @Test
+    void aFullTls13RecordIsSixteenKibOnTheWire() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TlsCipherSuite.TLS_AES_128_GCM_SHA256)) {
+            byte[] data = random(3 * 16384);
+            peer.server.writeAndFlush(Unpooled.wrappedBuffer(data));
+            List<TlsTestPeer.Record> records = peer.receive();
+            assertEquals(16384, records.get(0).wireLength, "header, ciphertext and trailer fill 16 KiB");
+            assertEquals(16384, records.get(1).wireLength);
+            assertArrayEquals(data, concat(records));
+        }
+    }
+
+    @Test
+    void theTlsMaximumPayloadCanStillBeChosen() throws Exception {
+        try (TlsTestPeer peer = TlsTestPeer.handshake(TlsCipherSuite.TLS_AES_128_GCM_SHA256,
+                KtlsConfig.builder().maxRecordPayloadBytes(KtlsConfig.MAX_RECORD_PAYLOAD_BYTES))) {
+            byte[] data = random(40000);
+            peer.server.writeAndFlush(Unpooled.wrappedBuffer(data));
+            List<TlsTestPeer.Record> records = peer.receive();
+            assertEquals(3, records.size());
+            assertEquals(16384, records.get(0).payload.length);
+            assertEquals(16384 + 22, records.get(0).wireLength);
+            assertArrayEquals(data, concat(records));
         }
     }
 

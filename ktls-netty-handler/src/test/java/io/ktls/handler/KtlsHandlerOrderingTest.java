@@ -149,7 +149,8 @@ class KtlsHandlerOrderingTest {
             HeldSealer sealer = SEALER[0];
             Channel channel = peer.server;
             assertTrue(channel.isWritable());
-            ChannelFuture written = channel.writeAndFlush(Unpooled.wrappedBuffer(new byte[10 * 16384]));
+            ChannelFuture written = channel.writeAndFlush(
+                    Unpooled.wrappedBuffer(new byte[10 * KtlsConfig.DEFAULT_MAX_RECORD_PAYLOAD_BYTES]));
             assertEquals(4, sealer.held.size(), "framing stops at the cap");
             assertEquals(4, peer.handler.unacknowledgedRecords());
             assertFalse(channel.isWritable(), "cap reached: unwritable");

@@ -70,7 +70,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ReactorFileServerTest {
 
     private static final int[] SIZES = {0, 1, 16384, 16385, 1024 * 1024 + 7};
-    private static final int RECORD_PAYLOAD_BYTES = KtlsConfig.MAX_RECORD_PAYLOAD_BYTES;
+    private static final int RECORD_PAYLOAD_BYTES = KtlsConfig.DEFAULT_MAX_RECORD_PAYLOAD_BYTES;
     /** Generous room for a response's status line and headers, far below any file body of a test here. */
     private static final int MAX_HEADER_BYTES = 1024;
     private static final Duration TIMEOUT = Duration.ofSeconds(20);
