@@ -71,7 +71,7 @@
 #   ACCESS_LOG=0               1: access logs on in every server (NGINX_ACCESS_LOG is its old name)
 #   OPEN_FILES=1               0: no open-file cache in any server (nginx without open_file_cache, the
 #                              file server with --open-files 0)
-#   FILES_SMALL_WARMUP=1       discarded runs of the small-file test per server before its rounds
+#   FILES_SMALL_WARMUP=3       discarded runs of the small-file test per server before its rounds
 #   INSTALL=1                  0: do not apt-get install a missing nginx or h2load (fail instead)
 #   JAVA=java JAVA_OPTS=""     the JVM of the file server, and its options
 #   BUILD=1                    0: use examples/target/ktls-file-server.jar as it is
@@ -94,7 +94,7 @@ CONNS_REQUESTS=${FILES_CONNS_REQUESTS:-150000}
 DIR=${FILES_DIR:-/dev/shm/ktls-bench-files}
 ACCESS_LOG=${ACCESS_LOG:-${NGINX_ACCESS_LOG:-0}}
 OPEN_FILES=${OPEN_FILES:-1}
-SMALL_WARMUP=${FILES_SMALL_WARMUP:-1}
+SMALL_WARMUP=${FILES_SMALL_WARMUP:-3}
 INSTALL=${INSTALL:-1}
 JAVA=${JAVA:-java}
 JAVA_OPTS=${JAVA_OPTS:-}
