@@ -72,6 +72,7 @@
 #   OPEN_FILES=1               0: no open-file cache in any server (nginx without open_file_cache, the
 #                              file server with --open-files 0)
 #   FILES_SMALL_WARMUP=3       discarded runs of the small-file test per server before its rounds
+#   FILES_C256_WARMUP=1        discarded runs of the 256-connection test per server before its rounds
 #   INSTALL=1                  0: do not apt-get install a missing nginx or h2load (fail instead)
 #   JAVA=java JAVA_OPTS=""     the JVM of the file server, and its options
 #   BUILD=1                    0: use examples/target/ktls-file-server.jar as it is
@@ -95,6 +96,7 @@ DIR=${FILES_DIR:-/dev/shm/ktls-bench-files}
 ACCESS_LOG=${ACCESS_LOG:-${NGINX_ACCESS_LOG:-0}}
 OPEN_FILES=${OPEN_FILES:-1}
 SMALL_WARMUP=${FILES_SMALL_WARMUP:-3}
+C256_WARMUP=${FILES_C256_WARMUP:-1}
 INSTALL=${INSTALL:-1}
 JAVA=${JAVA:-java}
 JAVA_OPTS=${JAVA_OPTS:-}
@@ -533,6 +535,15 @@ for test in $TESTS; do
       done
     done
   fi
+  if [ "$test" = c256 ]; then # many connections, a few requests each: paths the big-file warm-up leaves cold
+    for w in $(seq 1 "$C256_WARMUP"); do
+      for s in $SERVERS; do
+        echo "== c256 warm-up $w (discarded): $s" >&2
+        run_h2load "$s" c256 "warmup$w" 256 "$C256_REQUESTS" "$MID_BYTES" "$MID"
+        sed -i '$d' "$ROWS"
+      done
+    done
+  fi
   for round in $(seq 1 "$ROUNDS"); do
     levels=-
     [ "$test" = conns ] && levels=$CONNS_LEVELS   # a level goes through every server before the next
@@ -578,7 +589,7 @@ python3 bench/files_summary.py "$ROWS" "$RESULTS" \
         nginx="$nginx_version ($ssl_lib)" h2load="$(h2load --version 2>&1 | head -1)" \
         curl="$(curl --version | head -1 | cut -d' ' -f1-2,5)" fileBytes="$BIG_BYTES" rounds="$ROUNDS" \
         warmupDownloads="$WARMUP" c8Requests="$C8_REQUESTS" c256Requests="$C256_REQUESTS" \
-        smallRequests="$SMALL_REQUESTS" smallWarmup="$SMALL_WARMUP" accessLog="$ACCESS_LOG_WORD" openFiles="$OPEN_FILES_WORD" mixedDownloads="$MIXED_DOWNLOADS" \
+        smallRequests="$SMALL_REQUESTS" smallWarmup="$SMALL_WARMUP" c256Warmup="$C256_WARMUP" accessLog="$ACCESS_LOG_WORD" openFiles="$OPEN_FILES_WORD" mixedDownloads="$MIXED_DOWNLOADS" \
         mixedProbes="$MIXED_PROBES" mixedSeconds="$MIXED_SECONDS" connsRequests="$CONNS_REQUESTS" \
         connsFileBytes="$CONNS_BYTES" nofile="$NOFILE" somaxconn="$SOMAXCONN" javaOpts="$JAVA_OPTS" \
     --rss "${rss_args[@]}"

@@ -138,7 +138,8 @@ def markdown(summary, servers, meta, rss):
                                                   f"median of {meta.get('rounds', '?')} rounds") + " after "
             f"{meta.get('warmupDownloads', '?')} discarded downloads per server; access logs "
             f"{meta.get('accessLog', '?')} in every server; open-file caches {meta.get('openFiles', 'off')} in every "
-            f"server; small-file test after {meta.get('smallWarmup', '0')} discarded run per server; load average at the end {meta.get('loadAverageAtEnd', '?')}.")
+            f"server; discarded runs per server before the rounds: {meta.get('smallWarmup', '0')} of the small-file test, "
+            f"{meta.get('c256Warmup', '0')} of the 256-connection test; load average at the end {meta.get('loadAverageAtEnd', '?')}.")
     lines += [head, ""]
     if any((s, t) in summary for s in servers for t in ("c8", "curl")):
         lines += [f"One big file, `h2load --h1 -c 8 -n {meta.get('c8Requests', '8')}` and curl (one download):", "",
@@ -265,7 +266,7 @@ def main():
             w.writerow(row)
     meta_out = dict(meta)
     for k in ("cpus", "fileBytes", "rounds", "warmupDownloads", "c8Requests", "c256Requests", "smallRequests",
-              "smallWarmup", "mixedDownloads", "mixedProbes", "mixedSeconds", "connsRequests", "connsFileBytes", "nofile",
+              "smallWarmup", "c256Warmup", "mixedDownloads", "mixedProbes", "mixedSeconds", "connsRequests", "connsFileBytes", "nofile",
               "somaxconn"):
         if k in meta_out and meta_out[k].isdigit():
             meta_out[k] = int(meta_out[k])
