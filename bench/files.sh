@@ -525,25 +525,24 @@ done
 
 small_uris=() conns_uris=()
 for i in $(seq 1 $SMALL_FILES); do small_uris+=("16k-$i.bin"); conns_uris+=("64k-$i.bin"); done
+# discarded_runs TEST COUNT CONNECTIONS REQUESTS BYTES URI...: runs an h2load test COUNT times through every
+# server and drops its rows, so the JVMs compile that test's path before its rounds
+discarded_runs() {
+  local test=$1 count=$2; shift 2
+  for w in $(seq 1 "$count"); do
+    for s in $SERVERS; do
+      echo "== $test warm-up $w (discarded): $s" >&2
+      run_h2load "$s" "$test" "warmup$w" "$@"
+      sed -i '$d' "$ROWS"
+    done
+  done
+}
+
 for test in $TESTS; do
-  if [ "$test" = small ]; then # the JVMs compile the small-request path (handshakes, headers) first
-    for w in $(seq 1 "$SMALL_WARMUP"); do
-      for s in $SERVERS; do
-        echo "== small warm-up $w (discarded): $s" >&2
-        run_h2load "$s" small "warmup$w" 1000 "$SMALL_REQUESTS" "$SMALL_BYTES" "${small_uris[@]}"
-        sed -i '$d' "$ROWS"
-      done
-    done
-  fi
-  if [ "$test" = c256 ]; then # many connections, a few requests each: paths the big-file warm-up leaves cold
-    for w in $(seq 1 "$C256_WARMUP"); do
-      for s in $SERVERS; do
-        echo "== c256 warm-up $w (discarded): $s" >&2
-        run_h2load "$s" c256 "warmup$w" 256 "$C256_REQUESTS" "$MID_BYTES" "$MID"
-        sed -i '$d' "$ROWS"
-      done
-    done
-  fi
+  case $test in # the paths the big-file warm-up leaves cold
+    small) discarded_runs small "$SMALL_WARMUP" 1000 "$SMALL_REQUESTS" "$SMALL_BYTES" "${small_uris[@]}" ;;
+    c256) discarded_runs c256 "$C256_WARMUP" 256 "$C256_REQUESTS" "$MID_BYTES" "$MID" ;;
+  esac
   for round in $(seq 1 "$ROUNDS"); do
     levels=-
     [ "$test" = conns ] && levels=$CONNS_LEVELS   # a level goes through every server before the next

@@ -179,24 +179,23 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
      * {@code PARANOID} see it reported.
      */
     public ByteBuf internalDirectBuffer(int initialCapacity, int maxCapacity) {
-        if (ResourceLeakDetector.getLevel() == ResourceLeakDetector.Level.PARANOID) {
-            return directBuffer(initialCapacity, maxCapacity);
-        }
-        if (initialCapacity == 0 && maxCapacity == 0) {
-            return directBuffer(0, 0);
-        }
-        ObjectUtil.checkPositiveOrZero(initialCapacity, "initialCapacity");
-        if (initialCapacity > maxCapacity) {
-            throw new IllegalArgumentException(
-                    "initialCapacity: " + initialCapacity + " (expected: <= maxCapacity " + maxCapacity + ")");
-        }
-        PageRunBuf buf = allocateRegion(initialCapacity, maxCapacity, true);
-        return buf != null ? buf : exhausted(initialCapacity, maxCapacity, true);
+        ByteBuf buf = untracked(initialCapacity, maxCapacity, true);
+        return ResourceLeakDetector.getLevel() == ResourceLeakDetector.Level.PARANOID ? tracked(buf) : buf;
     }
 
     /** Transport read buffers must be contiguous (epoll reads into one address): no composite fallback. */
     @Override
     public ByteBuf ioBuffer(int initialCapacity, int maxCapacity) {
+        return tracked(untracked(initialCapacity, maxCapacity, false));
+    }
+
+    /** The shared empty buffer is never released, so it is never tracked. */
+    private ByteBuf tracked(ByteBuf buf) {
+        return buf.maxCapacity() == 0 ? buf : toLeakAwareBuffer(buf);
+    }
+
+    /** A checked request's buffer, not yet leak-tracked: a region, or what the fallback gives. */
+    private ByteBuf untracked(int initialCapacity, int maxCapacity, boolean compositeAllowed) {
         if (initialCapacity == 0 && maxCapacity == 0) {
             return directBuffer(0, 0);
         }
@@ -205,8 +204,8 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
             throw new IllegalArgumentException(
                     "initialCapacity: " + initialCapacity + " (expected: <= maxCapacity " + maxCapacity + ")");
         }
-        PageRunBuf buf = allocateRegion(initialCapacity, maxCapacity, false);
-        return toLeakAwareBuffer(buf != null ? buf : exhausted(initialCapacity, maxCapacity, false));
+        PageRunBuf buf = allocateRegion(initialCapacity, maxCapacity, compositeAllowed);
+        return buf != null ? buf : exhausted(initialCapacity, maxCapacity, compositeAllowed);
     }
 
     @Override

@@ -11,6 +11,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class LeakReportTest {
@@ -94,6 +95,21 @@ class LeakReportTest {
             }
         } finally {
             ResourceLeakDetector.setLevel(level);
+            allocator.close();
+        }
+    }
+
+    @Test
+    void emptyRequestsGetTheSharedEmptyBufferUntracked() {
+        PageRunAllocator allocator = PageRunAllocator.builder().arenas(1).reclaimThreads(false).build();
+        try {
+            LeakReportExtension.collectReports();
+            for (int i = 0; i < 3; i++) {
+                assertSame(allocator.directBuffer(0, 0), allocator.ioBuffer(0, 0));
+                assertSame(allocator.directBuffer(0, 0), allocator.internalDirectBuffer(0, 0));
+            }
+            assertEquals(List.of(), LeakReportExtension.collectReports());
+        } finally {
             allocator.close();
         }
     }
