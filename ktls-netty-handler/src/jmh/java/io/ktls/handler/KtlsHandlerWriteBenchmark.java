@@ -66,7 +66,10 @@ public class KtlsHandlerWriteBenchmark {
     @Setup(Level.Trial)
     public void setUp() throws Exception {
         TlsCipherSuite tlsSuite = TlsCipherSuite.valueOf(suite);
-        peer = TlsTestPeer.handshake(tlsSuite);
+        // One 16 KiB write is one record, as rawSeal and SslHandler make it (the handler's default payload is 22
+        // bytes shorter, so that a full record is 16 KiB on the wire).
+        peer = TlsTestPeer.handshake(tlsSuite,
+                KtlsConfig.builder().maxRecordPayloadBytes(KtlsConfig.MAX_RECORD_PAYLOAD_BYTES));
         template = new byte[PAYLOAD_BYTES];
         new Random(1).nextBytes(template);
         byte[] secret = new byte[tlsSuite.hashLength()];
