@@ -90,7 +90,8 @@ class LeakReportTest {
                     assertTrue(internal.release());
                     assertTrue(tracked.release());
                 }
-                assertTrue(trackedWrapped > 0, sampling + " sampled no ordinary buffer: the check above proves nothing");
+                assertTrue(trackedWrapped > 0,
+                        sampling + " sampled no ordinary buffer: the check above proves nothing");
                 assertEquals(0, allocator.metric().inFlightRuns());
             }
         } finally {

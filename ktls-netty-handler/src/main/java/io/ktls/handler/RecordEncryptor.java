@@ -22,10 +22,10 @@ import java.util.List;
  * of a page-run allocator), header and trailer share one small buffer, and a read-only composite of the three
  * goes to the transport. With a page-run allocator none of them is sampled by the leak detector below
  * {@code PARANOID} (see {@link #outputBuffer}). A record whose payload is one slice of a caller's buffer that we
- * own outright ({@link OutboundRecord#inPlace}) is sealed in place and that slice is the body. Any other lone piece is sealed from where it lies (a buffer's memory, a file's shared
- * mapping) into the body; file data read with {@code pread} and coalesced pieces are first gathered into the
- * body, then sealed in place there: file pages are never encrypted where they lie. File bytes come from the
- * direction's {@link FileSource}.
+ * own outright ({@link OutboundRecord#inPlace}) is sealed in place and that slice is the body. Any other lone
+ * piece is sealed from where it lies (a buffer's memory, a file's shared mapping) into the body; file data read
+ * with {@code pread} and coalesced pieces are first gathered into the body, then sealed in place there: file
+ * pages are never encrypted where they lie. File bytes come from the direction's {@link FileSource}.
  *
  * <p>Threads: owns the write {@link RecordCipher} and the {@link FileSource}, which only the sealing thread
  * touches (the event loop for {@link InlineRecordSealer}, the pinned worker for {@link OffloadRecordSealer}); a
