@@ -163,9 +163,19 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
 
     @Override
     protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
-        PageRunBuf buf = allocateRegion(initialCapacity, maxCapacity, true);
         // Every buffer handed out is leak-tracked: pooled, composite and overflow alike.
-        return toLeakAwareBuffer(buf != null ? buf : exhausted(initialCapacity, maxCapacity, true));
+        return toLeakAwareBuffer(regionOrFallback(initialCapacity, maxCapacity, true));
+    }
+
+    /**
+     * The memory a request of {@code capacity} bytes takes from the pool: a fragment of {@code 64 << k} bytes up
+     * to 2 KiB, whole 4 KiB pages above. A caller choosing between one buffer and several can compare them.
+     */
+    public static int regionBytes(int capacity) {
+        ObjectUtil.checkPositiveOrZero(capacity, "capacity");
+        int sizeClass = SizeClasses.sizeClass(capacity);
+        return SizeClasses.isFragment(sizeClass) ? SizeClasses.fragmentBytes(sizeClass)
+                : SizeClasses.pagesFor(capacity) * PAGE_BYTES;
     }
 
     /**
@@ -204,8 +214,13 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
             throw new IllegalArgumentException(
                     "initialCapacity: " + initialCapacity + " (expected: <= maxCapacity " + maxCapacity + ")");
         }
-        PageRunBuf buf = allocateRegion(initialCapacity, maxCapacity, compositeAllowed);
-        return buf != null ? buf : exhausted(initialCapacity, maxCapacity, compositeAllowed);
+        return regionOrFallback(initialCapacity, maxCapacity, compositeAllowed);
+    }
+
+    /** A region for a checked request, or what the fallback gives; not leak-tracked. */
+    private ByteBuf regionOrFallback(int capacity, int maxCapacity, boolean compositeAllowed) {
+        PageRunBuf buf = allocateRegion(capacity, maxCapacity, compositeAllowed);
+        return buf != null ? buf : exhausted(capacity, maxCapacity, compositeAllowed);
     }
 
     @Override

@@ -31,6 +31,17 @@ class PageRunArithmeticTest {
     }
 
     @Test
+    void regionBytesIsTheFragmentOrWholePagesARequestTakes() {
+        assertEquals(64, PageRunAllocator.regionBytes(0));
+        assertEquals(64, PageRunAllocator.regionBytes(22));
+        assertEquals(128, PageRunAllocator.regionBytes(65));
+        assertEquals(2048, PageRunAllocator.regionBytes(2048));
+        assertEquals(4096, PageRunAllocator.regionBytes(2049));
+        assertEquals(16384, PageRunAllocator.regionBytes(16384));
+        assertEquals(20480, PageRunAllocator.regionBytes(16384 + 22));
+    }
+
+    @Test
     void requestSizesRoundUpToWholePages() {
         assertEquals(1, SizeClasses.pagesFor(1));
         assertEquals(1, SizeClasses.pagesFor(4096));

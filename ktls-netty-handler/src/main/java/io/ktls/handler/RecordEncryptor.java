@@ -41,10 +41,6 @@ import java.util.List;
  */
 final class RecordEncryptor implements AutoCloseable {
 
-    private static final int PAGE_BYTES = 4096;
-    /** Up to here a page-run allocator serves one fragment, so a whole record costs less than header and body. */
-    private static final int SMALL_RECORD_BYTES = 2048;
-
     private final ByteBufAllocator alloc;
     /** {@link #alloc} when it is a page-run allocator, whose internal buffers skip the sampled leak detector. */
     private final PageRunAllocator pageRuns;
@@ -180,16 +176,14 @@ final class RecordEncryptor implements AutoCloseable {
     }
 
     /**
-     * Whether a whole record takes no more memory than its body alone: a page-run allocator hands out fragments of
-     * {@code 64 << k} bytes up to 2 KiB and runs of whole 4 KiB pages above. A full 16 KiB payload does not fit
-     * (its header and trailer would take a fifth page) and keeps the composite; a small record, or a payload
+     * Whether a whole record takes no more of a page-run allocator's memory than its body and its header/trailer
+     * buffer would ({@link PageRunAllocator#regionBytes}). A full 16 KiB payload does not (its header and trailer
+     * would take a fifth page) and keeps the composite; a small record (one fragment instead of two), or a payload
      * short of a page boundary by the record's overhead, goes out as one buffer.
      */
     static boolean fitsOneBuffer(int payloadLength, int recordLength) {
-        if (recordLength <= SMALL_RECORD_BYTES) {
-            return true; // one fragment instead of two
-        }
-        return (recordLength + PAGE_BYTES - 1) / PAGE_BYTES == (payloadLength + PAGE_BYTES - 1) / PAGE_BYTES;
+        return PageRunAllocator.regionBytes(recordLength) <= PageRunAllocator.regionBytes(payloadLength)
+                + PageRunAllocator.regionBytes(recordLength - payloadLength);
     }
 
     /**
