@@ -208,8 +208,8 @@ def conns_charts(data, servers, by_key, images, where):
                                              "MB/s (higher is better)", 1, "xMBps_nginx"),
               "files-conns-cpu.svg": ("serverCpuSecPerGB", f"{kib} KiB files by connection count: server CPU per GB "
                                       "(ratio to nginx)", "CPU s/GB (lower is better)", 1, "xCpu_nginx"),
-              "files-conns-rss.svg": ("levelPeakRssKiB", f"{kib} KiB files by connection count: server peak RSS "
-                                      "(ratio to nginx)", "MiB (lower is better)", 1 / 1024, None)}
+              "files-conns-rss.svg": ("levelPeakPrivateKiB", f"{kib} KiB files by connection count: server peak "
+                                      "private memory (RssAnon)", "MiB (lower is better)", 1 / 1024, None)}
     for name, (key, title, unit, scale, ratio_key) in charts.items():
         values, ratios = {}, {}
         for s in servers:

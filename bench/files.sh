@@ -30,7 +30,10 @@
 #           when the probes end, and a small request taking over 30 s fails the run
 #   conns   (not in the default set) h2load --h1 with keep-alive at 1,000 and at 10,000 connections on
 #           64 KiB files (16 of them, round robin), 150,000 requests per level: MB/s, server CPU s/GB and
-#           the server's peak RSS during that level (VmHWM, reset before it through /proc/PID/clear_refs).
+#           the server's peak RSS during that level (VmHWM, reset before it through /proc/PID/clear_refs)
+#           and its peak private memory (RssAnon, sampled every 0.2 s: VmHWM also counts the pages of files a
+#           server maps, page cache shared with the kernel that a server reading with sendfile or read never
+#           counts, so it is not the memory a server holds for its connections).
 #           The one test where failed requests do not stop the run: a server that drops connections under
 #           the storm of handshakes (a handshake timeout, no descriptors left) has that counted and shown
 #           beside its figures, which count the requests that succeeded
@@ -347,6 +350,26 @@ peak_rss_kib() { # server -> VmHWM summed over its processes
   echo "$total"
 }
 
+private_kib() { # server -> RssAnon (private anonymous memory: heap, stacks, malloc, direct buffers) summed
+  local total=0 v
+  for p in $(server_pids "$1"); do
+    v=$(sed -nE 's/^RssAnon:\s*([0-9]+) kB/\1/p' /proc/"$p"/status 2>/dev/null || true)
+    total=$((total + ${v:-0}))
+  done
+  echo "$total"
+}
+
+# sample_private SERVER FILE: writes the largest RssAnon seen every 0.2 s to FILE until killed (the kernel keeps
+# no high-water mark of it).
+sample_private() {
+  local s=$1 file=$2 peak=0 now
+  while :; do
+    now=$(private_kib "$s")
+    if [ "$now" -gt "$peak" ]; then peak=$now; echo "$peak" >"$file"; fi
+    sleep 0.2
+  done
+}
+
 declare -A RUN_PEAK   # per server: the largest VmHWM read before a reset, so the whole run's peak survives
 reset_peak_rss() { # server: VmHWM back to the current RSS (proc(5), clear_refs 5); 1 if the kernel refused
   local s=$1 now p
@@ -359,8 +382,8 @@ reset_peak_rss() { # server: VmHWM back to the current RSS (proc(5), clear_refs 
 
 # --- clients ----------------------------------------------------------------------------------------------
 ROWS=$RESULTS/files-rounds.csv
-# peakRssKiB and failed: conns only; p50Ms..maxMs: mixed only (empty otherwise).
-echo "server,test,round,requests,bytes,seconds,cpuSeconds,protocol,cipher,connections,peakRssKiB,p50Ms,p99Ms,meanMs,maxMs,failed" >"$ROWS"
+# peakRssKiB, failed and peakPrivateKiB: conns only; p50Ms..maxMs: mixed only (empty otherwise).
+echo "server,test,round,requests,bytes,seconds,cpuSeconds,protocol,cipher,connections,peakRssKiB,p50Ms,p99Ms,meanMs,maxMs,failed,peakPrivateKiB" >"$ROWS"
 SAMPLES=$RESULTS/files-mixed-samples.csv
 echo "server,round,probe,seconds" >"$SAMPLES"
 
@@ -387,23 +410,34 @@ run_curl() { # server round [record]: one download of the big file
     read -r proto cipher < <(sed -nE 's#^\* SSL connection using ([^ ]+) / ([^ ]+).*#\1 \2#p' "$err" | head -1)
   fi
   check_tls "$s" "$proto" "$cipher"
-  [ "$record" = 1 ] && echo "$s,curl,$round,1,$size,$secs,$(awk -v t=$((after - before)) -v h="$TICKS" 'BEGIN{printf "%.3f", t/h}'),$proto,$cipher,1,,,,,," >>"$ROWS"
+  [ "$record" = 1 ] && echo "$s,curl,$round,1,$size,$secs,$(awk -v t=$((after - before)) -v h="$TICKS" 'BEGIN{printf "%.3f", t/h}'),$proto,$cipher,1,,,,,,," >>"$ROWS"
   return 0
 }
 
 run_h2load() { # server test round connections requests bytes-per-file uri...
   local s=$1 test=$2 round=$3 conns=$4 n=$5 per=$6; shift 6
-  local urls=() u out before after secs total succeeded ok2xx proto cipher rss=""
+  local urls=() u out before after secs total succeeded ok2xx proto cipher rss="" private="" sampler="" now
   for u in "$@"; do urls+=("$(url "$s" "$u")"); done
   out=$WORK/h2load.out
   local tls=()
   [ "${SCHEME[$s]}" = https ] && tls=(--tls13-ciphers="$SUITE")
   local measure_rss=0
   [[ $test == conns-* ]] && reset_peak_rss "$s" && measure_rss=1
+  if [ "$measure_rss" = 1 ]; then
+    private_kib "$s" >"$WORK/private.peak"
+    sample_private "$s" "$WORK/private.peak" &
+    sampler=$!
+  fi
   before=$(cpu_ticks "$s")
   h2load --h1 -c "$conns" -n "$n" "${tls[@]}" "${urls[@]}" >"$out" 2>&1 || { tail -20 "$out" >&2; fail "h2load failed against $s ($test)"; }
   after=$(cpu_ticks "$s")
-  [ "$measure_rss" = 1 ] && rss=$(peak_rss_kib "$s")
+  if [ "$measure_rss" = 1 ]; then
+    rss=$(peak_rss_kib "$s")
+    kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+    private=$(cat "$WORK/private.peak")
+    now=$(private_kib "$s")
+    [ "$now" -gt "$private" ] && private=$now
+  fi
   # "requests: 8 total, 8 started, 8 done, 8 succeeded, 0 failed, 0 errored, 0 timeout"
   succeeded=$(sed -nE 's/^requests: .* ([0-9]+) succeeded.*/\1/p' "$out")
   ok2xx=$(sed -nE 's/^status codes: ([0-9]+) 2xx.*/\1/p' "$out")
@@ -429,7 +463,7 @@ run_h2load() { # server test round connections requests bytes-per-file uri...
   fi
   check_tls "$s" "$proto" "$cipher"
   total=$((n * per))
-  echo "$s,$test,$round,$n,$total,$secs,$(awk -v t=$((after - before)) -v h="$TICKS" 'BEGIN{printf "%.3f", t/h}'),$proto,$cipher,$conns,$rss,,,,,$failed" >>"$ROWS"
+  echo "$s,$test,$round,$n,$total,$secs,$(awk -v t=$((after - before)) -v h="$TICKS" 'BEGIN{printf "%.3f", t/h}'),$proto,$cipher,$conns,$rss,,,,,$failed,$private" >>"$ROWS"
 }
 
 # mixed: big downloads keep every core busy while probes time small requests. Each process below is one
@@ -502,7 +536,7 @@ run_mixed() { # server round
   if [ "$n" = 0 ]; then # so slow that no probe finished a request after its first: no latency to report
     echo "files.sh: $s (mixed, round $round): no small request finished within $MIXED_SECONDS s after the first of" \
          "its connection ($(grep -l 'SSL connection using' "$WORK"/mixed-probe-*.err 2>/dev/null | wc -l) of $MIXED_PROBES probes past the handshake)" >&2
-    echo "$s,mixed,$round,0,0,$(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.6f", b - a}'),0,$proto,$cipher,,,,,,," >>"$ROWS"
+    echo "$s,mixed,$round,0,0,$(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.6f", b - a}'),0,$proto,$cipher,,,,,,,," >>"$ROWS"
     return 0
   fi
   check_tls "$s" "$proto" "$cipher"
@@ -510,7 +544,7 @@ run_mixed() { # server round
     { v[NR] = $1; sum += $1 }
     function rank(q,  k) { k = int(q * NR); if (k < q * NR) k++; return v[k] }
     END { printf "%.3f,%.3f,%.3f,%.3f", rank(0.5) * 1e3, rank(0.99) * 1e3, sum / NR * 1e3, v[NR] * 1e3 }')
-  echo "$s,mixed,$round,$n,$((n * SMALL_BYTES)),$(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.6f", b - a}'),$(awk -v t=$((after - before)) -v h="$TICKS" 'BEGIN{printf "%.3f", t/h}'),$proto,$cipher,,,$stats," >>"$ROWS"
+  echo "$s,mixed,$round,$n,$((n * SMALL_BYTES)),$(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.6f", b - a}'),$(awk -v t=$((after - before)) -v h="$TICKS" 'BEGIN{printf "%.3f", t/h}'),$proto,$cipher,,,$stats,," >>"$ROWS"
 }
 
 # --- the run ----------------------------------------------------------------------------------------------

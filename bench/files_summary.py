@@ -4,11 +4,11 @@
 usage: python3 bench/files_summary.py ROUNDS_CSV RESULTS_DIR [--meta KEY=VALUE...] [--rss SERVER=KIB...]
 
 Reads one row per (server, test, round): requests, file bytes, seconds, server CPU seconds, protocol, cipher,
-and for some tests connections, the server's peak RSS during the test (conns-N) or the small-file latency
-percentiles (mixed). Writes RESULTS_DIR/files.csv and files.json (per server and test: the median of the
-rounds of MB/s, server CPU s/GB, req/s, server CPU us/request, and of p50/p99/mean/max latency and peak RSS
-where measured, each round's figures, and ratios against nginx and against plain) and files.md (the tables
-docs/benchmarks.md shows). MB and GB are decimal.
+and for some tests connections, the server's peak RSS and peak private memory during the test (conns-N) or the
+small-file latency percentiles (mixed). Writes RESULTS_DIR/files.csv and files.json (per server and test: the
+median of the rounds of MB/s, server CPU s/GB, req/s, server CPU us/request, and of p50/p99/mean/max latency,
+peak RSS and peak private memory where measured, each round's figures, and ratios against nginx and against
+plain) and files.md (the tables docs/benchmarks.md shows). MB and GB are decimal.
 """
 import csv
 import json
@@ -83,8 +83,9 @@ def summarise(rows):
                     "seconds": s,
                     "bytes": b,
                 }
-            for k in ("levelPeakRssKiB",) + LATENCY:
-                v = optional_float(r, "peakRssKiB" if k == "levelPeakRssKiB" else k)
+            for k in ("levelPeakRssKiB", "levelPeakPrivateKiB") + LATENCY:
+                v = optional_float(r, {"levelPeakRssKiB": "peakRssKiB",
+                                       "levelPeakPrivateKiB": "peakPrivateKiB"}.get(k, k))
                 if v is not None:
                     one[k] = v
             rounds.append(one)
@@ -92,7 +93,7 @@ def summarise(rows):
         # its latencies mean something.
         rates = () if test == "mixed" else ("MBps", "serverCpuSecPerGB", "reqPerSec", "serverCpuUsPerRequest")
         med = {k: statistics.median(x[k] for x in rounds)
-               for k in rates + ("levelPeakRssKiB", "samples") + LATENCY if all(k in x for x in rounds)}
+               for k in rates + ("levelPeakRssKiB", "levelPeakPrivateKiB", "samples") + LATENCY if all(k in x for x in rounds)}
         extra = {}
         if rs[0].get("connections"):
             extra["connections"] = int(rs[0]["connections"])
@@ -159,7 +160,8 @@ def markdown(summary, servers, meta, rss):
     if any((s, "c256") in summary for s in servers):
         n = meta.get("c256Requests", "1024")
         lines += [f"256 connections, {n} downloads of a 4 MiB file (`h2load --h1 -c 256 -n {n}`); peak RSS is the "
-                  "server's VmHWM over the whole run (all its processes):", "",
+                  "server's VmHWM over the whole run (all its processes; for the file server it includes the pages "
+                  "of the 1 GiB file it maps, page cache that nginx's reads do not count):", "",
                   "| server | MB/s | x nginx | server CPU s/GB | x nginx | peak RSS MiB |", "|---|---|---|---|---|---|"]
         for s in servers:
             e = summary.get((s, "c256"))
@@ -206,25 +208,30 @@ def markdown(summary, servers, meta, rss):
     if levels:
         kib = int(meta.get("connsFileBytes", 65536)) // 1024
         lines += [f"Connection count: `h2load --h1 -c N -n {meta.get('connsRequests', '?')}` with keep-alive on "
-                  f"{kib} KiB files (round robin); peak RSS is the server's VmHWM during that level alone (all its "
-                  "processes; reset before it); failed requests (over all rounds) are those of connections the "
-                  "server dropped, and the other figures count only the requests that succeeded:", "",
-                  "| server | connections | MB/s | x nginx | server CPU s/GB | x nginx | peak RSS MiB | x nginx | failed requests |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  f"{kib} KiB files (round robin); peak private memory is the largest RssAnon (heap, stacks, "
+                  "malloc, direct buffers) sampled every 0.2 s during that level; peak RSS is the server's VmHWM "
+                  "during that level alone (reset before it), which also counts the pages of files the server has "
+                  "mapped (page cache, shared with the kernel); both over all the server's processes. Failed "
+                  "requests (over all rounds) are those of connections the server dropped, and the other figures "
+                  "count only the requests that succeeded:", "",
+                  "| server | connections | MB/s | x nginx | server CPU s/GB | x nginx | peak private MiB | x nginx "
+                  "| peak RSS MiB | failed requests |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for t in levels:
             base = summary.get(("nginx", t))
             for s in servers:
                 e = summary.get((s, t))
                 if e is None:
                     continue
-                rss_mib = e.get("levelPeakRssKiB")
-                x_rss = (rss_mib / base["levelPeakRssKiB"] if rss_mib is not None and base
-                         and base.get("levelPeakRssKiB") else None)
+                rss_kib = e.get("levelPeakRssKiB")
+                private_kib = e.get("levelPeakPrivateKiB")
+                x_private = (private_kib / base["levelPeakPrivateKiB"] if private_kib is not None and base
+                             and base.get("levelPeakPrivateKiB") else None)
                 lines.append("| " + " | ".join([
                     SERVER_LABELS.get(s, s), f"{int(t.split('-', 1)[1]):,}", fmt(e["MBps"], 0),
                     ratio(e, "xMBps_nginx"), fmt(e["serverCpuSecPerGB"], 3), ratio(e, "xCpu_nginx"),
-                    fmt(rss_mib and rss_mib / 1024, 0), "" if x_rss is None else f"{x_rss:.2f}x",
-                    f"{e.get('failedRequests', 0):,}"]) + " |")
+                    fmt(private_kib and private_kib / 1024, 0), "" if x_private is None else f"{x_private:.2f}x",
+                    fmt(rss_kib and rss_kib / 1024, 0), f"{e.get('failedRequests', 0):,}"]) + " |")
         lines.append("")
     return "\n".join(lines)
 
@@ -245,7 +252,7 @@ def main():
 
     columns = ["server", "test", "MBps", "serverCpuSecPerGB", "reqPerSec", "serverCpuUsPerRequest",
                "xMBps_nginx", "xCpu_nginx", "xMBps_plain", "xCpu_plain", "peakRssKiB", "connections",
-               "levelPeakRssKiB", "failedRequests", "samples", "p50Ms", "p99Ms", "meanMs", "maxMs", "xP50Ms_nginx", "xP99Ms_nginx",
+               "levelPeakRssKiB", "levelPeakPrivateKiB", "failedRequests", "samples", "p50Ms", "p99Ms", "meanMs", "maxMs", "xP50Ms_nginx", "xP99Ms_nginx",
                "protocol", "cipher", "rounds"]
     with open(os.path.join(results, "files.csv"), "w", newline="") as f:
         w = csv.writer(f)
@@ -256,8 +263,10 @@ def main():
                 v = e.get(c)
                 if c == "rounds" and e["test"] == "mixed":  # p50/p99 ms
                     v = ";".join(f"{fmt(r.get('p50Ms'), 3)}/{fmt(r.get('p99Ms'), 3)}" for r in v)
-                elif c == "rounds" and "levelPeakRssKiB" in e:  # MB/s, CPU s/GB, peak RSS KiB
-                    v = ";".join(f"{r['MBps']:.1f}/{r['serverCpuSecPerGB']:.4f}/{r['levelPeakRssKiB']:.0f}" for r in v)
+                elif c == "rounds" and "levelPeakRssKiB" in e:  # MB/s, CPU s/GB, peak RSS KiB, peak private KiB
+                    v = ";".join(f"{r['MBps']:.1f}/{r['serverCpuSecPerGB']:.4f}/{r['levelPeakRssKiB']:.0f}"
+                                 + (f"/{r['levelPeakPrivateKiB']:.0f}" if "levelPeakPrivateKiB" in r else "")
+                                 for r in v)
                 elif c == "rounds":  # MB/s, CPU s/GB
                     v = ";".join(f"{r['MBps']:.1f}/{r['serverCpuSecPerGB']:.4f}" for r in v)
                 elif isinstance(v, float):
