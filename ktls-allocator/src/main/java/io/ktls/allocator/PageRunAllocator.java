@@ -180,16 +180,21 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
 
     /**
      * A direct buffer for a library's own short-lived memory, which never reaches application code: a TLS record
-     * that a handler seals and the transport frees after the write, say. It is allocated as
-     * {@link #directBuffer(int, int)} allocates, but the leak detector tracks it only at
-     * {@link ResourceLeakDetector.Level#PARANOID}. At the sampling levels a record stream pays for a stack trace
-     * at every sampled allocation and release (2 to 5% of a TLS file server's CPU), and a trace of the library's
-     * own code would tell an application nothing; Netty's thread-local direct buffers are untracked for the same
-     * reason. A buffer that does leak still shows in the allocator's counters, and test suites running at
-     * {@code PARANOID} see it reported.
+     * that a handler seals and the transport frees after the write, say.
+     * <ul>
+     *   <li><b>One region, like {@link #ioBuffer(int, int)}:</b> never the single-page composite that
+     *       {@link #directBuffer(int, int)} falls back to, because such memory is written through its NIO view
+     *       (a cipher's output, a file read), and the view of a composite of several pages is a copy: what is
+     *       written there never reaches the buffer. When no run is free the {@link MaxMemoryPolicy} applies.</li>
+     *   <li><b>Leak-tracked only at {@link ResourceLeakDetector.Level#PARANOID}.</b> At the sampling levels a
+     *       record stream pays for a stack trace at every sampled allocation and release (2 to 5% of a TLS file
+     *       server's CPU), and a trace of the library's own code would tell an application nothing; Netty's
+     *       thread-local direct buffers are untracked for the same reason. A buffer that does leak still shows in
+     *       the allocator's counters, and test suites running at {@code PARANOID} see it reported.</li>
+     * </ul>
      */
     public ByteBuf internalDirectBuffer(int initialCapacity, int maxCapacity) {
-        ByteBuf buf = untracked(initialCapacity, maxCapacity, true);
+        ByteBuf buf = untracked(initialCapacity, maxCapacity, false);
         return ResourceLeakDetector.getLevel() == ResourceLeakDetector.Level.PARANOID ? tracked(buf) : buf;
     }
 

@@ -5,6 +5,7 @@ import io.netty.buffer.CompositeByteBuf;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -121,6 +122,28 @@ class ExhaustionTest {
             assertEquals(0, allocator.metric().fallbackAllocations());
         } finally {
             read.release();
+        }
+    }
+
+    @Test
+    void internalBuffersStayContiguousUnderFragmentation() {
+        build(MaxMemoryPolicy.OVERFLOW_UNPOOLED);
+        fragment();
+        ByteBuf record = allocator.internalDirectBuffer(16384, 16384);
+        try {
+            // Sealed through its NIO view: a composite's view of several pages would be a copy of them.
+            assertTrue(record.nioBufferCount() == 1 && record.isContiguous());
+            ByteBuffer view = record.nioBuffer(0, 16384);
+            for (int i = 0; i < 16384; i++) {
+                view.put(i, (byte) (i * 7));
+            }
+            for (int i = 0; i < 16384; i++) {
+                assertEquals((byte) (i * 7), record.getByte(i), "byte " + i + " written through the view");
+            }
+            assertEquals(1, allocator.metric().overflowAllocations());
+            assertEquals(0, allocator.metric().fallbackAllocations());
+        } finally {
+            record.release();
         }
     }
 

@@ -122,7 +122,7 @@ final class EngineHandoff implements AutoCloseable {
             // all the same. Leave no error behind for the engine's next call.
             SSL.clearError();
         }
-        ByteBuf flight = alloc.directBuffer(TICKET_FLIGHT_INITIAL_BYTES);
+        ByteBuf flight = ContiguousMemory.require(alloc.directBuffer(TICKET_FLIGHT_INITIAL_BYTES), alloc);
         try {
             for (;;) {
                 ByteBuffer dst = flight.nioBuffer(flight.writerIndex(), flight.writableBytes());

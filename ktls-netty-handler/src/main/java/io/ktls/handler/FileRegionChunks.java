@@ -54,7 +54,7 @@ final class FileRegionChunks implements ChunkedInput<ByteBuf> {
             return null;
         }
         int length = (int) Math.min(CHUNK_BYTES, region.count() - offset);
-        ByteBuf chunk = allocator.buffer(length);
+        ByteBuf chunk = ContiguousMemory.ioBuffer(allocator, length);
         try {
             ByteBuffer dst = chunk.nioBuffer(0, length);
             FileSource.readRegion(region, offset, dst);

@@ -158,12 +158,15 @@ final class RecordEncryptor implements AutoCloseable {
     }
 
     /**
-     * Output memory of exactly {@code length} bytes. A record's buffers never leave the handler and the transport:
-     * with a page-run allocator they are {@linkplain PageRunAllocator#internalDirectBuffer internal} buffers, which
-     * the leak detector tracks only at {@code PARANOID}, so no record pays for a sampled stack trace.
+     * Output memory of exactly {@code length} bytes, in one region: the cipher writes through its NIO view
+     * ({@link ContiguousMemory}). A record's buffers never leave the handler and the transport: with a page-run
+     * allocator they are {@linkplain PageRunAllocator#internalDirectBuffer internal} buffers, which are never
+     * composites and which the leak detector tracks only at {@code PARANOID}, so no record pays for a sampled
+     * stack trace.
      */
     private ByteBuf outputBuffer(int length) {
-        return pageRuns != null ? pageRuns.internalDirectBuffer(length, length) : alloc.directBuffer(length, length);
+        return ContiguousMemory.require(pageRuns != null ? pageRuns.internalDirectBuffer(length, length)
+                : alloc.directBuffer(length, length), alloc);
     }
 
     private void finishSealed(OutboundRecord record, RecordCipher c, int payloadLength) {

@@ -5,7 +5,6 @@ import io.ktls.handler.crypto.TlsRecordException;
 import io.ktls.handler.internal.crypto.RecordCipher;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.handler.codec.ByteToMessageDecoder;
 
 import javax.crypto.AEADBadTagException;
 import java.nio.ByteBuffer;
@@ -89,9 +88,9 @@ final class RecordReader implements AutoCloseable {
         }
         if (!isOwnedOutright(in)) {
             // Opening in place writes into the buffer: only into memory nobody else reads.
-            ByteBuf own = alloc.buffer(in.readableBytes());
+            ByteBuf own;
             try {
-                own.writeBytes(in);
+                own = ContiguousMemory.ioBuffer(alloc, in.readableBytes()).writeBytes(in);
             } finally {
                 in.release();
             }
@@ -100,8 +99,19 @@ final class RecordReader implements AutoCloseable {
         if (input == null) {
             input = in;
         } else {
-            // Only while nothing is opened (during the takeover, or after stop()): rare, so simply merged.
-            input = ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(alloc, input, in);
+            // Only while nothing is opened (during the takeover, or after stop()): rare, so simply merged, into
+            // one region, as records are opened in place there.
+            ByteBuf merged;
+            try {
+                merged = ContiguousMemory.ioBuffer(alloc, input.readableBytes() + in.readableBytes());
+            } catch (RuntimeException | Error e) {
+                in.release();
+                throw e;
+            }
+            merged.writeBytes(input).writeBytes(in);
+            input.release();
+            in.release();
+            input = merged;
         }
     }
 
@@ -181,7 +191,7 @@ final class RecordReader implements AutoCloseable {
                     int readable = in.readableBytes();
                     int capacity = readable >= TlsRecords.HEADER_LENGTH
                             ? checkHeader(in, in.readerIndex()) : TlsRecords.HEADER_LENGTH;
-                    assembly = alloc.buffer(capacity).writeBytes(in);
+                    assembly = ContiguousMemory.ioBuffer(alloc, capacity).writeBytes(in);
                 }
             } finally {
                 in.release();
@@ -261,7 +271,7 @@ final class RecordReader implements AutoCloseable {
                     break;
                 }
                 // One view from the plaintext's place to the record's end: plaintext at 0, the record after it.
-                // A buffer of one NIO buffer (add() made sure) shares its memory with the view in every Netty
+                // A buffer of one NIO buffer (add() and ContiguousMemory made sure) shares its memory with the view in every Netty
                 // implementation, so the plaintext lands in buf.
                 ByteBuffer region = buf.nioBuffer(outIndex, start + recordLength - outIndex);
                 ByteBuffer record = region.duplicate();
