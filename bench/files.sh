@@ -365,7 +365,8 @@ sample_private() {
   local s=$1 file=$2 peak=0 now
   while :; do
     now=$(private_kib "$s")
-    if [ "$now" -gt "$peak" ]; then peak=$now; echo "$peak" >"$file"; fi
+    # Renamed into place: the sampler is killed at any moment, and a half-written file would read empty.
+    if [ "$now" -gt "$peak" ]; then peak=$now; echo "$peak" >"$file.new" && mv -f "$file.new" "$file"; fi
     sleep 0.2
   done
 }
@@ -434,9 +435,9 @@ run_h2load() { # server test round connections requests bytes-per-file uri...
   if [ "$measure_rss" = 1 ]; then
     rss=$(peak_rss_kib "$s")
     kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
-    private=$(cat "$WORK/private.peak")
+    private=$(cat "$WORK/private.peak" 2>/dev/null || true)
     now=$(private_kib "$s")
-    [ "$now" -gt "$private" ] && private=$now
+    [ "$now" -gt "${private:-0}" ] && private=$now
   fi
   # "requests: 8 total, 8 started, 8 done, 8 succeeded, 0 failed, 0 errored, 0 timeout"
   succeeded=$(sed -nE 's/^requests: .* ([0-9]+) succeeded.*/\1/p' "$out")

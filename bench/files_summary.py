@@ -140,7 +140,9 @@ def markdown(summary, servers, meta, rss):
             f"{meta.get('warmupDownloads', '?')} discarded downloads per server; access logs "
             f"{meta.get('accessLog', '?')} in every server; open-file caches {meta.get('openFiles', 'off')} in every "
             f"server; discarded runs per server before the rounds: {meta.get('smallWarmup', '0')} of the small-file test, "
-            f"{meta.get('c256Warmup', '0')} of the 256-connection test; load average at the end {meta.get('loadAverageAtEnd', '?')}.")
+            f"{meta.get('c256Warmup', '0')} of the 256-connection test; "
+            + (f"JVM options of the file server `{meta['javaOpts']}`; " if meta.get("javaOpts") else "")
+            + f"load average at the end {meta.get('loadAverageAtEnd', '?')}.")
     lines += [head, ""]
     if any((s, t) in summary for s in servers for t in ("c8", "curl")):
         lines += [f"One big file, `h2load --h1 -c 8 -n {meta.get('c8Requests', '8')}` and curl (one download):", "",
