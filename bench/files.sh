@@ -341,23 +341,16 @@ cpu_ticks() { # server -> utime+stime of its processes, in clock ticks
 }
 TICKS=$(getconf CLK_TCK)
 
-peak_rss_kib() { # server -> VmHWM summed over its processes
+status_kib() { # field server -> that field of /proc/PID/status (kB) summed over the server's processes
   local total=0 v
-  for p in $(server_pids "$1"); do
-    v=$(sed -nE 's/^VmHWM:\s*([0-9]+) kB/\1/p' /proc/"$p"/status 2>/dev/null || true)
+  for p in $(server_pids "$2"); do
+    v=$(sed -nE "s/^$1:\s*([0-9]+) kB/\1/p" /proc/"$p"/status 2>/dev/null || true)
     total=$((total + ${v:-0}))
   done
   echo "$total"
 }
-
-private_kib() { # server -> RssAnon (private anonymous memory: heap, stacks, malloc, direct buffers) summed
-  local total=0 v
-  for p in $(server_pids "$1"); do
-    v=$(sed -nE 's/^RssAnon:\s*([0-9]+) kB/\1/p' /proc/"$p"/status 2>/dev/null || true)
-    total=$((total + ${v:-0}))
-  done
-  echo "$total"
-}
+peak_rss_kib() { status_kib VmHWM "$1"; } # server -> VmHWM
+private_kib() { status_kib RssAnon "$1"; } # server -> private anonymous memory: heap, stacks, malloc, direct buffers
 
 # sample_private SERVER FILE: writes the largest RssAnon seen every 0.2 s to FILE until killed (the kernel keeps
 # no high-water mark of it).
