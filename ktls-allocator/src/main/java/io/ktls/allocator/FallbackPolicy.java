@@ -8,10 +8,11 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * What a request gets when no region of its size can be had (fragmentation, or the memory limit), in order:
  * <ol>
- *   <li>a multi-page request that may be non-contiguous becomes a {@link CompositeByteBuf} of single pages from
- *       the caller's arena, counted in {@code fallbackAllocations} (the arena has already started its back-off
- *       for the size and woken its reclaim thread);</li>
- *   <li>not even single pages, or a request that must be contiguous (a transport read, capacity growth): the
+ *   <li>a multi-page request that may be non-contiguous (only in a pool built with
+ *       {@code compositeFallback}) becomes a {@link CompositeByteBuf} of single pages from the caller's arena,
+ *       counted in {@code fallbackAllocations} (the arena has already started its back-off for the size and
+ *       woken its reclaim thread);</li>
+ *   <li>not even single pages, or a request that must be contiguous (every request by default): the
  *       {@link MaxMemoryPolicy}, i.e. unpooled overflow memory, or an {@link OutOfMemoryError} naming the limit
  *       and the request.</li>
  * </ol>

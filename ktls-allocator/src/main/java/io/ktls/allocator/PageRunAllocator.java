@@ -51,10 +51,11 @@ import javax.management.StandardMBean;
  *       thread's cache, refilled from its arena.</li>
  *   <li>≤ {@code maxRunPages} pages: a run straight from the arena.</li>
  *   <li>larger: unpooled direct memory of its own (a huge buffer), counted.</li>
- *   <li>No contiguous run (fragmentation, memory limit): a multi-page request becomes a {@link io.netty.buffer.CompositeByteBuf}
- *       of single pages (counted; further run attempts are rate-limited); transport read buffers
- *       ({@code ioBuffer}) and capacity growth need contiguous memory and skip this step. No page at all:
- *       {@link MaxMemoryPolicy}.</li>
+ *   <li>No contiguous run (fragmentation, memory limit): the {@link MaxMemoryPolicy} (counted overflow memory by
+ *       default). Every buffer is one region, as Netty's consumers assume ({@code SslHandler} writes through a
+ *       buffer's NIO view). Only a pool built with {@link Builder#compositeFallback(boolean) compositeFallback}
+ *       first gives a multi-page {@code directBuffer} a {@link io.netty.buffer.CompositeByteBuf} of single pages
+ *       (counted; further run attempts are rate-limited).</li>
  *   <li>Heap buffers: Netty's unpooled heap buffers, counted.</li>
  * </ol>
  *
@@ -86,6 +87,8 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
     private final String name;
     private final Arena[] arenas;
     private final int maxRunPages;
+    /** Whether a multi-page {@code directBuffer} may become a composite of single pages (the builder's option). */
+    private final boolean compositeFallback;
     private final SizeClasses classes;
     private final FallbackPolicy fallback;
     final long runRetryIntervalNanos;
@@ -119,6 +122,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         super(true);
         name = b.name != null ? b.name : "page-runs-" + INSTANCES.incrementAndGet();
         maxRunPages = b.maxRunPages;
+        compositeFallback = b.compositeFallback;
         classes = new SizeClasses(b.maxCachedRunPages, b.cacheRefillBytes);
         runRetryIntervalNanos = b.runRetryIntervalNanos;
         reclaimIntervalNanos = b.reclaimIntervalNanos;
@@ -141,11 +145,11 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         logger.debug("PageRunAllocator '{}': arenas={}, slabBytes={}, maxMemoryBytes={}, maxRunPages={}, "
                         + "maxCachedRunPages={}, maxCachedBytesPerThread={}, cacheRefillBytes={}, maxMemoryPolicy={}, "
                         + "runRetryIntervalNanos={}, reclaimIntervalNanos={}, maxReclaimRegionsPerPass={}, "
-                        + "reclaimThreads={}, cacheAllThreads={}, leakDetection={}",
+                        + "reclaimThreads={}, cacheAllThreads={}, compositeFallback={}, leakDetection={}",
                 name, arenas.length, b.slabBytes, b.maxMemoryBytes, maxRunPages, b.maxCachedRunPages,
                 b.maxCachedBytesPerThread, b.cacheRefillBytes, b.maxMemoryPolicy, runRetryIntervalNanos,
                 reclaimIntervalNanos, maxReclaimRegionsPerPass, b.reclaimThreads, b.cacheAllThreads,
-                io.netty.util.ResourceLeakDetector.getLevel());
+                compositeFallback, io.netty.util.ResourceLeakDetector.getLevel());
         if (b.registerMBean) {
             registerMBean();
         }
@@ -161,10 +165,14 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
 
     // ---- allocation ----------------------------------------------------------------------------------------
 
+    /**
+     * One region, unless the pool was built with {@link Builder#compositeFallback(boolean) compositeFallback}: then
+     * a multi-page request that finds no free run gets a composite of single pages.
+     */
     @Override
     protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
         // Every buffer handed out is leak-tracked: pooled, composite and overflow alike.
-        return toLeakAwareBuffer(regionOrFallback(initialCapacity, maxCapacity, true));
+        return toLeakAwareBuffer(regionOrFallback(initialCapacity, maxCapacity, compositeFallback));
     }
 
     /**
@@ -308,7 +316,8 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
 
     /**
      * Allocates {@code count} buffers of {@code runPages} pages each into {@code out[offset ..]}, taking the
-     * thread's cache once. A slot gets a page composite when no contiguous run is available. Returns the number
+     * thread's cache once. A slot that finds no free run gets what {@code directBuffer} would give (the
+     * {@link MaxMemoryPolicy}, or single pages with {@link Builder#compositeFallback}). Returns the number
      * allocated: {@code count}, or fewer only under {@link MaxMemoryPolicy#FAIL} at the memory limit (the caller
      * owns the buffers that were allocated).
      */
@@ -328,13 +337,14 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         RunCache cache = threadCaches.cacheOrNull();
         Arena arena = threadCaches.arenaOf(cache);
         for (int i = 0; i < count; i++) {
-            PageRunBuf buf = cache != null && sizeClass < classes.cachedClasses ? cache.allocate(sizeClass, true)
-                    : arena.allocateUncached(runPages, PageRunBuf.ORIGIN_ARENA, true);
+            PageRunBuf buf = cache != null && sizeClass < classes.cachedClasses
+                    ? cache.allocate(sizeClass, compositeFallback)
+                    : arena.allocateUncached(runPages, PageRunBuf.ORIGIN_ARENA, compositeFallback);
             if (buf != null) {
                 out[offset + i] = toLeakAwareBuffer(buf.init(runBytes, Integer.MAX_VALUE));
             } else {
                 try {
-                    out[offset + i] = toLeakAwareBuffer(exhausted(runBytes, Integer.MAX_VALUE, true));
+                    out[offset + i] = toLeakAwareBuffer(exhausted(runBytes, Integer.MAX_VALUE, compositeFallback));
                 } catch (OutOfMemoryError e) {
                     return i;
                 }
@@ -475,9 +485,11 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
      *   <tr><td>{@link #maxMemoryPolicy(MaxMemoryPolicy) maxMemoryPolicy}</td><td></td><td>{@link
      *       MaxMemoryPolicy#OVERFLOW_UNPOOLED}</td>
      *       <td>an event loop never blocks or fails at the limit</td></tr>
+     *   <tr><td>{@link #compositeFallback(boolean) compositeFallback}</td><td></td><td>false</td>
+     *       <td>every buffer is one region, as Netty's allocators give; see the method</td></tr>
      *   <tr><td>{@link #runRetryIntervalNanos(long) runRetryIntervalNanos}</td><td>ns</td><td>1 s</td>
-     *       <td>after a multi-page run could not be found, further run attempts of that size are skipped this long
-     *       (single pages instead); FreeBSD's value</td></tr>
+     *       <td>with {@code compositeFallback}, after a multi-page run could not be found, further run attempts of
+     *       that size skip their slow steps this long (single pages instead); FreeBSD's value</td></tr>
      *   <tr><td>{@link #reclaimIntervalNanos(long) reclaimIntervalNanos}</td><td>ns</td><td>1 s</td>
      *       <td>timer of the reclaim threads; a cache that did not allocate during a whole interval is
      *       trimmed</td></tr>
@@ -507,6 +519,7 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         private boolean reclaimThreads = true;
         private boolean registerMBean;
         private boolean cacheAllThreads;
+        private boolean compositeFallback;
         private LongSupplier nanoClock = System::nanoTime;
         private IntFunction<ByteBuffer> slabMemory = DirectMemory::allocate;
 
@@ -569,6 +582,21 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
         /** What to do when {@code maxMemoryBytes} is reached. */
         public Builder maxMemoryPolicy(MaxMemoryPolicy maxMemoryPolicy) {
             this.maxMemoryPolicy = ObjectUtil.checkNotNull(maxMemoryPolicy, "maxMemoryPolicy");
+            return this;
+        }
+
+        /**
+         * Whether a multi-page {@code directBuffer} (or {@code buffer}) that finds no free run may become a
+         * {@code CompositeByteBuf} of single pages, keeping the pool within {@code maxMemoryBytes} where only
+         * scattered pages are free. Off by default: the NIO view of a composite of several pages is a copy, and
+         * Netty's {@code SslHandler} writes every record it wraps or unwraps through such a view, as a cipher or a
+         * file read into a buffer does, so their bytes would never reach the buffer (records sent empty, a
+         * handshake the peer cannot parse). Without it such a request gets the {@link MaxMemoryPolicy}: counted
+         * overflow memory by default. Turn it on only when every consumer of the pool's buffers writes through the
+         * {@code ByteBuf} API. {@code ioBuffer} and {@code internalDirectBuffer} are one region either way.
+         */
+        public Builder compositeFallback(boolean compositeFallback) {
+            this.compositeFallback = compositeFallback;
             return this;
         }
 

@@ -19,7 +19,10 @@ public interface PageRunAllocatorMetric extends ByteBufAllocatorMetric {
     /** Allocations that took an arena lock: cache refills, and runs above {@code maxCachedRunPages}. */
     long arenaAllocations();
 
-    /** Multi-page requests served as a composite of single pages because no contiguous run was available. */
+    /**
+     * Multi-page requests served as a composite of single pages because no contiguous run was available (only in
+     * a pool built with {@code compositeFallback}).
+     */
     long fallbackAllocations();
 
     /** Requests above {@code maxRunPages}, served with unpooled direct memory. */

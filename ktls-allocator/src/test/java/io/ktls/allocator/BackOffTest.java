@@ -26,6 +26,7 @@ class BackOffTest {
 
     private void build(MaxMemoryPolicy policy) {
         allocator = PageRunAllocator.builder().arenas(1).slabBytes(PAGES * 4096).maxRunPages(PAGES)
+                .compositeFallback(true)
                 .maxCachedRunPages(4).maxMemoryBytes(PAGES * 4096).maxCachedBytesPerThread(0)
                 .maxMemoryPolicy(policy).runRetryIntervalNanos(TimeUnit.SECONDS.toNanos(1)).nanoClock(now::get)
                 .reclaimThreads(false).build();

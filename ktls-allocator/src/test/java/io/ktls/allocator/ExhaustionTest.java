@@ -19,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * One slab of 16 pages, no caching: every other page in use leaves 8 free pages and no run of 2, which forces
- * the single-page fallback, the rate limit and, once the pages run out, the policy at the limit.
+ * the single-page fallback (in a pool built with it), the rate limit and, once the pages run out, the policy at
+ * the limit.
  */
 class ExhaustionTest {
     private static final int PAGES = 16;
@@ -29,8 +30,14 @@ class ExhaustionTest {
     private final List<ByteBuf> held = new ArrayList<>();
     private PageRunAllocator allocator;
 
+    /** A pool with the single-page composite fallback, which most tests here are about. */
     private PageRunAllocator build(MaxMemoryPolicy policy) {
-        allocator = PageRunAllocator.builder().arenas(1).slabBytes(PAGES * 4096).maxRunPages(PAGES)
+        return build(policy, true);
+    }
+
+    private PageRunAllocator build(MaxMemoryPolicy policy, boolean compositeFallback) {
+        allocator = PageRunAllocator.builder().compositeFallback(compositeFallback).arenas(1).slabBytes(PAGES * 4096)
+                .maxRunPages(PAGES)
                 .maxMemoryBytes(PAGES * 4096).maxCachedBytesPerThread(0).maxMemoryPolicy(policy)
                 .runRetryIntervalNanos(RETRY_NANOS).nanoClock(now::get).reclaimThreads(false).build();
         return allocator;
@@ -123,6 +130,41 @@ class ExhaustionTest {
         } finally {
             read.release();
         }
+    }
+
+    @Test
+    void byDefaultAMultiPageDirectBufferStaysOneRegionUnderFragmentation() {
+        build(MaxMemoryPolicy.OVERFLOW_UNPOOLED, false);
+        fragment();
+        ByteBuf record = allocator.directBuffer(16384);
+        try {
+            // Netty's SslHandler wraps into this view: a composite's would be a copy, and the record lost.
+            assertTrue(record.nioBufferCount() == 1 && record.isContiguous());
+            ByteBuffer view = record.nioBuffer(0, 16384);
+            for (int i = 0; i < 16384; i++) {
+                view.put(i, (byte) (i * 5));
+            }
+            for (int i = 0; i < 16384; i++) {
+                assertEquals((byte) (i * 5), record.getByte(i), "byte " + i + " written through the view");
+            }
+            assertEquals(1, allocator.metric().overflowAllocations());
+            assertEquals(0, allocator.metric().fallbackAllocations());
+        } finally {
+            record.release();
+        }
+        assertEquals(PAGES / 2, allocator.currentArena().freePages());
+    }
+
+    @Test
+    void byDefaultTheFailPolicyRefusesAMultiPageDirectBufferRatherThanGivePages() {
+        build(MaxMemoryPolicy.FAIL, false);
+        fragment();
+        OutOfMemoryError refused = assertThrows(OutOfMemoryError.class, () -> allocator.directBuffer(8192));
+        assertTrue(refused.getMessage().contains("maxMemoryBytes"), refused.getMessage());
+        assertEquals(0, allocator.metric().fallbackAllocations());
+        assertEquals(PAGES / 2, allocator.currentArena().freePages(), "nothing taken");
+        ByteBuf page = allocator.directBuffer(4096);
+        page.release(); // single pages are still served
     }
 
     @Test

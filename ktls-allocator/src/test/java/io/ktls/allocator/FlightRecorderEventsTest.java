@@ -86,6 +86,7 @@ class FlightRecorderEventsTest {
 
     private static void exerciseAllocator() {
         PageRunAllocator allocator = PageRunAllocator.builder().name("jfr-test").arenas(1).slabBytes(PAGES * 4096)
+                .compositeFallback(true)
                 .maxRunPages(PAGES).maxMemoryBytes(PAGES * 4096).maxCachedBytesPerThread(0)
                 .maxMemoryPolicy(MaxMemoryPolicy.OVERFLOW_UNPOOLED)
                 .runRetryIntervalNanos(TimeUnit.SECONDS.toNanos(1)).reclaimThreads(false).build();

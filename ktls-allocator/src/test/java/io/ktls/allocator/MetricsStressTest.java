@@ -36,6 +36,7 @@ class MetricsStressTest {
     @Timeout(60)
     void countersStayConsistentUnderConcurrentAllocationAndCrossThreadRelease() throws Exception {
         PageRunAllocator allocator = PageRunAllocator.builder().cacheAllThreads(true).arenas(2).maxCachedBytesPerThread(256 << 10)
+                .compositeFallback(true)
                 .maxMemoryBytes(64 << 20).reclaimIntervalNanos(TimeUnit.MILLISECONDS.toNanos(50)).build();
         try {
             List<BlockingQueue<ByteBuf>> inboxes = new ArrayList<>();

@@ -36,6 +36,7 @@ class ReclaimerTest {
     void aFailedRunAllocationWakesTheReclaimThreadWhichBringsHomeRunsOfATerminatedThread() throws Exception {
         int pages = 16;
         allocator = PageRunAllocator.builder().cacheAllThreads(true).arenas(1).slabBytes(pages * 4096).maxRunPages(pages)
+                .compositeFallback(true)
                 .maxMemoryBytes(pages * 4096).reclaimIntervalNanos(TimeUnit.MINUTES.toNanos(10)).build();
         // A worker caches every page of the only slab, then terminates without trimming.
         Thread worker = new Thread(() -> {
@@ -94,6 +95,7 @@ class ReclaimerTest {
     @Test
     void anIdlePlainThreadTrimsAtItsNextMissAndEmptySlabsGoBackToTheSystem() throws Exception {
         allocator = PageRunAllocator.builder().cacheAllThreads(true).arenas(1).slabBytes(64 * 4096).maxRunPages(16)
+                .compositeFallback(true)
                 .maxCachedBytesPerThread(8 << 20).reclaimIntervalNanos(TimeUnit.MILLISECONDS.toNanos(20)).build();
         List<ByteBuf> bufs = new ArrayList<>();
         for (int i = 0; i < 64; i++) { // four slabs' worth of 16 KiB runs

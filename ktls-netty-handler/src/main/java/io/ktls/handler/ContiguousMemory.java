@@ -7,10 +7,10 @@ import io.netty.buffer.ByteBufAllocator;
 /**
  * Buffers the record layer writes through one NIO view: a record sealed into its output, a record opened in place
  * over the bytes it arrived in, a file chunk read with {@code pread}. Such memory must be one region. The view of a
- * buffer made of several ({@code nioBufferCount() > 1}: a {@code CompositeByteBuf}, which
- * {@link PageRunAllocator#directBuffer} hands out for a multi-page request when no run of pages is free) is a
- * copy: bytes written there never reach the buffer, and a record sealed into it would leave carrying whatever
- * the pages held before, which its peer rejects as {@code bad_record_mac}.
+ * buffer made of several ({@code nioBufferCount() > 1}: a {@code CompositeByteBuf}, which a
+ * {@link PageRunAllocator} built with {@code compositeFallback} hands out for a multi-page {@code directBuffer}
+ * when no run of pages is free) is a copy: bytes written there never reach the buffer, and a record sealed into
+ * it would leave carrying whatever the pages held before, which its peer rejects as {@code bad_record_mac}.
  * <ul>
  *   <li>{@link #ioBuffer} asks for I/O memory, which allocators keep contiguous (epoll reads into one address;
  *       {@code PageRunAllocator} never falls back to a composite there);</li>

@@ -30,11 +30,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A page-run pool cut into single free pages answers a multi-page {@code directBuffer} with a composite of pages,
- * whose NIO view is a copy. The record layer writes through such views (a seal's output, a record opened in place,
- * a file chunk read), so it must never be given that memory: a record sealed into it left carrying the pages' old
- * bytes, and its peer answered {@code bad_record_mac} (seen under 10,000 connections with a 256 MiB heap, where
- * the pool ran short). See {@link ContiguousMemory}.
+ * A page-run pool with the composite fallback, cut into single free pages, answers a multi-page
+ * {@code directBuffer} with a composite of pages, whose NIO view is a copy. The record layer writes through such
+ * views (a seal's output, a record opened in place, a file chunk read), so it must never be given that memory: a
+ * record sealed into it left carrying the pages' old bytes, and its peer answered {@code bad_record_mac} (seen
+ * under 10,000 connections with a 256 MiB heap, where the pool ran short). See {@link ContiguousMemory}.
  */
 class FragmentedPoolRecordsTest {
 
@@ -44,12 +44,15 @@ class FragmentedPoolRecordsTest {
     private PageRunAllocator pool;
     private final List<ByteBuf> held = new ArrayList<>();
 
-    /** One slab of 16 pages, every other one held: 8 free pages, no two adjacent. */
+    /**
+     * One slab of 16 pages, every other one held: 8 free pages, no two adjacent. Built with the composite fallback,
+     * which a pool offers only when asked: the record layer must hold whatever its allocator gives.
+     */
     @BeforeEach
     void fragmentThePool() {
-        pool = PageRunAllocator.builder().name("fragmented").arenas(1).slabBytes(PAGES * 4096).maxRunPages(PAGES)
-                .maxMemoryBytes(PAGES * 4096).maxCachedBytesPerThread(0).reclaimThreads(false)
-                .registerMBean(false).build();
+        pool = PageRunAllocator.builder().name("fragmented").compositeFallback(true).arenas(1)
+                .slabBytes(PAGES * 4096).maxRunPages(PAGES).maxMemoryBytes(PAGES * 4096).maxCachedBytesPerThread(0)
+                .reclaimThreads(false).build();
         List<ByteBuf> pages = new ArrayList<>();
         for (int i = 0; i < PAGES; i++) {
             pages.add(pool.directBuffer(4096));
