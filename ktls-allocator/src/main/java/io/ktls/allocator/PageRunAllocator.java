@@ -190,10 +190,11 @@ public final class PageRunAllocator extends AbstractByteBufAllocator
      * A direct buffer for a library's own short-lived memory, which never reaches application code: a TLS record
      * that a handler seals and the transport frees after the write, say.
      * <ul>
-     *   <li><b>One region, like {@link #ioBuffer(int, int)}:</b> never the single-page composite that
-     *       {@link #directBuffer(int, int)} falls back to, because such memory is written through its NIO view
-     *       (a cipher's output, a file read), and the view of a composite of several pages is a copy: what is
-     *       written there never reaches the buffer. When no run is free the {@link MaxMemoryPolicy} applies.</li>
+     *   <li><b>One region, like {@link #ioBuffer(int, int)}:</b> never a composite of single pages, even in a pool
+     *       built with {@link Builder#compositeFallback(boolean) compositeFallback}, because such memory is written
+     *       through its NIO view (a cipher's output, a file read), and the view of a composite of several pages is
+     *       a copy: what is written there never reaches the buffer. When no run is free the
+     *       {@link MaxMemoryPolicy} applies.</li>
      *   <li><b>Leak-tracked only at {@link ResourceLeakDetector.Level#PARANOID}.</b> At the sampling levels a
      *       record stream pays for a stack trace at every sampled allocation and release (2 to 5% of a TLS file
      *       server's CPU), and a trace of the library's own code would tell an application nothing; Netty's
