@@ -53,6 +53,29 @@ class ExhaustionTest {
         }
     }
 
+    /** A request the fragmented pool had no run for: one region of overflow memory, writable; then released. */
+    private void assertOneRegionFromOverflow(ByteBuf buf) {
+        try {
+            assertWritableThroughItsView(buf);
+            assertEquals(1, allocator.metric().overflowAllocations());
+            assertEquals(0, allocator.metric().fallbackAllocations());
+        } finally {
+            buf.release();
+        }
+    }
+
+    /** One region, and what is written through its NIO view is in the buffer. */
+    private static void assertWritableThroughItsView(ByteBuf buf) {
+        assertTrue(buf.nioBufferCount() == 1 && buf.isContiguous());
+        ByteBuffer view = buf.nioBuffer(0, buf.capacity());
+        for (int i = 0; i < buf.capacity(); i++) {
+            view.put(i, (byte) (i * 7));
+        }
+        for (int i = 0; i < buf.capacity(); i++) {
+            assertEquals((byte) (i * 7), buf.getByte(i), "byte " + i + " written through the view");
+        }
+    }
+
     /** Leaves pages 1, 3, 5, ... 15 free. */
     private void fragment() {
         held.addAll(FragmentedArena.holdEveryOtherPage(allocator, PAGES));
@@ -136,22 +159,8 @@ class ExhaustionTest {
     void byDefaultAMultiPageDirectBufferStaysOneRegionUnderFragmentation() {
         build(MaxMemoryPolicy.OVERFLOW_UNPOOLED, false);
         fragment();
-        ByteBuf record = allocator.directBuffer(16384);
-        try {
-            // Netty's SslHandler wraps into this view: a composite's would be a copy, and the record lost.
-            assertTrue(record.nioBufferCount() == 1 && record.isContiguous());
-            ByteBuffer view = record.nioBuffer(0, 16384);
-            for (int i = 0; i < 16384; i++) {
-                view.put(i, (byte) (i * 5));
-            }
-            for (int i = 0; i < 16384; i++) {
-                assertEquals((byte) (i * 5), record.getByte(i), "byte " + i + " written through the view");
-            }
-            assertEquals(1, allocator.metric().overflowAllocations());
-            assertEquals(0, allocator.metric().fallbackAllocations());
-        } finally {
-            record.release();
-        }
+        // Netty's SslHandler wraps into this view: a composite's would be a copy, and the record lost.
+        assertOneRegionFromOverflow(allocator.directBuffer(16384));
         assertEquals(PAGES / 2, allocator.currentArena().freePages());
     }
 
@@ -171,22 +180,8 @@ class ExhaustionTest {
     void internalBuffersStayContiguousUnderFragmentation() {
         build(MaxMemoryPolicy.OVERFLOW_UNPOOLED);
         fragment();
-        ByteBuf record = allocator.internalDirectBuffer(16384, 16384);
-        try {
-            // Sealed through its NIO view: a composite's view of several pages would be a copy of them.
-            assertTrue(record.nioBufferCount() == 1 && record.isContiguous());
-            ByteBuffer view = record.nioBuffer(0, 16384);
-            for (int i = 0; i < 16384; i++) {
-                view.put(i, (byte) (i * 7));
-            }
-            for (int i = 0; i < 16384; i++) {
-                assertEquals((byte) (i * 7), record.getByte(i), "byte " + i + " written through the view");
-            }
-            assertEquals(1, allocator.metric().overflowAllocations());
-            assertEquals(0, allocator.metric().fallbackAllocations());
-        } finally {
-            record.release();
-        }
+        // Sealed through its NIO view: a composite's view of several pages would be a copy of them.
+        assertOneRegionFromOverflow(allocator.internalDirectBuffer(16384, 16384));
     }
 
     @Test

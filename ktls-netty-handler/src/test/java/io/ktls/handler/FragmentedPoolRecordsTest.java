@@ -39,31 +39,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class FragmentedPoolRecordsTest {
 
     private static final TlsCipherSuite SUITE = TlsCipherSuite.TLS_AES_128_GCM_SHA256;
-    private static final int PAGES = 16;
-
+    private FragmentedPool fragmented;
     private PageRunAllocator pool;
-    private final List<ByteBuf> held = new ArrayList<>();
 
     /**
-     * One slab of 16 pages, every other one held: 8 free pages, no two adjacent. Built with the composite fallback,
-     * which a pool offers only when asked: the record layer must hold whatever its allocator gives.
+     * Built with the composite fallback, which a pool offers only when asked: the record layer must hold whatever
+     * its allocator gives.
      */
     @BeforeEach
     void fragmentThePool() {
-        pool = PageRunAllocator.builder().name("fragmented").compositeFallback(true).arenas(1)
-                .slabBytes(PAGES * 4096).maxRunPages(PAGES).maxMemoryBytes(PAGES * 4096).maxCachedBytesPerThread(0)
-                .reclaimThreads(false).build();
-        List<ByteBuf> pages = new ArrayList<>();
-        for (int i = 0; i < PAGES; i++) {
-            pages.add(pool.directBuffer(4096));
-        }
-        for (int i = 0; i < PAGES; i++) {
-            if (i % 2 == 0) {
-                held.add(pages.get(i));
-            } else {
-                pages.get(i).release();
-            }
-        }
+        fragmented = new FragmentedPool("fragmented", true);
+        pool = fragmented.allocator;
         ByteBuf probe = pool.directBuffer(16384);
         try {
             assertTrue(probe.nioBufferCount() > 1, "the pool gives a 4-page request as a composite of pages");
@@ -74,9 +60,7 @@ class FragmentedPoolRecordsTest {
 
     @AfterEach
     void closeThePool() {
-        held.forEach(ByteBuf::release);
-        assertEquals(0, pool.metric().inFlightRuns(), "every run given back");
-        pool.close();
+        fragmented.close();
     }
 
     @Test

@@ -2,7 +2,6 @@ package io.ktls.handler;
 
 import io.ktls.allocator.PageRunAllocator;
 import io.ktls.handler.crypto.TlsCipherSuite;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslContext;
@@ -11,8 +10,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
@@ -29,36 +26,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class SslHandlerOverFragmentedPoolTest {
 
     private static final TlsCipherSuite SUITE = TlsCipherSuite.TLS_AES_128_GCM_SHA256;
-    private static final int PAGES = 16;
     private static final int BYTES = 256 * 1024;
 
+    private FragmentedPool fragmented;
     private PageRunAllocator pool;
-    private final List<ByteBuf> held = new ArrayList<>();
 
-    /** The default configuration in one slab of 16 pages, every other one held: no free run of two pages. */
+    /** The default configuration (no composite fallback), fragmented. */
     @BeforeEach
     void fragmentThePool() {
-        pool = PageRunAllocator.builder().name("fragmented-default").arenas(1).slabBytes(PAGES * 4096)
-                .maxRunPages(PAGES).maxMemoryBytes(PAGES * 4096).maxCachedBytesPerThread(0).reclaimThreads(false)
-                .build();
-        List<ByteBuf> pages = new ArrayList<>();
-        for (int i = 0; i < PAGES; i++) {
-            pages.add(pool.directBuffer(4096));
-        }
-        for (int i = 0; i < PAGES; i++) {
-            if (i % 2 == 0) {
-                held.add(pages.get(i));
-            } else {
-                pages.get(i).release();
-            }
-        }
+        fragmented = new FragmentedPool("fragmented-default", false);
+        pool = fragmented.allocator;
     }
 
     @AfterEach
     void closeThePool() {
-        held.forEach(ByteBuf::release);
-        assertEquals(0, pool.metric().inFlightRuns(), "every run given back");
-        pool.close();
+        fragmented.close();
     }
 
     @Test
