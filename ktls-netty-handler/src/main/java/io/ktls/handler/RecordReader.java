@@ -88,30 +88,44 @@ final class RecordReader implements AutoCloseable {
         }
         if (!isOwnedOutright(in)) {
             // Opening in place writes into the buffer: only into memory nobody else reads.
-            ByteBuf own;
-            try {
-                own = ContiguousMemory.ioBuffer(alloc, in.readableBytes()).writeBytes(in);
-            } finally {
-                in.release();
-            }
-            in = own;
+            in = copiedIntoOneRegion(in, null);
         }
         if (input == null) {
             input = in;
         } else {
             // Only while nothing is opened (during the takeover, or after stop()): rare, so simply merged, into
             // one region, as records are opened in place there.
-            ByteBuf merged;
-            try {
-                merged = ContiguousMemory.ioBuffer(alloc, input.readableBytes() + in.readableBytes());
-            } catch (RuntimeException | Error e) {
-                in.release();
-                throw e;
+            ByteBuf previous = input;
+            input = null;
+            input = copiedIntoOneRegion(previous, in);
+        }
+    }
+
+    /**
+     * A new buffer of one region ({@link ContiguousMemory}) holding {@code first}'s readable bytes, then
+     * {@code second}'s ({@code null}: none). Takes both: they are released whatever happens, and so is the copy
+     * when copying fails.
+     */
+    private ByteBuf copiedIntoOneRegion(ByteBuf first, ByteBuf second) {
+        ByteBuf copy = null;
+        try {
+            copy = ContiguousMemory.ioBuffer(alloc,
+                    first.readableBytes() + (second == null ? 0 : second.readableBytes()));
+            copy.writeBytes(first);
+            if (second != null) {
+                copy.writeBytes(second);
             }
-            merged.writeBytes(input).writeBytes(in);
-            input.release();
-            in.release();
-            input = merged;
+            ByteBuf result = copy;
+            copy = null;
+            return result;
+        } finally {
+            if (copy != null) {
+                copy.release();
+            }
+            first.release();
+            if (second != null) {
+                second.release();
+            }
         }
     }
 
@@ -271,8 +285,8 @@ final class RecordReader implements AutoCloseable {
                     break;
                 }
                 // One view from the plaintext's place to the record's end: plaintext at 0, the record after it.
-                // A buffer of one NIO buffer (add() and ContiguousMemory made sure) shares its memory with the view in every Netty
-                // implementation, so the plaintext lands in buf.
+                // A buffer of one NIO buffer (add() and ContiguousMemory made sure) shares its memory with the view
+                // in every Netty implementation, so the plaintext lands in buf.
                 ByteBuffer region = buf.nioBuffer(outIndex, start + recordLength - outIndex);
                 ByteBuffer record = region.duplicate();
                 record.position(start - outIndex);
