@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Timeout;
 
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleSupplier;
 
 import static io.ktls.micrometer.KtlsRecordMetricsTest.awaitValue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -46,9 +47,11 @@ class KtlsOffloadMetricsTest {
             assertEquals(1, registry.get("ktls.active.sessions").tag("mode", "offload").gauge().value());
             assertEquals(1, registry.get("ktls.started.offload.sessions").functionCounter().count());
 
-            assertTrue(workerSum("ktls.offload.executed.tasks") > executedBefore,
+            // A worker counts a task as it ends and adds its busy time once its queue runs dry: both may land just
+            // after the hand-back that let the echo out.
+            awaitAbove(executedBefore, () -> workerSum("ktls.offload.executed.tasks"),
                     "the workers sealed the echoed records");
-            assertTrue(workerSum("ktls.offload.busy.time") > busyBefore, "and were busy doing it");
+            awaitAbove(busyBefore, () -> workerSum("ktls.offload.busy.time"), "and were busy doing it");
             assertEquals(0, workerSum("ktls.offload.failed.tasks"));
             awaitValue(0, () -> registry.get("ktls.offload.queued.tasks").gauges().stream()
                     .mapToDouble(g -> g.value()).sum());
@@ -86,6 +89,14 @@ class KtlsOffloadMetricsTest {
         assertEquals(before - (2 + 4 * 2), registry.getMeters().size(), "2 group meters, 4 per worker");
         assertTrue(registry.find("ktls.offload.workers").meters().isEmpty());
         assertTrue(registry.find("ktls.records").functionCounters().size() > 0);
+    }
+
+    private static void awaitAbove(double floor, DoubleSupplier value, String message) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (value.getAsDouble() <= floor && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertTrue(value.getAsDouble() > floor, message);
     }
 
     private double workerSum(String name) {
