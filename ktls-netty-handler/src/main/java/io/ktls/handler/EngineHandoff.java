@@ -80,7 +80,10 @@ final class EngineHandoff implements AutoCloseable {
     static EngineHandoff read(ReferenceCountedOpenSslEngine engine, TlsCipherSuite suite, Tls13SecretCollector secrets,
                               ByteBufAllocator alloc) throws SSLException {
         boolean server = !engine.getUseClientMode();
-        KtlsSession session = new KtlsSession(engine.getSession());
+        // A server that asked for no client certificate has none to copy: asking the engine would only build an
+        // SSLPeerUnverifiedException, stack trace and all, on every handshake.
+        boolean peerMayHaveCertificates = !server || engine.getNeedClientAuth() || engine.getWantClientAuth();
+        KtlsSession session = new KtlsSession(engine.getSession(), peerMayHaveCertificates);
         String alpn = engine.getApplicationProtocol();
         synchronized (engine) {
             long ssl = engine.sslPointer();

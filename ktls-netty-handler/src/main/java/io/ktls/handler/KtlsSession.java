@@ -30,20 +30,26 @@ final class KtlsSession implements SSLSession {
     private final long lastAccessedTimeMillis;
     private volatile boolean valid = true;
 
-    KtlsSession(SSLSession engineSession) {
+    /**
+     * @param peerMayHaveCertificates false where the peer cannot have sent certificates (a server that asked for
+     *        none): the engine's session is then not asked for them
+     */
+    KtlsSession(SSLSession engineSession, boolean peerMayHaveCertificates) {
         this.id = engineSession.getId() == null ? new byte[0] : engineSession.getId().clone();
         this.creationTimeMillis = engineSession.getCreationTime();
         this.lastAccessedTimeMillis = engineSession.getLastAccessedTime();
         this.protocol = engineSession.getProtocol();
         this.cipherSuite = engineSession.getCipherSuite();
-        Certificate[] peer;
-        Principal peerPrincipal;
-        try {
-            peer = engineSession.getPeerCertificates();
-            peerPrincipal = engineSession.getPeerPrincipal();
-        } catch (SSLPeerUnverifiedException e) {
-            peer = null;
-            peerPrincipal = null;
+        Certificate[] peer = null;
+        Principal peerPrincipal = null;
+        if (peerMayHaveCertificates) {
+            try {
+                peer = engineSession.getPeerCertificates();
+                peerPrincipal = engineSession.getPeerPrincipal();
+            } catch (SSLPeerUnverifiedException e) {
+                peer = null;
+                peerPrincipal = null;
+            }
         }
         this.peerCertificates = peer == null ? null : peer.clone();
         this.peerPrincipal = peerPrincipal;
