@@ -100,33 +100,30 @@ final class DocumentRoot {
         if (decoded.indexOf('\\') >= 0 || decoded.indexOf('\0') >= 0) {
             return Resolution.refused(403, "backslash or NUL");
         }
-        Path candidate = realRoot;
-        for (String segment : decoded.split("/")) {
-            if (segment.isEmpty() || segment.equals(".")) {
-                continue;
-            }
+        String[] segments = decoded.split("/");
+        for (String segment : segments) {
             if (segment.equals("..")) {
                 return Resolution.refused(403, "parent segment");
             }
-            candidate = candidate.resolve(segment);
         }
         try {
             // Most paths hold no link: one lstat per segment below the (real) root proves the path real, and the
             // last one is the file's attributes. Only a path through a link pays for toRealPath and a stat.
             BasicFileAttributes attributes = null;
             Path walked = realRoot;
-            for (Path segment : realRoot.relativize(candidate)) {
-                if (segment.toString().isEmpty()) {
-                    break; // the root itself
+            for (int i = 0; i < segments.length; i++) {
+                String segment = segments[i];
+                if (segment.isEmpty() || segment.equals(".")) {
+                    continue;
                 }
                 walked = walked.resolve(segment);
                 attributes = Files.readAttributes(walked, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
                 if (attributes.isSymbolicLink()) {
-                    return resolveLinked(candidate);
+                    return resolveLinked(withRest(walked, segments, i + 1));
                 }
             }
-            return Resolution.found(candidate, attributes != null ? attributes
-                    : Files.readAttributes(candidate, BasicFileAttributes.class));
+            return Resolution.found(walked, attributes != null ? attributes
+                    : Files.readAttributes(walked, BasicFileAttributes.class));
         } catch (NoSuchFileException e) {
             return Resolution.refused(404, "no such file");
         } catch (AccessDeniedException e) {
@@ -134,6 +131,17 @@ final class DocumentRoot {
         } catch (IOException | SecurityException e) {
             return Resolution.refused(404, "unreadable: " + e.getClass().getSimpleName());
         }
+    }
+
+    /** {@code path} with the segments of {@code segments} from {@code from} on, the empty ones and dots left out. */
+    private static Path withRest(Path path, String[] segments, int from) {
+        Path result = path;
+        for (int i = from; i < segments.length; i++) {
+            if (!segments[i].isEmpty() && !segments[i].equals(".")) {
+                result = result.resolve(segments[i]);
+            }
+        }
+        return result;
     }
 
     /** A path through a symbolic link: every link followed, and the result must still be under the root. */
