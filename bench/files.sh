@@ -76,6 +76,11 @@
 #                              file server with --open-files 0)
 #   FILES_SMALL_WARMUP=3       discarded runs of the small-file test per server before its rounds
 #   FILES_C256_WARMUP=1        discarded runs of the 256-connection test per server before its rounds
+#   FILES_JIT_SETTLED_PERCENT=5 FILES_MAX_WARMUP=12   after those, a file server gets more discarded runs of
+#                              small and c256 while its JIT compiler threads took more than 5% of its CPU in
+#                              the last one, up to 12 in all: the rounds measure the compiled server, as it
+#                              runs after its first minutes (the connection paths these tests exercise run a
+#                              few hundred times per run, so C2 reaches them only over several runs)
 #   INSTALL=1                  0: do not apt-get install a missing nginx or h2load (fail instead)
 #   JAVA=java JAVA_OPTS=""     the JVM of the file server, and its options
 #   BUILD=1                    0: use examples/target/ktls-file-server.jar as it is
@@ -100,6 +105,8 @@ ACCESS_LOG=${ACCESS_LOG:-${NGINX_ACCESS_LOG:-0}}
 OPEN_FILES=${OPEN_FILES:-1}
 SMALL_WARMUP=${FILES_SMALL_WARMUP:-3}
 C256_WARMUP=${FILES_C256_WARMUP:-1}
+MAX_WARMUP=${FILES_MAX_WARMUP:-12}
+JIT_SETTLED_PERCENT=${FILES_JIT_SETTLED_PERCENT:-5}
 INSTALL=${INSTALL:-1}
 JAVA=${JAVA:-java}
 JAVA_OPTS=${JAVA_OPTS:-}
@@ -340,6 +347,23 @@ cpu_ticks() { # server -> utime+stime of its processes, in clock ticks
   echo "$total"
 }
 TICKS=$(getconf CLK_TCK)
+jit_ticks() { # server -> utime+stime of its JIT compiler threads (a JVM's "C1/C2 CompilerThread"s; 0 for nginx)
+  local total=0 p t line rest
+  for p in $(server_pids "$1"); do
+    for t in /proc/"$p"/task/*; do
+      case "$(cat "$t"/comm 2>/dev/null)" in
+        C1\ CompilerThre*|C2\ CompilerThre*) ;;
+        *) continue ;;
+      esac
+      line=$(cat "$t"/stat 2>/dev/null) || continue
+      rest=${line##*) }
+      # shellcheck disable=SC2086
+      set -- $rest
+      total=$((total + ${12} + ${13}))
+    done
+  done
+  echo "$total"
+}
 
 status_kib() { # field server -> that field of /proc/PID/status (kB) summed over the server's processes
   local total=0 v
@@ -553,17 +577,34 @@ done
 
 small_uris=() conns_uris=()
 for i in $(seq 1 $SMALL_FILES); do small_uris+=("16k-$i.bin"); conns_uris+=("64k-$i.bin"); done
-# discarded_runs TEST COUNT CONNECTIONS REQUESTS BYTES URI...: runs an h2load test COUNT times through every
-# server and drops its rows, so the JVMs compile that test's path before its rounds
+# discarded_runs TEST COUNT CONNECTIONS REQUESTS BYTES URI...: runs an h2load test through every server and
+# drops its rows, so the JVMs compile that test's path before its rounds: COUNT times, and then again for a
+# server whose JIT compiler threads still took more than JIT_SETTLED_PERCENT of its CPU in its last discarded
+# run, up to MAX_WARMUP runs in all (nginx, with no compiler, stops at COUNT). How many each server needed is
+# recorded (WARMED, in files.json and the table's header line).
+declare -A WARMED
 discarded_runs() {
   local test=$1 count=$2; shift 2
-  for w in $(seq 1 "$count"); do
+  local -A settled=()
+  local w s before jit_before total jit
+  for w in $(seq 1 "$MAX_WARMUP"); do
     for s in $SERVERS; do
+      [ -n "${settled[$s]:-}" ] && continue
       echo "== $test warm-up $w (discarded): $s" >&2
+      before=$(cpu_ticks "$s") jit_before=$(jit_ticks "$s")
       run_h2load "$s" "$test" "warmup$w" "$@"
       sed -i '$d' "$ROWS"
+      total=$(($(cpu_ticks "$s") - before)) jit=$(($(jit_ticks "$s") - jit_before))
+      WARMED[$test.$s]=$w
+      if [ "$w" -ge "$count" ] && [ $((jit * 100)) -le $((total * JIT_SETTLED_PERCENT)) ]; then
+        settled[$s]=1
+      fi
     done
+    [ ${#settled[@]} -eq "$(wc -w <<<"$SERVERS")" ] && break
   done
+  local summary=""
+  for s in $SERVERS; do summary+=" $s ${WARMED[$test.$s]}"; done
+  echo "== $test: discarded runs per server:$summary" >&2
 }
 
 for test in $TESTS; do
@@ -610,13 +651,19 @@ for s in $SERVERS; do rss_args+=("$s=${RSS[$s]}"); done
 jvm=$("$JAVA" -XshowSettings:properties -version 2>&1 | sed -nE 's/^ *java.runtime.version = //p')
 nginx_version=$("$NGINX" -v 2>&1 | sed -nE 's#.*nginx/##p')
 ssl_lib=$("$NGINX" -V 2>&1 | sed -nE 's/^built with (.*)/\1/p')
+discarded=""
+for test in small c256; do
+  line=""
+  for s in $SERVERS; do [ -n "${WARMED[$test.$s]:-}" ] && line+="${line:+, }$s ${WARMED[$test.$s]}"; done
+  [ -n "$line" ] && discarded+="${discarded:+; }$test: $line"
+done
 python3 bench/files_summary.py "$ROWS" "$RESULTS" \
     --meta jvm="$jvm" cpus="$(nproc)" cpuModel="$(sed -nE 's/^model name\s*:\s*//p' /proc/cpuinfo | head -1)" \
         kernel="$(uname -r)" loadAverageAtEnd="$(cut -d' ' -f1-3 /proc/loadavg)" date="$(date -u +%FT%TZ)" \
         nginx="$nginx_version ($ssl_lib)" h2load="$(h2load --version 2>&1 | head -1)" \
         curl="$(curl --version | head -1 | cut -d' ' -f1-2,5)" fileBytes="$BIG_BYTES" rounds="$ROUNDS" \
         warmupDownloads="$WARMUP" c8Requests="$C8_REQUESTS" c256Requests="$C256_REQUESTS" \
-        smallRequests="$SMALL_REQUESTS" smallWarmup="$SMALL_WARMUP" c256Warmup="$C256_WARMUP" accessLog="$ACCESS_LOG_WORD" openFiles="$OPEN_FILES_WORD" mixedDownloads="$MIXED_DOWNLOADS" \
+        smallRequests="$SMALL_REQUESTS" smallWarmup="$SMALL_WARMUP" c256Warmup="$C256_WARMUP" jitSettledPercent="$JIT_SETTLED_PERCENT" maxWarmup="$MAX_WARMUP" discardedRuns="$discarded" accessLog="$ACCESS_LOG_WORD" openFiles="$OPEN_FILES_WORD" mixedDownloads="$MIXED_DOWNLOADS" \
         mixedProbes="$MIXED_PROBES" mixedSeconds="$MIXED_SECONDS" connsRequests="$CONNS_REQUESTS" \
         connsFileBytes="$CONNS_BYTES" nofile="$NOFILE" somaxconn="$SOMAXCONN" javaOpts="$JAVA_OPTS" \
     --rss "${rss_args[@]}"

@@ -140,7 +140,10 @@ def markdown(summary, servers, meta, rss):
             f"{meta.get('warmupDownloads', '?')} discarded downloads per server; access logs "
             f"{meta.get('accessLog', '?')} in every server; open-file caches {meta.get('openFiles', 'off')} in every "
             f"server; discarded runs per server before the rounds: {meta.get('smallWarmup', '0')} of the small-file test, "
-            f"{meta.get('c256Warmup', '0')} of the 256-connection test; "
+            f"{meta.get('c256Warmup', '0')} of the 256-connection test"
+            + (f", then more while a JVM's compiler threads took over {meta['jitSettledPercent']}% of its CPU in a run "
+               f"(at most {meta.get('maxWarmup', '?')}; {meta['discardedRuns']})" if meta.get("discardedRuns") else "")
+            + "; "
             + (f"JVM options of the file server `{meta['javaOpts']}`; " if meta.get("javaOpts") else "")
             + f"load average at the end {meta.get('loadAverageAtEnd', '?')}.")
     lines += [head, ""]
@@ -277,7 +280,7 @@ def main():
             w.writerow(row)
     meta_out = dict(meta)
     for k in ("cpus", "fileBytes", "rounds", "warmupDownloads", "c8Requests", "c256Requests", "smallRequests",
-              "smallWarmup", "c256Warmup", "mixedDownloads", "mixedProbes", "mixedSeconds", "connsRequests", "connsFileBytes", "nofile",
+              "smallWarmup", "c256Warmup", "jitSettledPercent", "maxWarmup", "mixedDownloads", "mixedProbes", "mixedSeconds", "connsRequests", "connsFileBytes", "nofile",
               "somaxconn"):
         if k in meta_out and meta_out[k].isdigit():
             meta_out[k] = int(meta_out[k])
