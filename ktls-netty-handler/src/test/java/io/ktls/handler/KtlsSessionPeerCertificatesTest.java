@@ -1,6 +1,7 @@
 package io.ktls.handler;
 
 import io.ktls.handler.crypto.TlsCipherSuite;
+import io.netty.channel.Channel;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -54,7 +55,7 @@ class KtlsSessionPeerCertificatesTest {
                 ch.pipeline().addLast(handler);
                 server.complete(handler);
             });
-            loopback.connectTls(clientContext).close();
+            Channel client = loopback.connectTls(clientContext);
             KtlsHandler handler = server.get(10, TimeUnit.SECONDS);
             assertTrue(handler.handshakeFuture().await(10, TimeUnit.SECONDS));
             assertTrue(handler.handshakeFuture().isSuccess(), String.valueOf(handler.handshakeFuture().cause()));
@@ -69,6 +70,7 @@ class KtlsSessionPeerCertificatesTest {
                 assertEquals(clientCert.getCertificate(), peer);
                 assertEquals(clientCert.getCertificate().getSubjectX500Principal(), session.getPeerPrincipal());
             }
+            client.close().sync();
         }
     }
 }
