@@ -580,14 +580,16 @@ for i in $(seq 1 $SMALL_FILES); do small_uris+=("16k-$i.bin"); conns_uris+=("64k
 # discarded_runs TEST COUNT CONNECTIONS REQUESTS BYTES URI...: runs an h2load test through every server and
 # drops its rows, so the JVMs compile that test's path before its rounds: COUNT times, and then again for a
 # server whose JIT compiler threads still took more than JIT_SETTLED_PERCENT of its CPU in its last discarded
-# run, up to MAX_WARMUP runs in all (nginx, with no compiler, stops at COUNT). How many each server needed is
-# recorded (WARMED, in files.json and the table's header line).
+# run, up to MAX_WARMUP runs in all (nginx, with no compiler, stops at COUNT; COUNT 0 runs none). How many
+# each server needed is recorded (WARMED, in files.json and the table's header line).
 declare -A WARMED
 discarded_runs() {
   local test=$1 count=$2; shift 2
   local -A settled=()
-  local w s before jit_before total jit
-  for w in $(seq 1 "$MAX_WARMUP"); do
+  local w s before jit_before total jit limit=$MAX_WARMUP
+  [ "$count" -gt "$limit" ] && limit=$count
+  [ "$count" -eq 0 ] && return 0   # no discarded runs asked for: none, whatever the JIT is doing
+  for w in $(seq 1 "$limit"); do
     for s in $SERVERS; do
       [ -n "${settled[$s]:-}" ] && continue
       echo "== $test warm-up $w (discarded): $s" >&2
