@@ -11,6 +11,8 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -100,10 +102,13 @@ final class DocumentRoot {
         if (decoded.indexOf('\\') >= 0 || decoded.indexOf('\0') >= 0) {
             return Resolution.refused(403, "backslash or NUL");
         }
-        String[] segments = decoded.split("/");
-        for (String segment : segments) {
+        List<String> names = new ArrayList<>();
+        for (String segment : decoded.split("/")) {
             if (segment.equals("..")) {
                 return Resolution.refused(403, "parent segment");
+            }
+            if (!segment.isEmpty() && !segment.equals(".")) {
+                names.add(segment);
             }
         }
         try {
@@ -111,15 +116,15 @@ final class DocumentRoot {
             // last one is the file's attributes. Only a path through a link pays for toRealPath and a stat.
             BasicFileAttributes attributes = null;
             Path walked = realRoot;
-            for (int i = 0; i < segments.length; i++) {
-                String segment = segments[i];
-                if (segment.isEmpty() || segment.equals(".")) {
-                    continue;
-                }
-                walked = walked.resolve(segment);
+            for (int i = 0; i < names.size(); i++) {
+                walked = walked.resolve(names.get(i));
                 attributes = Files.readAttributes(walked, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
                 if (attributes.isSymbolicLink()) {
-                    return resolveLinked(withRest(walked, segments, i + 1));
+                    Path candidate = walked;
+                    for (String rest : names.subList(i + 1, names.size())) {
+                        candidate = candidate.resolve(rest);
+                    }
+                    return resolveLinked(candidate);
                 }
             }
             return Resolution.found(walked, attributes != null ? attributes
@@ -131,17 +136,6 @@ final class DocumentRoot {
         } catch (IOException | SecurityException e) {
             return Resolution.refused(404, "unreadable: " + e.getClass().getSimpleName());
         }
-    }
-
-    /** {@code path} with the segments of {@code segments} from {@code from} on, the empty ones and dots left out. */
-    private static Path withRest(Path path, String[] segments, int from) {
-        Path result = path;
-        for (int i = from; i < segments.length; i++) {
-            if (!segments[i].isEmpty() && !segments[i].equals(".")) {
-                result = result.resolve(segments[i]);
-            }
-        }
-        return result;
     }
 
     /** A path through a symbolic link: every link followed, and the result must still be under the root. */
