@@ -335,31 +335,29 @@ server_pids() { # server -> the process and, for nginx, its workers
   cat /proc/"$p"/task/*/children 2>/dev/null || true
 }
 
+stat_ticks() { # /proc/.../stat file -> its utime+stime in clock ticks (nothing if it is gone)
+  local line rest
+  line=$(cat "$1" 2>/dev/null) || return 0
+  rest=${line##*) }             # the fields after the command name, which may hold spaces
+  # shellcheck disable=SC2086
+  set -- $rest                  # $1 is field 3 (state): utime is field 14, stime field 15
+  echo $((${12} + ${13}))
+}
 cpu_ticks() { # server -> utime+stime of its processes, in clock ticks
-  local total=0 line rest
+  local total=0 p
   for p in $(server_pids "$1"); do
-    line=$(cat /proc/"$p"/stat 2>/dev/null) || continue
-    rest=${line##*) }             # the fields after the command name, which may hold spaces
-    # shellcheck disable=SC2086
-    set -- $rest                  # $1 is field 3 (state): utime is field 14, stime field 15
-    total=$((total + ${12} + ${13}))
+    total=$((total + $(stat_ticks /proc/"$p"/stat) + 0))
   done
   echo "$total"
 }
 TICKS=$(getconf CLK_TCK)
 jit_ticks() { # server -> utime+stime of its JIT compiler threads (a JVM's "C1/C2 CompilerThread"s; 0 for nginx)
-  local total=0 p t line rest
+  local total=0 p t
   for p in $(server_pids "$1"); do
     for t in /proc/"$p"/task/*; do
       case "$(cat "$t"/comm 2>/dev/null)" in
-        C1\ CompilerThre*|C2\ CompilerThre*) ;;
-        *) continue ;;
+        C1\ CompilerThre*|C2\ CompilerThre*) total=$((total + $(stat_ticks "$t"/stat) + 0)) ;;
       esac
-      line=$(cat "$t"/stat 2>/dev/null) || continue
-      rest=${line##*) }
-      # shellcheck disable=SC2086
-      set -- $rest
-      total=$((total + ${12} + ${13}))
     done
   done
   echo "$total"
